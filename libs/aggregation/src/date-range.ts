@@ -1,0 +1,99 @@
+/** Inclusive ranges of UTC days and how to cover them with the fewest bucket keys. */
+const DAY_MS = 86_400_000;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** A query parameter that is well-formed but not acceptable; becomes a 400 naming it. */
+export class InvalidQueryError extends Error {
+  constructor(readonly parameter: string, message: string) {
+    super(message);
+    this.name = 'InvalidQueryError';
+  }
+}
+
+/** Midnight UTC (ms) of a YYYY-MM-DD date, or undefined when it is not a real date. */
+export function parseDay(text: string): number | undefined {
+  const m = DATE.exec(text);
+  if (!m) return undefined;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return new Date(ms).toISOString().slice(0, 10) === text ? ms : undefined;
+}
+
+export interface DayRange {
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** "20260304" key for a day start. */
+export const dayKey = (ms: number): string => isoDay(ms).replaceAll('-', '');
+/** "202603" key for any instant in the month. */
+export const monthKey = (ms: number): string => isoDay(ms).slice(0, 7).replace('-', '');
+
+export function daysIn(range: DayRange): number[] {
+  const days: number[] = [];
+  for (let d = range.fromMs; d <= range.toMs; d += DAY_MS) days.push(d);
+  return days;
+}
+
+export interface MonthSlice {
+  /** "202603" */
+  readonly month: string;
+  /** First day of the month, ms. */
+  readonly monthStartMs: number;
+  /** Covered days of this month within the range. */
+  readonly days: readonly number[];
+  /** True when the range covers the whole month: one month key stands for it. */
+  readonly whole: boolean;
+}
+
+/** Splits a range into calendar months, each whole or a run of days. */
+export function monthSlices(range: DayRange): MonthSlice[] {
+  const slices: MonthSlice[] = [];
+  let cursor = range.fromMs;
+  while (cursor <= range.toMs) {
+    const d = new Date(cursor);
+    const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    const end = Math.min(range.toMs, nextMonth - DAY_MS);
+    const days = daysIn({ fromMs: cursor, toMs: end });
+    slices.push({ month: monthKey(cursor), monthStartMs: monthStart, days, whole: cursor === monthStart && end === nextMonth - DAY_MS });
+    cursor = nextMonth;
+  }
+  return slices;
+}
+
+/** Bucket periods ("m:YYYYMM" / "d:YYYYMMDD") covering the range with the fewest keys. */
+export function coveringPeriods(range: DayRange): string[] {
+  return monthSlices(range).flatMap((s) => (s.whole ? [`m:${s.month}`] : s.days.map((d) => `d:${dayKey(d)}`)));
+}
+
+/** The day-level periods a range needs that are older than the retained detail. */
+export function needsExpiredDays(range: DayRange, retentionDays: number, nowMs: number): boolean {
+  const oldestKept = Math.floor(nowMs / DAY_MS) * DAY_MS - retentionDays * DAY_MS;
+  return monthSlices(range).some((s) => !s.whole && s.days.some((d) => d < oldestKept));
+}
+
+/**
+ * Checks optional from/to query values: both or neither, real dates, from <= to, and a
+ * span within maxDays. Returns undefined when neither is given.
+ */
+export function parseOptionalRange(from: string | undefined, to: string | undefined, maxDays: number): DayRange | undefined {
+  if (from === undefined && to === undefined) return undefined;
+  if (from === undefined) throw new InvalidQueryError('from', 'from is required when to is given (YYYY-MM-DD)');
+  if (to === undefined) throw new InvalidQueryError('to', 'to is required when from is given (YYYY-MM-DD)');
+  return parseRange(from, to, maxDays);
+}
+
+export function parseRange(from: string, to: string, maxDays: number): DayRange {
+  const fromMs = parseDay(from);
+  if (fromMs === undefined) throw new InvalidQueryError('from', `from must be a date as YYYY-MM-DD (got "${from}")`);
+  const toMs = parseDay(to);
+  if (toMs === undefined) throw new InvalidQueryError('to', `to must be a date as YYYY-MM-DD (got "${to}")`);
+  if (fromMs > toMs) throw new InvalidQueryError('from', `from (${from}) must not be after to (${to})`);
+  const days = (toMs - fromMs) / DAY_MS + 1;
+  if (days > maxDays) throw new InvalidQueryError('to', `the range spans ${days} days; at most ${maxDays} are allowed`);
+  return { fromMs, toMs };
+}

@@ -1,0 +1,11 @@
+export { AggregationModule } from './aggregation.module';
+export { OrderAggregator } from './order-aggregator';
+export type { ClaimResult, ClaimRecord } from './order-aggregator';
+export { RejectedOrderStore } from './rejected-order-store';
+export type { RejectedOrderRecord, RejectionKind } from './rejected-order-store';
+export { StatsQuery, OrderStatusQuery, RejectedOrdersQuery, NotFoundError } from './stats-queries';
+export { TopUsersQuery, RangeStatsQuery } from './analytics-queries';
+export { InvalidQueryError, parseRange, parseOptionalRange } from './date-range';
+export type { DayRange } from './date-range';
+export type { TopBy } from './key-schema';
+export * from './stats-views';

@@ -1,0 +1,99 @@
+/**
+ * The Redis key schema. Every key carries a hash tag, so each Lua script touches keys
+ * of one slot only and runs unchanged on Redis Cluster:
+ *
+ *   {o<n>}  order bucket n = fnv1a(order_id) mod ORDER_BUCKETS  -> claims
+ *   {u<n>}  user bucket  n = fnv1a(user_id)  mod USER_BUCKETS   -> applied-marks, the
+ *           user's own figures, and this bucket's partials of global/day/month/top-N
+ *   {rej}   the rejected/conflicting order store (low volume, one slot)
+ *
+ * The bucket counts are part of the data format: changing them needs a migration.
+ * See docs/DESIGN.md for the full table.
+ */
+export const ORDER_BUCKETS = 16;
+export const USER_BUCKETS = 16;
+
+/** 32-bit FNV-1a over the UTF-8 bytes: stable across processes, languages and versions. */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+export const userBucketOf = (userId: string): number => fnv1a(userId) % USER_BUCKETS;
+export const orderBucketOf = (orderId: string): number => fnv1a(orderId) % ORDER_BUCKETS;
+
+/** "20260304" for the UTC day of the instant. */
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+/** "202603" for the UTC month of the instant. */
+export function monthOf(ms: number): string {
+  return dayOf(ms).slice(0, 6);
+}
+
+export class KeySchema {
+  constructor(private readonly prefix: string) {}
+
+  claims(orderBucket: number): string {
+    return `${this.prefix}:{o${orderBucket}}:claims`;
+  }
+
+  /** Keys of one user bucket; `b` is the bucket number. */
+  bucket(b: number): UserBucketKeys {
+    const tag = `${this.prefix}:{u${b}}`;
+    return {
+      applied: `${tag}:applied`,
+      totals: `${tag}:totals`,
+      days: `${tag}:days`,
+      months: `${tag}:months`,
+      user: (userId) => `${tag}:user:${userId}`,
+      userMonths: (userId) => `${tag}:user:${userId}:m`,
+      userDays: (userId, month) => `${tag}:user:${userId}:d:${month}`,
+      top: (by, period) => (period ? `${tag}:top:${by}:${period}` : `${tag}:top:${by}`),
+      topCache: (by, token) => `${tag}:cache:top:${by}:${token}`,
+    };
+  }
+
+  rejected(): RejectedKeys {
+    const tag = `${this.prefix}:{rej}`;
+    return {
+      records: `${tag}:records`,
+      index: `${tag}:index`,
+      byOrder: `${tag}:by-order`,
+      counts: `${tag}:counts`,
+      sequence: `${tag}:seq`,
+    };
+  }
+
+  meta(name: string): string {
+    return `${this.prefix}:{meta}:${name}`;
+  }
+}
+
+export type TopBy = 'spend' | 'orders';
+
+export interface UserBucketKeys {
+  readonly applied: string;
+  readonly totals: string;
+  readonly days: string;
+  readonly months: string;
+  user(userId: string): string;
+  userMonths(userId: string): string;
+  userDays(userId: string, month: string): string;
+  /** `period` is "m:YYYYMM" or "d:YYYYMMDD"; none for all time. */
+  top(by: TopBy, period?: string): string;
+  topCache(by: TopBy, token: string): string;
+}
+
+export interface RejectedKeys {
+  readonly records: string;
+  readonly index: string;
+  readonly byOrder: string;
+  readonly counts: string;
+  readonly sequence: string;
+}

@@ -1,0 +1,130 @@
+/**
+ * The Lua steps. Each touches keys of a single hash slot (see key-schema.ts) and runs
+ * atomically, so a marker and the increments it guards never commit apart.
+ */
+
+/**
+ * Claim, in the order's slot.
+ * KEYS[1] claims hash. ARGV: order_id, "hash|user|firstSeenMs", hash.
+ * Returns {"new"|"same"|"conflict", stored value}.
+ */
+export const CLAIM_LUA = `
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if not stored then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return {'new', ARGV[2]}
+end
+if string.sub(stored, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '|' then
+  return {'same', stored}
+end
+return {'conflict', stored}
+`;
+
+/**
+ * Apply, in the user's slot: the applied-mark and every increment, or nothing.
+ * KEYS: 1 applied set, 2 bucket totals, 3 bucket days, 4 bucket months, 5 user,
+ *       6 user months, 7 user days (this month), 8 top spend, 9 top orders,
+ *       10 top spend month, 11 top orders month, 12 top spend day, 13 top orders day.
+ * ARGV: 1 order_id, 2 user_id, 3 cents, 4 timestamp ms, 5 YYYYMMDD, 6 YYYYMM, 7 DD,
+ *       8 unix seconds at which day-level detail expires.
+ * Returns 1 when applied, 0 for a duplicate.
+ */
+export const APPLY_LUA = `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then
+  redis.call('HINCRBY', KEYS[2], 'duplicates', 1)
+  return 0
+end
+local cents = ARGV[3]
+local ts = tonumber(ARGV[4])
+redis.call('HINCRBY', KEYS[2], 'orders', 1)
+redis.call('HINCRBY', KEYS[2], 'revenue', cents)
+redis.call('HINCRBY', KEYS[3], ARGV[5] .. ':o', 1)
+redis.call('HINCRBY', KEYS[3], ARGV[5] .. ':r', cents)
+redis.call('HINCRBY', KEYS[4], ARGV[6] .. ':o', 1)
+redis.call('HINCRBY', KEYS[4], ARGV[6] .. ':r', cents)
+
+redis.call('HINCRBY', KEYS[5], 'orders', 1)
+redis.call('HINCRBY', KEYS[5], 'spend', cents)
+local first = tonumber(redis.call('HGET', KEYS[5], 'first'))
+if (not first) or ts < first then redis.call('HSET', KEYS[5], 'first', ARGV[4]) end
+local last = tonumber(redis.call('HGET', KEYS[5], 'last'))
+if (not last) or ts > last then redis.call('HSET', KEYS[5], 'last', ARGV[4]) end
+redis.call('HINCRBY', KEYS[6], ARGV[6] .. ':o', 1)
+redis.call('HINCRBY', KEYS[6], ARGV[6] .. ':s', cents)
+redis.call('HINCRBY', KEYS[7], ARGV[7] .. ':o', 1)
+redis.call('HINCRBY', KEYS[7], ARGV[7] .. ':s', cents)
+redis.call('EXPIREAT', KEYS[7], ARGV[8])
+
+redis.call('ZINCRBY', KEYS[8], cents, ARGV[2])
+redis.call('ZINCRBY', KEYS[9], 1, ARGV[2])
+redis.call('ZINCRBY', KEYS[10], cents, ARGV[2])
+redis.call('ZINCRBY', KEYS[11], 1, ARGV[2])
+redis.call('ZINCRBY', KEYS[12], cents, ARGV[2])
+redis.call('ZINCRBY', KEYS[13], 1, ARGV[2])
+redis.call('EXPIREAT', KEYS[12], ARGV[8])
+redis.call('EXPIREAT', KEYS[13], ARGV[8])
+return 1
+`;
+
+/**
+ * Records a rejected or conflicting message once (keyed by its SQS message id, so a
+ * redelivery does not count twice).
+ * KEYS: 1 records, 2 index, 3 by-order, 4 counts, 5 sequence.
+ * ARGV: 1 record id, 2 record JSON, 3 kind ("rejected"|"conflict"), 4 order_id or "".
+ * Returns 1 when stored, 0 when it was already there.
+ */
+export const RECORD_REJECTION_LUA = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return 0
+end
+local seq = redis.call('INCR', KEYS[5])
+redis.call('ZADD', KEYS[2], seq, ARGV[1])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], ARGV[1]) end
+redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
+return 1
+`;
+
+/**
+ * Top-N of one user bucket over a set of periods, in the bucket's slot.
+ * KEYS: 1 cache key for the ranked measure, 2 cache key for the other measure,
+ *       3..2+n the ranked measure's period sets, 3+n..2+2n the other measure's.
+ * ARGV: 1 n, 2 limit, 3 cache ttl seconds.
+ * With one period the sets are read directly; with several they are merged with
+ * ZUNIONSTORE into short-lived cache keys. Returns a flat list of
+ * member, ranked score, other score for the top `limit` plus every member tied with
+ * the last of them (so a merge across buckets can break ties by user id exactly).
+ */
+export const TOP_LUA = `
+local n = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local main, other = KEYS[1], KEYS[2]
+if n == 1 then
+  main, other = KEYS[3], KEYS[4]
+elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  local a, b = {}, {}
+  for i = 1, n do a[i] = KEYS[2 + i]; b[i] = KEYS[2 + n + i] end
+  redis.call('ZUNIONSTORE', KEYS[1], n, unpack(a))
+  redis.call('ZUNIONSTORE', KEYS[2], n, unpack(b))
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+local top = redis.call('ZRANGE', main, '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, limit, 'WITHSCORES')
+local members, scores, seen = {}, {}, {}
+for i = 1, #top, 2 do
+  members[#members + 1] = top[i]; scores[#scores + 1] = top[i + 1]; seen[top[i]] = true
+end
+if #members == limit and limit > 0 then
+  local last = scores[#scores]
+  local ties = redis.call('ZRANGE', main, last, last, 'BYSCORE')
+  for _, m in ipairs(ties) do
+    if not seen[m] then members[#members + 1] = m; scores[#scores + 1] = last; seen[m] = true end
+  end
+end
+local out = {}
+for i, m in ipairs(members) do
+  out[#out + 1] = m
+  out[#out + 1] = scores[i]
+  out[#out + 1] = redis.call('ZSCORE', other, m) or '0'
+end
+return out
+`;

@@ -1,0 +1,85 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import type { Order } from '@order-pipeline/orders';
+import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
+import { KeySchema, dayOf, monthOf, orderBucketOf, userBucketOf } from './key-schema';
+import { APPLY_LUA, CLAIM_LUA } from './lua/scripts';
+
+const DAY_MS = 86_400_000;
+
+export interface ClaimRecord {
+  readonly contentHash: string;
+  readonly userId: string;
+  readonly firstSeenMs: number;
+}
+
+export type ClaimResult =
+  | { readonly status: 'new' | 'same'; readonly claim: ClaimRecord }
+  | { readonly status: 'conflict'; readonly claim: ClaimRecord };
+
+export function parseClaim(stored: string): ClaimRecord {
+  const [contentHash = '', userId = '', firstSeen = '0'] = stored.split('|');
+  return { contentHash, userId, firstSeenMs: Number(firstSeen) };
+}
+
+/**
+ * Folds accepted orders into Redis exactly once, in two atomic steps (see
+ * docs/DESIGN.md): claim the order id in its slot, then apply marker + increments in
+ * the user's slot. A crash between the steps is harmless: the redelivery claims
+ * "same" and the apply step runs exactly once.
+ */
+@Injectable()
+export class OrderAggregator {
+  private readonly keys: KeySchema;
+  private readonly claimScript: ScriptRunner<[string, string]>;
+  private readonly applyScript: ScriptRunner<number>;
+  private readonly retentionDays: number;
+
+  constructor(redis: RedisService, @Inject(APP_CONFIG) config: AppConfig) {
+    this.keys = new KeySchema(redis.keyPrefix);
+    this.claimScript = redis.defineScript(CLAIM_LUA, 1);
+    this.applyScript = redis.defineScript(APPLY_LUA, 13);
+    this.retentionDays = config.stats.retentionDays;
+  }
+
+  /** Step 1: records order_id -> content hash if absent; "conflict" when it holds another. */
+  async claim(order: Order, nowMs: number = Date.now()): Promise<ClaimResult> {
+    const value = `${order.contentHash}|${order.userId}|${nowMs}`;
+    const [status, stored] = await this.claimScript(
+      [this.keys.claims(orderBucketOf(order.orderId))],
+      [order.orderId, value, order.contentHash],
+    );
+    if (status !== 'new' && status !== 'same' && status !== 'conflict') {
+      throw new Error(`unexpected claim answer: ${status}`);
+    }
+    return { status, claim: parseClaim(stored) };
+  }
+
+  /** Step 2: applies the order unless this bucket already holds its applied-mark. */
+  async apply(order: Order): Promise<'accepted' | 'duplicate'> {
+    const k = this.keys.bucket(userBucketOf(order.userId));
+    const day = dayOf(order.timestampMs);
+    const month = monthOf(order.timestampMs);
+    const dayStart = Math.floor(order.timestampMs / DAY_MS) * DAY_MS;
+    const expireAt = Math.floor((dayStart + (this.retentionDays + 1) * DAY_MS) / 1000);
+    const applied = await this.applyScript(
+      [
+        k.applied,
+        k.totals,
+        k.days,
+        k.months,
+        k.user(order.userId),
+        k.userMonths(order.userId),
+        k.userDays(order.userId, month),
+        k.top('spend'),
+        k.top('orders'),
+        k.top('spend', `m:${month}`),
+        k.top('orders', `m:${month}`),
+        k.top('spend', `d:${day}`),
+        k.top('orders', `d:${day}`),
+      ],
+      [order.orderId, order.userId, order.valueCents, order.timestampMs, day, month, day.slice(6), expireAt],
+    );
+    return applied === 1 ? 'accepted' : 'duplicate';
+  }
+}

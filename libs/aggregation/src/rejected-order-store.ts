@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import type { Violation } from '@order-pipeline/orders';
+import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
+import { KeySchema } from './key-schema';
+import { RECORD_REJECTION_LUA } from './lua/scripts';
+
+export type RejectionKind = 'rejected' | 'conflict';
+
+export interface RejectedOrderRecord {
+  readonly id: string;
+  readonly kind: RejectionKind;
+  readonly orderId: string | null;
+  readonly userId: string | null;
+  readonly reasons: readonly Violation[];
+  readonly receivedAtMs: number;
+  /** The raw message body, cut to REJECTED_BODY_MAX_BYTES. */
+  readonly rawBody: string;
+  readonly rawTruncated: boolean;
+  /** For a conflict: what the order id already stands for. */
+  readonly existing?: { readonly userId: string; readonly firstSeenMs: number };
+}
+
+export interface RejectedPage {
+  readonly items: readonly RejectedOrderRecord[];
+  readonly nextCursor: string | null;
+}
+
+/**
+ * Keeps every rejected and conflicting message with its reasons and (capped) raw body,
+ * keyed by SQS message id so redeliveries are stored and counted once. Nothing is
+ * trimmed: a rejected order is never lost.
+ */
+@Injectable()
+export class RejectedOrderStore {
+  private readonly keys: KeySchema;
+  private readonly recordScript: ScriptRunner<number>;
+  private readonly maxBodyBytes: number;
+
+  constructor(private readonly redis: RedisService, @Inject(APP_CONFIG) config: AppConfig) {
+    this.keys = new KeySchema(redis.keyPrefix);
+    this.recordScript = redis.defineScript(RECORD_REJECTION_LUA, 5);
+    this.maxBodyBytes = config.rejectedBodyMaxBytes;
+  }
+
+  /** Cuts a body to the configured number of bytes without splitting a character. */
+  capBody(body: string): { rawBody: string; rawTruncated: boolean } {
+    const bytes = Buffer.from(body, 'utf8');
+    if (bytes.length <= this.maxBodyBytes) return { rawBody: body, rawTruncated: false };
+    const cut = bytes.subarray(0, this.maxBodyBytes).toString('utf8').replace(/\uFFFD$/, '');
+    return { rawBody: cut, rawTruncated: true };
+  }
+
+  /** Stores the record once; true when it was new. */
+  async record(record: RejectedOrderRecord): Promise<boolean> {
+    const k = this.keys.rejected();
+    const stored = await this.recordScript(
+      [k.records, k.index, k.byOrder, k.counts, k.sequence],
+      [record.id, JSON.stringify(record), record.kind, record.orderId ?? ''],
+    );
+    return stored === 1;
+  }
+
+  /** Newest first. The cursor is opaque to clients: the sequence number to continue below. */
+  async list(limit: number, cursor?: number): Promise<RejectedPage> {
+    const k = this.keys.rejected();
+    const max = cursor === undefined ? '+inf' : `(${cursor}`;
+    const ids = await this.redis.client.zrevrangebyscore(k.index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit + 1);
+    const pairs: Array<[string, number]> = [];
+    for (let i = 0; i < ids.length; i += 2) pairs.push([ids[i] as string, Number(ids[i + 1])]);
+    const page = pairs.slice(0, limit);
+    const records = page.length > 0 ? await this.redis.client.hmget(k.records, ...page.map(([id]) => id)) : [];
+    const items = records.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as RejectedOrderRecord);
+    const last = page.at(-1);
+    return { items, nextCursor: pairs.length > limit && last ? String(last[1]) : null };
+  }
+
+  async latestForOrder(orderId: string): Promise<RejectedOrderRecord | undefined> {
+    const k = this.keys.rejected();
+    const id = await this.redis.client.hget(k.byOrder, orderId);
+    if (id === null) return undefined;
+    const record = await this.redis.client.hget(k.records, id);
+    return record === null ? undefined : (JSON.parse(record) as RejectedOrderRecord);
+  }
+
+  async counts(): Promise<{ rejected: number; conflicts: number }> {
+    const counts = await this.redis.client.hgetall(this.keys.rejected().counts);
+    return { rejected: Number(counts.rejected ?? 0), conflicts: Number(counts.conflict ?? 0) };
+  }
+}

@@ -1,0 +1,133 @@
+import { Injectable } from '@nestjs/common';
+import { centsToAmount } from '@order-pipeline/orders';
+import { RedisService } from '@order-pipeline/redis';
+import { KeySchema, USER_BUCKETS, orderBucketOf, userBucketOf } from './key-schema';
+import { parseClaim } from './order-aggregator';
+import { RejectedOrderStore, type RejectedOrderRecord } from './rejected-order-store';
+import type { GlobalStatsView, OrderStatusView, RejectedOrdersView, RejectedOrderView, UserStatsView } from './stats-views';
+
+const iso = (ms: number | string | undefined | null): string | null =>
+  ms === undefined || ms === null || ms === '' ? null : new Date(Number(ms)).toISOString();
+
+export const average = (cents: number, count: number): number => (count === 0 ? 0 : centsToAmount(Math.round(cents / count)));
+
+export class NotFoundError extends Error {
+  constructor(readonly what: string, message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** All-time figures: one user (one read in the user's slot), global (per-bucket partials merged). */
+@Injectable()
+export class StatsQuery {
+  private readonly keys: KeySchema;
+
+  constructor(private readonly redis: RedisService, private readonly rejected: RejectedOrderStore) {
+    this.keys = new KeySchema(redis.keyPrefix);
+  }
+
+  async user(userId: string): Promise<UserStatsView> {
+    const id = userId.trim().toUpperCase();
+    const h = await this.redis.client.hgetall(this.keys.bucket(userBucketOf(id)).user(id));
+    if (h.orders === undefined) throw new NotFoundError('user', `no orders are recorded for user ${id}`);
+    const count = Number(h.orders);
+    const spend = Number(h.spend ?? 0);
+    return {
+      user_id: id,
+      order_count: count,
+      total_spend: centsToAmount(spend),
+      average_order_value: average(spend, count),
+      first_order_at: iso(h.first),
+      last_order_at: iso(h.last),
+    };
+  }
+
+  async global(): Promise<GlobalStatsView> {
+    const buckets = Array.from({ length: USER_BUCKETS }, (_, b) => this.keys.bucket(b));
+    const [totals, users, rejected] = await Promise.all([
+      Promise.all(buckets.map((k) => this.redis.client.hgetall(k.totals))),
+      Promise.all(buckets.map((k) => this.redis.client.zcard(k.top('orders')))),
+      this.rejected.counts(),
+    ]);
+    const sum = (field: string): number => totals.reduce((acc, t) => acc + Number(t[field] ?? 0), 0);
+    const orders = sum('orders');
+    const revenue = sum('revenue');
+    return {
+      total_orders: orders,
+      total_revenue: centsToAmount(revenue),
+      average_order_value: average(revenue, orders),
+      total_users: users.reduce((a, b) => a + b, 0),
+      duplicates: sum('duplicates'),
+      rejected: rejected.rejected,
+      conflicts: rejected.conflicts,
+    };
+  }
+}
+
+/** What became of one order id. */
+@Injectable()
+export class OrderStatusQuery {
+  private readonly keys: KeySchema;
+
+  constructor(private readonly redis: RedisService, private readonly rejected: RejectedOrderStore) {
+    this.keys = new KeySchema(redis.keyPrefix);
+  }
+
+  async status(orderId: string): Promise<OrderStatusView> {
+    const id = orderId.trim().toUpperCase();
+    const [stored, record] = await Promise.all([
+      this.redis.client.hget(this.keys.claims(orderBucketOf(id)), id),
+      this.rejected.latestForOrder(id),
+    ]);
+    if (stored !== null) {
+      const claim = parseClaim(stored);
+      const applied = await this.redis.client.sismember(this.keys.bucket(userBucketOf(claim.userId)).applied, id);
+      return {
+        order_id: id,
+        outcome: applied === 1 ? 'accepted' : 'pending',
+        user_id: claim.userId,
+        first_seen_at: iso(claim.firstSeenMs),
+        reasons: [],
+        last_conflict:
+          record?.kind === 'conflict' ? { received_at: iso(record.receivedAtMs) ?? '', reasons: [...record.reasons] } : null,
+      };
+    }
+    if (record) {
+      return {
+        order_id: id,
+        outcome: record.kind,
+        user_id: record.userId,
+        first_seen_at: iso(record.receivedAtMs),
+        reasons: [...record.reasons],
+        last_conflict: null,
+      };
+    }
+    throw new NotFoundError('order', `no message with order_id ${id} has been processed`);
+  }
+}
+
+/** The rejected and conflicting messages, newest first. */
+@Injectable()
+export class RejectedOrdersQuery {
+  constructor(private readonly store: RejectedOrderStore) {}
+
+  async list(limit: number, cursor?: number): Promise<RejectedOrdersView> {
+    const page = await this.store.list(limit, cursor);
+    return { items: page.items.map(toView), next_cursor: page.nextCursor };
+  }
+}
+
+function toView(r: RejectedOrderRecord): RejectedOrderView {
+  return {
+    id: r.id,
+    kind: r.kind,
+    order_id: r.orderId,
+    user_id: r.userId,
+    reasons: [...r.reasons],
+    received_at: iso(r.receivedAtMs) ?? '',
+    raw_body: r.rawBody,
+    raw_truncated: r.rawTruncated,
+  };
+}
+

@@ -1,0 +1,139 @@
+/**
+ * The one place that reads process.env. Everything is parsed and checked once at
+ * boot into a typed, frozen AppConfig; a bad value stops start-up with a message
+ * that names the variable.
+ */
+export interface AppConfig {
+  readonly port: number;
+  readonly redis: {
+    readonly url: string;
+    /** Connect as a Redis Cluster client (REDIS_URL names one seed node). */
+    readonly cluster: boolean;
+    /** Prefix of every key the service writes; lets several deployments share a server. */
+    readonly keyPrefix: string;
+  };
+  readonly sqs: {
+    /** Unset: the app embeds the fauxqs emulator and creates the queues itself. */
+    readonly queueUrl: string | undefined;
+    readonly endpoint: string | undefined;
+    readonly region: string;
+    readonly emulatorPort: number;
+    readonly queueName: string;
+    readonly dlqName: string;
+    readonly maxReceiveCount: number;
+    readonly consumerConcurrency: number;
+    readonly batchSize: number;
+    readonly waitTimeSeconds: number;
+    readonly visibilityTimeoutSeconds: number;
+    readonly dataDir: string;
+  };
+  readonly sampleData: { readonly load: boolean; readonly file: string };
+  readonly stats: {
+    readonly retentionDays: number;
+    readonly maxRangeDays: number;
+  };
+  readonly rejectedBodyMaxBytes: number;
+  readonly qualityGuard: {
+    readonly apiKey: string | undefined;
+    readonly model: string;
+    readonly baseUrl: string | undefined;
+    readonly timeoutMs: number;
+    readonly suspiciousOrderCents: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${value}")`);
+  }
+  return Number(value);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(name, `must be true or false (got "${value}")`);
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const value = raw(env, name);
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be a URL (got "${value}")`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')} (got "${parsed.protocol}")`);
+  }
+  return value;
+}
+
+function name(env: Env, variable: string, fallback: string): string {
+  const value = raw(env, variable) ?? fallback;
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(value)) {
+    throw new ConfigError(variable, `must be 1-80 letters, digits, "-" or "_" (got "${value}")`);
+  }
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const config: AppConfig = {
+    port: int(env, 'PORT', 3000, 0, 65535),
+    redis: {
+      url: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+      cluster: bool(env, 'REDIS_CLUSTER', false),
+      keyPrefix: name(env, 'REDIS_KEY_PREFIX', 'op'),
+    },
+    sqs: {
+      queueUrl: url(env, 'SQS_QUEUE_URL', ['http:', 'https:']),
+      endpoint: url(env, 'SQS_ENDPOINT', ['http:', 'https:']),
+      region: name(env, 'AWS_REGION', 'us-east-1'),
+      emulatorPort: int(env, 'SQS_EMULATOR_PORT', 4566, 0, 65535),
+      queueName: name(env, 'SQS_QUEUE_NAME', 'orders'),
+      dlqName: name(env, 'SQS_DLQ_NAME', 'orders-dlq'),
+      maxReceiveCount: int(env, 'SQS_MAX_RECEIVE_COUNT', 5, 1, 1000),
+      consumerConcurrency: int(env, 'SQS_CONSUMER_CONCURRENCY', 4, 1, 16),
+      batchSize: int(env, 'SQS_BATCH_SIZE', 10, 1, 10),
+      waitTimeSeconds: int(env, 'SQS_WAIT_TIME_SECONDS', 20, 0, 20),
+      visibilityTimeoutSeconds: int(env, 'SQS_VISIBILITY_TIMEOUT', 30, 1, 43200),
+      dataDir: raw(env, 'SQS_DATA_DIR') ?? '.data/sqs',
+    },
+    sampleData: {
+      load: bool(env, 'LOAD_SAMPLE_DATA', false),
+      file: raw(env, 'SAMPLE_DATA_FILE') ?? 'data/sample-orders.ndjson',
+    },
+    stats: {
+      retentionDays: int(env, 'STATS_RETENTION_DAYS', 400, 1, 36500),
+      maxRangeDays: int(env, 'STATS_MAX_RANGE_DAYS', 3660, 1, 36600),
+    },
+    rejectedBodyMaxBytes: int(env, 'REJECTED_BODY_MAX_BYTES', 4096, 64, 262144),
+    qualityGuard: {
+      apiKey: raw(env, 'ANTHROPIC_API_KEY'),
+      model: raw(env, 'ANTHROPIC_MODEL') ?? 'claude-haiku-4-5',
+      baseUrl: url(env, 'ANTHROPIC_BASE_URL', ['http:', 'https:']),
+      timeoutMs: int(env, 'QUALITY_GUARD_TIMEOUT_MS', 5000, 100, 120000),
+      suspiciousOrderCents: int(env, 'QUALITY_GUARD_SUSPICIOUS_CENTS', 1_000_000, 0, Number.MAX_SAFE_INTEGER),
+    },
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,50 @@
+/**
+ * Money is integer cents everywhere inside the service. Decimal text is parsed
+ * straight into cents (no float arithmetic) and rendered back only at the API edge.
+ */
+export type Cents = number & { readonly __brand: 'Cents' };
+
+/** Largest amount a single order may carry: keeps every Redis total exact (< 2^53). */
+export const MAX_ORDER_CENTS = 100_000_000_000; // 1,000,000,000.00
+
+const DECIMAL = /^(\d{1,15})(?:\.(\d{1,2}))?$/;
+
+/**
+ * Parses a JSON number or numeric string with at most two decimals into cents.
+ * A JSON number is read through its shortest round-trip text (99.99 -> "99.99"),
+ * so no binary float error reaches the sum. Returns undefined for anything else.
+ */
+export function parseCents(value: unknown): Cents | undefined {
+  let text: string;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return undefined;
+    text = String(value);
+  } else if (typeof value === 'string') {
+    text = value.trim();
+  } else {
+    return undefined;
+  }
+  const match = DECIMAL.exec(text);
+  if (!match) return undefined;
+  const cents = Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
+  return Number.isSafeInteger(cents) ? (cents as Cents) : undefined;
+}
+
+export function cents(value: number): Cents {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`not an integer number of cents: ${value}`);
+  return value as Cents;
+}
+
+/** Cents as a JSON number with two decimals (12345 -> 123.45). Exact for |cents| < 2^53. */
+export function centsToAmount(value: number): number {
+  return Number(formatCents(value));
+}
+
+/** Cents as decimal text with two places (12345 -> "123.45", -5 -> "-0.05"). */
+export function formatCents(value: number): string {
+  const sign = value < 0 ? '-' : '';
+  const abs = Math.abs(value);
+  const units = Math.trunc(abs / 100);
+  const rest = abs - units * 100;
+  return `${sign}${units}.${String(rest).padStart(2, '0')}`;
+}

@@ -1,0 +1,92 @@
+import { parseOrderMessage } from './order-parser';
+import { anOrder } from '../test/order-builder';
+
+function codes(body: string): readonly string[] {
+  const result = parseOrderMessage(body);
+  return result.ok ? [] : result.violations.map((v) => v.code);
+}
+
+describe('parseOrderMessage', () => {
+  it('accepts 2 x 20.00 + 59.99 = 99.99 exactly', () => {
+    const result = parseOrderMessage(
+      anOrder()
+        .withItems({ product_id: 'p1', quantity: 2, price_per_unit: 20.0 }, { product_id: 'p2', quantity: 1, price_per_unit: 59.99 })
+        .withValue(99.99)
+        .json(),
+    );
+    expect(result.ok && result.order.valueCents).toBe(9999);
+  });
+
+  it('normalises ids and payment method: trimmed and upper-cased', () => {
+    const result = parseOrderMessage(
+      anOrder().with({ order_id: '  ord-1 ', user_id: ' u-7', payment_method: ' paypal ' }).json(),
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.violations));
+    expect([result.order.orderId, result.order.userId, result.order.paymentMethod]).toEqual(['ORD-1', 'U-7', 'PAYPAL']);
+  });
+
+  it('gives the same content hash to orders that differ only in case and whitespace', () => {
+    const a = parseOrderMessage(anOrder().with({ order_id: 'o-1', user_id: 'u-1' }).json());
+    const b = parseOrderMessage(anOrder().with({ order_id: ' O-1 ', user_id: 'U-1 ' }).json());
+    expect(a.ok && b.ok && a.order.contentHash === b.order.contentHash).toBe(true);
+  });
+
+  it('gives a different content hash when the user differs', () => {
+    const a = parseOrderMessage(anOrder().with({ user_id: 'u-1' }).json());
+    const b = parseOrderMessage(anOrder().with({ user_id: 'u-2' }).json());
+    expect(a.ok && b.ok && a.order.contentHash !== b.order.contentHash).toBe(true);
+  });
+
+  it.each([
+    ['not JSON', 'order #1, 99.99', ['not_json']],
+    ['a JSON array', '[1,2]', ['not_object']],
+    ['a JSON string', '"hello"', ['not_object']],
+    ['missing order_value', anOrder().without('order_value').json(), ['missing_field:order_value']],
+    ['missing user_id', anOrder().without('user_id').json(), ['missing_field:user_id']],
+    ['order_value off by a cent', anOrder().withValue(99.98).json(), ['value_mismatch']],
+    ['three decimals in a price', anOrder().withItems({ product_id: 'p', quantity: 1, price_per_unit: 1.005 }).withValue(1.01).json(), ['invalid_money:items[0].price_per_unit']],
+    ['a negative price', anOrder().withItems({ product_id: 'p', quantity: 1, price_per_unit: -1 }).withValue(1).json(), ['invalid_money:items[0].price_per_unit']],
+    ['a zero quantity', anOrder().withItems({ product_id: 'p', quantity: 0, price_per_unit: 1 }).withValue(0).json(), ['invalid_quantity:items[0].quantity']],
+    ['a fractional quantity', anOrder().withItems({ product_id: 'p', quantity: 1.5, price_per_unit: 2 }).withValue(3).json(), ['invalid_quantity:items[0].quantity']],
+    ['a quantity as text', anOrder().withItems({ product_id: 'p', quantity: '2', price_per_unit: 2 }).withValue(4).json(), ['invalid_quantity:items[0].quantity']],
+    ['no items', anOrder().withItems().withValue(0).json(), ['empty:items']],
+    ['items not a list', anOrder().with({ items: 'p1 x2' }).json(), ['invalid_type:items']],
+    ['an item without product_id', anOrder().withItems({ quantity: 1, price_per_unit: 1 }).withValue(1).json(), ['missing_field:items[0].product_id']],
+    ['a user_id that is a number', anOrder().with({ user_id: 17 }).json(), ['invalid_type:user_id']],
+    ['a user_id with a colon', anOrder().with({ user_id: 'u:1' }).json(), ['invalid_format:user_id']],
+    ['an order_id over 64 characters', anOrder().with({ order_id: 'X'.repeat(65) }).json(), ['too_long:order_id']],
+    ['a timestamp that is not a date', anOrder().with({ order_timestamp: 'yesterday' }).json(), ['invalid_timestamp']],
+    ['February 30th', anOrder().with({ order_timestamp: '2026-02-30T10:00:00Z' }).json(), ['invalid_timestamp']],
+  ])('rejects %s', (_name, body, expected) => {
+    expect(codes(body)).toEqual(expected);
+  });
+
+  it('reports every broken rule, not only the first', () => {
+    expect(codes(anOrder().without('order_id').with({ order_timestamp: 'soon' }).json())).toEqual([
+      'missing_field:order_id',
+      'invalid_timestamp',
+    ]);
+  });
+
+  it('keeps the order id of a rejected order so it can be looked up', () => {
+    const result = parseOrderMessage(anOrder().with({ order_id: 'ord-9' }).withValue(1).json());
+    expect(!result.ok && result.orderId).toBe('ORD-9');
+  });
+
+  it('ignores unknown fields, including __proto__ and constructor', () => {
+    const body = anOrder().json().replace(/^\{/, '{"__proto__":{"polluted":true},"constructor":{"x":1},"extra":1,');
+    const result = parseOrderMessage(body);
+    expect(result.ok).toBe(true);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('accepts prices given as decimal strings', () => {
+    const result = parseOrderMessage(anOrder().withItems({ product_id: 'p', quantity: 3, price_per_unit: '0.10' }).withValue('0.30').json());
+    expect(result.ok && result.order.valueCents).toBe(30);
+  });
+
+  it('reads the timestamp in UTC, honouring an explicit offset', () => {
+    const result = parseOrderMessage(anOrder().with({ order_timestamp: '2026-03-01T01:30:00+02:00' }).json());
+    expect(result.ok && new Date(result.order.timestampMs).toISOString()).toBe('2026-02-28T23:30:00.000Z');
+  });
+});

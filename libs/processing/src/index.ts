@@ -1,0 +1,5 @@
+export { ProcessingModule } from './processing.module';
+export { ProcessingService } from './processing.service';
+export { PipelineMetrics } from './pipeline-metrics';
+export { isFinal } from './outcome';
+export type { InboundMessage, Outcome, OutcomeKind } from './outcome';

@@ -1,0 +1,24 @@
+import type { Violation } from '@order-pipeline/orders';
+
+/** One message as the queue delivered it. */
+export interface InboundMessage {
+  /** SQS MessageId: stable across redeliveries. */
+  readonly id: string;
+  readonly body: string;
+  /** ApproximateReceiveCount (1 on the first delivery). */
+  readonly receiveCount: number;
+}
+
+export type OutcomeKind = 'accepted' | 'duplicate' | 'conflict' | 'rejected' | 'retry';
+
+/** Every message ends in exactly one outcome; all but `retry` are final and acknowledged. */
+export interface Outcome {
+  readonly messageId: string;
+  readonly kind: OutcomeKind;
+  readonly orderId?: string;
+  readonly reasons?: readonly Violation[];
+  /** For `retry`: what went wrong (a transient failure such as Redis being away). */
+  readonly error?: string;
+}
+
+export const isFinal = (outcome: Outcome): boolean => outcome.kind !== 'retry';

@@ -1,0 +1,134 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { OrderAggregator, RejectedOrderStore, type RejectedOrderRecord } from '@order-pipeline/aggregation';
+import { parseOrderMessage, type Order, type Violation } from '@order-pipeline/orders';
+import { QualityGuard } from '@order-pipeline/quality-guard';
+import type { InboundMessage, Outcome } from './outcome';
+import { PipelineMetrics } from './pipeline-metrics';
+
+type Pending = { readonly message: InboundMessage; readonly order: Order };
+
+/**
+ * parse -> validate/normalise -> quality guard -> claim -> apply, for a batch of
+ * messages. Returns one outcome per message, in order. Never throws: a failure that
+ * may pass (Redis away) becomes `retry` for the messages it touched, so they stay on
+ * the queue; a permanent problem is stored (rejected/conflict) before it is final.
+ */
+@Injectable()
+export class ProcessingService {
+  private readonly logger = new Logger(ProcessingService.name);
+
+  constructor(
+    private readonly aggregator: OrderAggregator,
+    private readonly rejected: RejectedOrderStore,
+    private readonly guard: QualityGuard,
+    private readonly metrics: PipelineMetrics,
+  ) {}
+
+  async processBatch(messages: readonly InboundMessage[]): Promise<Outcome[]> {
+    const started = performance.now();
+    const outcomes = new Map<string, Outcome>();
+    const pending: Pending[] = [];
+    const rejections: Promise<void>[] = [];
+
+    for (const message of messages) {
+      const parsed = parseOrderMessage(message.body);
+      if (parsed.ok) pending.push({ message, order: parsed.order });
+      else rejections.push(this.reject(message, parsed.violations, parsed.orderId ?? null, null, outcomes));
+    }
+
+    const allowed = await this.review(pending, outcomes, rejections);
+    await Promise.all([...rejections, ...allowed.map((p) => this.aggregate(p, outcomes))]);
+
+    const result = messages.map(
+      (m) => outcomes.get(m.id) ?? { messageId: m.id, kind: 'retry' as const, error: 'no outcome was reached' },
+    );
+    const millis = performance.now() - started;
+    this.metrics.recordBatch(result.map((o) => o.kind), millis);
+    this.logger.debug(`batch of ${messages.length} in ${millis.toFixed(1)} ms`);
+    return result;
+  }
+
+  private async review(pending: Pending[], outcomes: Map<string, Outcome>, rejections: Promise<void>[]): Promise<Pending[]> {
+    if (pending.length === 0) return [];
+    try {
+      const verdicts = await this.guard.review(pending.map((p) => p.order));
+      const allowed: Pending[] = [];
+      pending.forEach((p, i) => {
+        const verdict = verdicts[i];
+        if (verdict?.decision === 'reject') {
+          rejections.push(this.reject(p.message, verdict.reasons, p.order.orderId, p.order.userId, outcomes));
+        } else {
+          if (verdict?.suspicious) this.metrics.recordFlagged(1);
+          allowed.push(p);
+        }
+      });
+      return allowed;
+    } catch (error) {
+      for (const p of pending) outcomes.set(p.message.id, retry(p.message, error));
+      return [];
+    }
+  }
+
+  private async aggregate({ message, order }: Pending, outcomes: Map<string, Outcome>): Promise<void> {
+    try {
+      const claimed = await this.aggregator.claim(order);
+      if (claimed.status === 'conflict') {
+        const reasons = [
+          {
+            code: 'conflict:order_id_reused',
+            message: `order_id ${order.orderId} was first seen with other content (user ${claimed.claim.userId})`,
+          },
+        ];
+        await this.store(message, 'conflict', reasons, order.orderId, order.userId, {
+          userId: claimed.claim.userId,
+          firstSeenMs: claimed.claim.firstSeenMs,
+        });
+        outcomes.set(message.id, { messageId: message.id, kind: 'conflict', orderId: order.orderId, reasons });
+        return;
+      }
+      const applied = await this.aggregator.apply(order);
+      outcomes.set(message.id, { messageId: message.id, kind: applied, orderId: order.orderId });
+    } catch (error) {
+      outcomes.set(message.id, retry(message, error));
+    }
+  }
+
+  private async reject(
+    message: InboundMessage,
+    reasons: readonly Violation[],
+    orderId: string | null,
+    userId: string | null,
+    outcomes: Map<string, Outcome>,
+  ): Promise<void> {
+    try {
+      await this.store(message, 'rejected', reasons, orderId, userId);
+      outcomes.set(message.id, { messageId: message.id, kind: 'rejected', reasons, ...(orderId ? { orderId } : {}) });
+    } catch (error) {
+      outcomes.set(message.id, retry(message, error));
+    }
+  }
+
+  private async store(
+    message: InboundMessage,
+    kind: RejectedOrderRecord['kind'],
+    reasons: readonly Violation[],
+    orderId: string | null,
+    userId: string | null,
+    existing?: RejectedOrderRecord['existing'],
+  ): Promise<void> {
+    await this.rejected.record({
+      id: message.id,
+      kind,
+      orderId,
+      userId,
+      reasons,
+      receivedAtMs: Date.now(),
+      ...this.rejected.capBody(message.body),
+      ...(existing ? { existing } : {}),
+    });
+  }
+}
+
+function retry(message: InboundMessage, error: unknown): Outcome {
+  return { messageId: message.id, kind: 'retry', error: error instanceof Error ? error.message : String(error) };
+}

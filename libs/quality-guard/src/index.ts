@@ -1,0 +1,3 @@
+export { QualityGuardModule } from './quality-guard.module';
+export { QualityGuard } from './quality-guard';
+export type { Verdict } from './quality-guard';

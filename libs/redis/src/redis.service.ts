@@ -1,0 +1,66 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/** A Lua script run with EVALSHA (falling back to EVAL), on a single Redis or a Cluster. */
+export type ScriptRunner<R> = (keys: readonly string[], args: readonly (string | number)[]) => Promise<R>;
+
+/**
+ * Owns the one ioredis connection of the process (standalone or Cluster), script
+ * registration and the health probe. Commands fail fast while Redis is away (callers
+ * turn that into a retryable outcome) instead of queueing without bound.
+ */
+@Injectable()
+export class RedisService implements OnApplicationShutdown {
+  private readonly logger = new Logger(RedisService.name);
+  readonly client: Redis | Cluster;
+  readonly keyPrefix: string;
+  private scriptCount = 0;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    const options: RedisOptions = {
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      retryStrategy: (times) => Math.min(times * 100, 2_000),
+      lazyConnect: false,
+    };
+    this.keyPrefix = config.redis.keyPrefix;
+    if (config.redis.cluster) {
+      const seed = new URL(config.redis.url);
+      this.client = new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+        enableAutoPipelining: true,
+        redisOptions: { ...options, password: seed.password || undefined, username: seed.username || undefined },
+      });
+    } else {
+      this.client = new Redis(config.redis.url, options);
+    }
+    this.client.on('error', (error: Error) => this.logger.warn(`redis: ${error.message}`));
+  }
+
+  /** Registers a script once; the returned function runs it with the given keys and arguments. */
+  defineScript<R>(lua: string, numberOfKeys: number): ScriptRunner<R> {
+    const name = `opScript${++this.scriptCount}`;
+    this.client.defineCommand(name, { lua, numberOfKeys });
+    const client = this.client as unknown as Record<string, (...args: (string | number)[]) => Promise<R>>;
+    return (keys, args) => {
+      const command = client[name];
+      if (!command) throw new Error(`script ${name} is not registered`);
+      return command.call(this.client, ...keys, ...args);
+    };
+  }
+
+  /** True when Redis answers PING within the timeout. */
+  async isHealthy(timeoutMs = 1_000): Promise<boolean> {
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    const ping = this.client.ping().then(
+      (answer) => answer === 'PONG',
+      () => false,
+    );
+    return Promise.race([ping, timeout]);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

@@ -1,0 +1,54 @@
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { SqsModule } from '@ssut/nestjs-sqs';
+import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { ProcessingModule } from '@order-pipeline/processing';
+import { OrderBatchHandler } from './order-batch-handler';
+import { ORDER_CONSUMERS, consumerName } from './order-consumers';
+import { QUEUE_TARGET, openQueueTarget, type QueueTarget } from './queue-target';
+import { SampleDataLoader } from './sample-data-loader';
+import { QueueHealth } from './queue-health';
+
+/** Opens the queue target once; shared by the consumers, the loader and health. */
+@Module({
+  providers: [{ provide: QUEUE_TARGET, inject: [APP_CONFIG], useFactory: openQueueTarget }],
+  exports: [QUEUE_TARGET],
+})
+class QueueTargetModule implements OnApplicationShutdown {
+  constructor(@Inject(QUEUE_TARGET) private readonly target: QueueTarget) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.target.close();
+  }
+}
+
+/**
+ * Consumes the orders queue with @ssut/nestjs-sqs in batch mode: SQS_CONSUMER_CONCURRENCY
+ * consumers, each receiving up to SQS_BATCH_SIZE messages with long polling.
+ */
+@Module({
+  imports: [
+    QueueTargetModule,
+    ProcessingModule,
+    SqsModule.registerAsync({
+      imports: [QueueTargetModule],
+      inject: [APP_CONFIG, QUEUE_TARGET],
+      useFactory: (config: AppConfig, target: QueueTarget) => ({
+        consumers: Array.from({ length: config.sqs.consumerConcurrency }, (_, i) => ({
+          name: consumerName(i),
+          queueUrl: target.queueUrl,
+          sqs: target.client,
+          batchSize: config.sqs.batchSize,
+          waitTimeSeconds: config.sqs.waitTimeSeconds,
+          visibilityTimeout: config.sqs.visibilityTimeoutSeconds,
+          messageSystemAttributeNames: ['ApproximateReceiveCount'],
+          pollingWaitTimeMs: 0,
+          // Stop without aborting: deletes of batches still finishing must go out.
+          stopOptions: { abort: false },
+        })),
+      }),
+    }),
+  ],
+  providers: [OrderBatchHandler, ...ORDER_CONSUMERS, SampleDataLoader, QueueHealth],
+  exports: [QueueHealth, SampleDataLoader],
+})
+export class OrderQueueModule {}

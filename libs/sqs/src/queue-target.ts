@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { AppConfig } from '@order-pipeline/config';
+
+export const QUEUE_TARGET = Symbol('QUEUE_TARGET');
+
+/** The queue the app consumes, the client to reach it, and the embedded emulator if any. */
+export interface QueueTarget {
+  readonly queueUrl: string;
+  readonly client: SQSClient;
+  readonly embedded: boolean;
+  close(): Promise<void>;
+}
+
+interface FauxqsServer {
+  readonly port: number;
+  createQueue(name: string, options?: { attributes?: Record<string, string> }): { queueUrl: string; queueArn: string };
+  stop(): Promise<void>;
+}
+interface FauxqsModule {
+  startFauxqs(options: { port: number; host: string; logger: boolean; dataDir: string }): Promise<FauxqsServer>;
+}
+
+/**
+ * With SQS_QUEUE_URL: that queue, through SQS_ENDPOINT when set, with the standard AWS
+ * credential chain. Without it: the fauxqs emulator in process, its messages kept on
+ * disk (SQS_DATA_DIR), with the queue and its dead-letter queue created.
+ */
+export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
+  const logger = new Logger('QueueTarget');
+  const sqs = config.sqs;
+  if (sqs.queueUrl !== undefined) {
+    const client = new SQSClient({ region: sqs.region, ...(sqs.endpoint ? { endpoint: sqs.endpoint } : {}) });
+    logger.log(`consuming ${sqs.queueUrl}${sqs.endpoint ? ` via ${sqs.endpoint}` : ''}`);
+    return { queueUrl: sqs.queueUrl, client, embedded: false, close: () => Promise.resolve(client.destroy()) };
+  }
+
+  const dataDir = resolve(sqs.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  // fauxqs is ESM-only; the module: node16 build keeps this a real dynamic import.
+  const { startFauxqs } = (await import('fauxqs')) as unknown as FauxqsModule;
+  const server = await startFauxqs({ port: sqs.emulatorPort, host: '127.0.0.1', logger: false, dataDir });
+  const dlq = server.createQueue(sqs.dlqName);
+  const queue = server.createQueue(sqs.queueName, {
+    attributes: {
+      VisibilityTimeout: String(sqs.visibilityTimeoutSeconds),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: sqs.maxReceiveCount }),
+    },
+  });
+  // fauxqs hands out queue URLs whose host does not resolve: always give the endpoint.
+  const endpoint = `http://127.0.0.1:${server.port}`;
+  const client = new SQSClient({
+    region: sqs.region,
+    endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  logger.log(`embedded SQS emulator on ${endpoint}: queue ${queue.queueUrl} (dead-letter ${sqs.dlqName} after ${sqs.maxReceiveCount} receives), data in ${sqs.dataDir}`);
+  return {
+    queueUrl: queue.queueUrl,
+    client,
+    embedded: true,
+    close: async () => {
+      client.destroy();
+      await server.stop();
+    },
+  };
+}
+
+/** True when the queue answers GetQueueAttributes within the timeout. */
+export async function queueAnswers(target: QueueTarget, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    await target.client.send(new GetQueueAttributesCommand({ QueueUrl: target.queueUrl, AttributeNames: ['QueueArn'] }), {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}

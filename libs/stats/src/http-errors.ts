@@ -1,0 +1,97 @@
+import {
+  ArgumentsHost,
+  BadRequestException,
+  Catch,
+  HttpException,
+  HttpStatus,
+  Logger,
+  ValidationPipe,
+  type ExceptionFilter,
+  type ValidationError,
+} from '@nestjs/common';
+import { InvalidQueryError, NotFoundError } from '@order-pipeline/aggregation';
+import type { Response } from 'express';
+
+/** A 400 that names the parameter at fault. */
+class ParameterException extends BadRequestException {
+  constructor(readonly parameter: string, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The request pipe: validates query and path DTOs, applies their defaults, refuses
+ * unknown query parameters, and turns the first problem into a 400 naming the field.
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    transform: true,
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    exceptionFactory: (errors: ValidationError[]) => {
+      const first = errors[0];
+      const message = first?.constraints
+        ? Object.values(first.constraints)[0]
+        : `${first?.property ?? 'request'} is invalid`;
+      const parameter = first?.property ?? 'request';
+      return new ParameterException(
+        parameter,
+        message?.startsWith('property ') ? `unknown parameter ${parameter}` : (message ?? 'invalid'),
+      );
+    },
+  });
+}
+
+interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  parameter?: string;
+}
+
+/**
+ * The one exception filter. Domain errors become 400/404 with a JSON body; a Redis
+ * outage becomes 503; anything unexpected is logged and answered with a bare 500 (no
+ * stack trace to clients).
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(HttpErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const body = this.toBody(exception);
+    res.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof ParameterException) {
+      return { statusCode: 400, error: 'Bad Request', message: exception.message, parameter: exception.parameter };
+    }
+    if (exception instanceof InvalidQueryError) {
+      return { statusCode: 400, error: 'Bad Request', message: exception.message, parameter: exception.parameter };
+    }
+    if (exception instanceof NotFoundError) {
+      return { statusCode: 404, error: 'Not Found', message: exception.message };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const message =
+        typeof response === 'object' && response !== null && 'message' in response
+          ? String((response as { message: unknown }).message)
+          : exception.message;
+      return { statusCode: status, error: HttpStatus[status]?.replaceAll('_', ' ') ?? 'Error', message };
+    }
+    if (isRedisUnavailable(exception)) {
+      return { statusCode: 503, error: 'Service Unavailable', message: 'the statistics store is not reachable; try again shortly' };
+    }
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    return { statusCode: 500, error: 'Internal Server Error', message: 'unexpected error' };
+  }
+}
+
+function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return /Connection is closed|ECONNREFUSED|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|ECONNRESET/i.test(error.message);
+}

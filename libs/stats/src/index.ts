@@ -1,0 +1,2 @@
+export { StatsModule } from './stats.module';
+export { HttpErrorFilter, createValidationPipe } from './http-errors';

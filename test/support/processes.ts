@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A port the OS just handed out and released: free for the process we start next. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port; rejects after the deadline. */
+export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => (socket.destroy(), resolve(false)));
+      socket.connect(port, '127.0.0.1');
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private redis-server on a free port (never the shared 6379), keeping nothing on disk
+ * unless a directory for its append-only file is given.
+ */
+export async function startRedisServer(options: { port?: number; dir?: string } = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'op-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
+  args.push('--appendonly', options.dir ? 'yes' : 'no');
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  await waitForPort(port);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    process: child,
+    stop: () => stopProcess(child),
+  };
+}
+
+export interface SqsEmulator {
+  readonly port: number;
+  readonly endpoint: string;
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * The fauxqs emulator as a child process (it is ESM-only, which Jest's CommonJS runtime
+ * cannot import). Queues named in `queues` exist when this resolves.
+ */
+export async function startSqsEmulator(queues: readonly string[]): Promise<SqsEmulator> {
+  const port = await freePort();
+  const cli = require.resolve('fauxqs/package.json').replace(/package\.json$/, 'dist/cli.js');
+  const child = spawn(process.execPath, [cli], {
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      FAUXQS_PORT: String(port),
+      FAUXQS_HOST: '127.0.0.1',
+      FAUXQS_LOGGER: 'false',
+      FAUXQS_INIT: JSON.stringify({ queues: queues.map((name) => ({ name })) }),
+    },
+  });
+  await waitForPort(port);
+  return { port, endpoint: `http://127.0.0.1:${port}`, process: child, stop: () => stopProcess(child) };
+}
+
+export function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+  });
+}
