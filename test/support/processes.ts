@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,17 +73,16 @@ export interface SqsEmulator {
  */
 export async function startSqsEmulator(queues: readonly string[]): Promise<SqsEmulator> {
   const port = await freePort();
-  const cli = require.resolve('fauxqs/package.json').replace(/package\.json$/, 'dist/cli.js');
-  const child = spawn(process.execPath, [cli], {
-    stdio: 'ignore',
-    env: {
-      ...process.env,
-      FAUXQS_PORT: String(port),
-      FAUXQS_HOST: '127.0.0.1',
-      FAUXQS_LOGGER: 'false',
-      FAUXQS_INIT: JSON.stringify({ queues: queues.map((name) => ({ name })) }),
-    },
-  });
+  // fauxqs exports nothing but its ESM entry, so find the CLI beside the project's node_modules.
+  const cli = join(__dirname, '..', '..', 'node_modules', 'fauxqs', 'dist', 'cli.js');
+  const env: NodeJS.ProcessEnv = { ...process.env, FAUXQS_PORT: String(port), FAUXQS_HOST: '127.0.0.1', FAUXQS_LOGGER: 'false' };
+  if (queues.length > 0) {
+    // FAUXQS_INIT is the path of a JSON file.
+    const init = join(mkdtempSync(join(tmpdir(), 'op-fauxqs-')), 'init.json');
+    writeFileSync(init, JSON.stringify({ queues: queues.map((name) => ({ name })) }));
+    env.FAUXQS_INIT = init;
+  }
+  const child = spawn(process.execPath, [cli], { stdio: 'ignore', env });
   await waitForPort(port);
   return { port, endpoint: `http://127.0.0.1:${port}`, process: child, stop: () => stopProcess(child) };
 }

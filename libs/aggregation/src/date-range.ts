@@ -94,6 +94,6 @@ export function parseRange(from: string, to: string, maxDays: number): DayRange 
   if (toMs === undefined) throw new InvalidQueryError('to', `to must be a date as YYYY-MM-DD (got "${to}")`);
   if (fromMs > toMs) throw new InvalidQueryError('from', `from (${from}) must not be after to (${to})`);
   const days = (toMs - fromMs) / DAY_MS + 1;
-  if (days > maxDays) throw new InvalidQueryError('to', `the range spans ${days} days; at most ${maxDays} are allowed`);
+  if (days > maxDays) throw new InvalidQueryError('to', `the range from ${from} to ${to} spans ${days} days; at most ${maxDays} are allowed (STATS_MAX_RANGE_DAYS)`);
   return { fromMs, toMs };
 }

@@ -67,7 +67,7 @@ export class RejectedOrderStore {
     const max = cursor === undefined ? '+inf' : `(${cursor}`;
     const ids = await this.redis.client.zrevrangebyscore(k.index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit + 1);
     const pairs: Array<[string, number]> = [];
-    for (let i = 0; i < ids.length; i += 2) pairs.push([ids[i] as string, Number(ids[i + 1])]);
+    for (let i = 0; i < ids.length; i += 2) pairs.push([ids[i] ?? '', Number(ids[i + 1])]);
     const page = pairs.slice(0, limit);
     const records = page.length > 0 ? await this.redis.client.hmget(k.records, ...page.map(([id]) => id)) : [];
     const items = records.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as RejectedOrderRecord);

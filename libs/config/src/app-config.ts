@@ -88,6 +88,19 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return value;
 }
 
+/**
+ * A queue URL is checked by shape only: emulators hand out URLs such as
+ * http://sqs.us-east-1.127.0.0.1:4566/000000000000/orders that WHATWG URL rejects.
+ */
+function queueUrl(env: Env, variable: string): string | undefined {
+  const value = raw(env, variable);
+  if (value === undefined) return undefined;
+  if (!/^https?:\/\/[^\s/]+\/\S+$/.test(value)) {
+    throw new ConfigError(variable, `must be a queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/orders (got "${value}")`);
+  }
+  return value;
+}
+
 function name(env: Env, variable: string, fallback: string): string {
   const value = raw(env, variable) ?? fallback;
   if (!/^[A-Za-z0-9_-]{1,80}$/.test(value)) {
@@ -105,7 +118,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       keyPrefix: name(env, 'REDIS_KEY_PREFIX', 'op'),
     },
     sqs: {
-      queueUrl: url(env, 'SQS_QUEUE_URL', ['http:', 'https:']),
+      queueUrl: queueUrl(env, 'SQS_QUEUE_URL'),
       endpoint: url(env, 'SQS_ENDPOINT', ['http:', 'https:']),
       region: name(env, 'AWS_REGION', 'us-east-1'),
       emulatorPort: int(env, 'SQS_EMULATOR_PORT', 4566, 0, 65535),

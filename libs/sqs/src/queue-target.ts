@@ -40,8 +40,8 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
   const dataDir = resolve(sqs.dataDir);
   mkdirSync(dataDir, { recursive: true });
   // fauxqs is ESM-only; the module: node16 build keeps this a real dynamic import.
-  const { startFauxqs } = (await import('fauxqs')) as unknown as FauxqsModule;
-  const server = await startFauxqs({ port: sqs.emulatorPort, host: '127.0.0.1', logger: false, dataDir });
+  const fauxqs = (await import('fauxqs')) as unknown as FauxqsModule;
+  const server = await fauxqs.startFauxqs({ port: sqs.emulatorPort, host: '127.0.0.1', logger: false, dataDir });
   const dlq = server.createQueue(sqs.dlqName);
   const queue = server.createQueue(sqs.queueName, {
     attributes: {

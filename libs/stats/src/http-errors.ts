@@ -79,7 +79,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       const response = exception.getResponse();
       const message =
         typeof response === 'object' && response !== null && 'message' in response
-          ? String((response as { message: unknown }).message)
+          ? String(response.message)
           : exception.message;
       return { statusCode: status, error: HttpStatus[status]?.replaceAll('_', ' ') ?? 'Error', message };
     }

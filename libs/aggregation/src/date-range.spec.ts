@@ -1,0 +1,72 @@
+import { coveringPeriods, InvalidQueryError, monthSlices, needsExpiredDays, parseDay, parseRange } from './date-range';
+
+const day = (iso: string): number => Date.parse(`${iso}T00:00:00Z`);
+
+describe('coveringPeriods', () => {
+  it('covers whole months with month keys and the ragged ends with day keys', () => {
+    expect(coveringPeriods({ fromMs: day('2026-01-30'), toMs: day('2026-04-02') })).toEqual([
+      'd:20260130',
+      'd:20260131',
+      'm:202602',
+      'm:202603',
+      'd:20260401',
+      'd:20260402',
+    ]);
+  });
+
+  it('uses one month key for exactly one calendar month', () => {
+    expect(coveringPeriods({ fromMs: day('2024-02-01'), toMs: day('2024-02-29') })).toEqual(['m:202402']);
+  });
+
+  it('needs at most 12 month keys and 60 day keys for any one-year range', () => {
+    const periods = coveringPeriods({ fromMs: day('2025-03-17'), toMs: day('2026-03-16') });
+    expect(periods.length).toBeLessThanOrEqual(72);
+    expect(periods.filter((p) => p.startsWith('m:'))).toHaveLength(11);
+  });
+});
+
+describe('monthSlices', () => {
+  it('spans a year boundary', () => {
+    expect(monthSlices({ fromMs: day('2025-12-31'), toMs: day('2026-01-01') }).map((s) => s.month)).toEqual([
+      '202512',
+      '202601',
+    ]);
+  });
+});
+
+describe('parseRange', () => {
+  it.each([
+    ['2026-02-30', '2026-03-01', 'from'],
+    ['2026-03-01', '03/01/2026', 'to'],
+    ['2026-03-02', '2026-03-01', 'from'],
+    ['2020-01-01', '2026-01-01', 'to'],
+  ])('refuses from=%s to=%s naming %s', (from, to, parameter) => {
+    try {
+      parseRange(from, to, 366);
+      throw new Error('accepted');
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidQueryError);
+      expect((error as InvalidQueryError).parameter).toBe(parameter);
+    }
+  });
+
+  it('accepts a single day', () => {
+    expect(parseRange('2026-03-01', '2026-03-01', 1)).toEqual({ fromMs: day('2026-03-01'), toMs: day('2026-03-01') });
+  });
+});
+
+describe('parseDay', () => {
+  it('refuses a leap day in a common year', () => {
+    expect(parseDay('2025-02-29')).toBeUndefined();
+  });
+});
+
+describe('needsExpiredDays', () => {
+  const now = day('2026-11-25');
+  it('is false for whole old months', () => {
+    expect(needsExpiredDays({ fromMs: day('2020-01-01'), toMs: day('2020-12-31') }, 30, now)).toBe(false);
+  });
+  it('is true for old day-level periods', () => {
+    expect(needsExpiredDays({ fromMs: day('2020-01-05'), toMs: day('2020-12-31') }, 30, now)).toBe(true);
+  });
+});

@@ -1,0 +1,46 @@
+import { ConfigError, loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  it('uses the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      redis: { url: 'redis://127.0.0.1:6379', cluster: false, keyPrefix: 'op' },
+      sqs: {
+        queueUrl: undefined,
+        region: 'us-east-1',
+        emulatorPort: 4566,
+        queueName: 'orders',
+        dlqName: 'orders-dlq',
+        maxReceiveCount: 5,
+        batchSize: 10,
+      },
+      sampleData: { load: false },
+    });
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['REDIS_URL', 'http://localhost'],
+    ['REDIS_URL', 'not a url'],
+    ['SQS_QUEUE_URL', 'orders'],
+    ['SQS_MAX_RECEIVE_COUNT', '0'],
+    ['SQS_BATCH_SIZE', '11'],
+    ['SQS_CONSUMER_CONCURRENCY', '-1'],
+    ['LOAD_SAMPLE_DATA', 'maybe'],
+    ['SQS_QUEUE_NAME', 'bad name'],
+  ])('refuses %s=%p with a message naming the variable', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+
+  it('accepts an emulator queue URL whose host WHATWG URL would refuse', () => {
+    const url = 'http://sqs.us-east-1.127.0.0.1:4566/000000000000/orders';
+    expect(loadConfig({ SQS_QUEUE_URL: url }).sqs.queueUrl).toBe(url);
+  });
+
+  it('treats blank values as unset', () => {
+    expect(loadConfig({ PORT: '  ', SQS_QUEUE_URL: '' }).port).toBe(3000);
+  });
+});

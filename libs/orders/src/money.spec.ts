@@ -1,0 +1,46 @@
+import { centsToAmount, formatCents, parseCents } from './money';
+
+describe('parseCents', () => {
+  it.each([
+    [99.99, 9999],
+    [20, 2000],
+    [0.1, 10],
+    [0.2, 20],
+    ['59.99', 5999],
+    [' 1.5 ', 150],
+    [0, 0],
+    ['0.07', 7],
+  ])('reads %p as %p cents', (input, expected) => {
+    expect(parseCents(input)).toBe(expected);
+  });
+
+  it.each([[1.005], [-1], ['-0.01'], ['1e3'], [Number.NaN], [Number.POSITIVE_INFINITY], ['abc'], [''], [null], [true], [[]]])(
+    'refuses %p',
+    (input) => {
+      expect(parseCents(input)).toBeUndefined();
+    },
+  );
+
+  it('adds five orders of 99.99 to exactly 499.95', () => {
+    const cents = Array.from({ length: 5 }, () => parseCents(99.99) ?? 0).reduce((a, b) => a + b, 0);
+    expect(cents).toBe(49995);
+    expect(centsToAmount(cents)).toBe(499.95);
+  });
+
+  it('adds 0.10 and 0.20 to exactly 0.30, where floats drift', () => {
+    expect(formatCents((parseCents(0.1) ?? 0) + (parseCents(0.2) ?? 0))).toBe('0.30');
+    expect(0.1 + 0.2).not.toBe(0.3);
+  });
+});
+
+describe('formatCents', () => {
+  it.each([
+    [0, '0.00'],
+    [5, '0.05'],
+    [12345, '123.45'],
+    [-5, '-0.05'],
+    [100_000_000_000, '1000000000.00'],
+  ])('renders %p as %p', (input, expected) => {
+    expect(formatCents(input)).toBe(expected);
+  });
+});

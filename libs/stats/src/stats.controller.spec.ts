@@ -1,0 +1,146 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  NotFoundError,
+  OrderStatusQuery,
+  RangeStatsQuery,
+  RejectedOrdersQuery,
+  StatsQuery,
+  TopUsersQuery,
+  type DayRange,
+} from '@order-pipeline/aggregation';
+import { APP_CONFIG, loadConfig } from '@order-pipeline/config';
+import { createValidationPipe, HttpErrorFilter } from './http-errors';
+import { OrdersController } from './orders.controller';
+import { StatsController } from './stats.controller';
+
+/** Small fakes of the query services: they record what the controller asked for. */
+class FakeStats {
+  users: string[] = [];
+  user(userId: string) {
+    this.users.push(userId);
+    if (userId.toUpperCase() === 'NOBODY') return Promise.reject(new NotFoundError('user', 'no orders are recorded for user NOBODY'));
+    return Promise.resolve({ user_id: userId });
+  }
+  global() {
+    return Promise.resolve({ total_orders: 0 });
+  }
+}
+class FakeTop {
+  calls: [string, number, DayRange | undefined][] = [];
+  top(by: string, limit: number, range: DayRange | undefined) {
+    this.calls.push([by, limit, range]);
+    return Promise.resolve({ by, limit, users: [] });
+  }
+}
+class FakeRanges {
+  series(range: DayRange, granularity: string) {
+    return Promise.resolve({ range, granularity });
+  }
+  user(userId: string, range: DayRange) {
+    return Promise.resolve({ user_id: userId, range });
+  }
+}
+class FakeRejected {
+  calls: [number, number | undefined][] = [];
+  list(limit: number, cursor?: number) {
+    this.calls.push([limit, cursor]);
+    return Promise.resolve({ items: [], next_cursor: null });
+  }
+}
+class FakeStatus {
+  status(orderId: string) {
+    return Promise.resolve({ order_id: orderId });
+  }
+}
+
+describe('HTTP API validation (real ValidationPipe and exception filter)', () => {
+  let app: INestApplication;
+  let base: string;
+  const stats = new FakeStats();
+  const top = new FakeTop();
+  const rejected = new FakeRejected();
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({
+      controllers: [StatsController, OrdersController],
+      providers: [
+        { provide: APP_CONFIG, useValue: loadConfig({ STATS_MAX_RANGE_DAYS: '400' }) },
+        { provide: StatsQuery, useValue: stats },
+        { provide: TopUsersQuery, useValue: top },
+        { provide: RangeStatsQuery, useValue: new FakeRanges() },
+        { provide: RejectedOrdersQuery, useValue: rejected },
+        { provide: OrderStatusQuery, useValue: new FakeStatus() },
+      ],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    app.useGlobalPipes(createValidationPipe());
+    app.useGlobalFilters(new HttpErrorFilter());
+    await app.listen(0, '127.0.0.1');
+    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const get = async (path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const res = await fetch(base + path);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it.each([
+    ['/stats/top-users?limit=0', 'limit'],
+    ['/stats/top-users?limit=101', 'limit'],
+    ['/stats/top-users?limit=ten', 'limit'],
+    ['/stats/top-users?by=revenue', 'by'],
+    ['/stats/top-users?from=2026-01-01', 'to'],
+    ['/stats/top-users?from=2026-13-01&to=2026-12-31', 'from'],
+    ['/stats/top-users?from=yesterday&to=2026-12-31', 'from'],
+    ['/stats/top-users?from=2026-02-01&to=2026-01-01', 'from'],
+    ['/stats/top-users?from=2020-01-01&to=2026-01-01', 'to'],
+    ['/stats/top-users?colour=blue', 'colour'],
+    ['/stats/range?to=2026-01-31', 'from'],
+    ['/stats/range?from=2026-01-01&to=2026-01-31&granularity=week', 'granularity'],
+    ['/users/U-1/stats?from=2026-01-01', 'to'],
+    ['/users/a:b/stats', 'user_id'],
+    ['/orders/rejected?limit=501', 'limit'],
+    ['/orders/rejected?cursor=abc', 'cursor'],
+  ])('answers %s with a 400 naming %s', async (path, parameter) => {
+    const res = await get(path);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', parameter });
+    expect(String(res.body.message)).toContain(parameter);
+  });
+
+  it('applies the defaults by=spend and limit=10', async () => {
+    await get('/stats/top-users');
+    expect(top.calls.at(-1)).toEqual(['spend', 10, undefined]);
+  });
+
+  it('passes an inclusive UTC day range to the query', async () => {
+    await get('/stats/top-users?by=orders&limit=3&from=2026-01-01&to=2026-01-31');
+    expect(top.calls.at(-1)).toEqual(['orders', 3, { fromMs: Date.UTC(2026, 0, 1), toMs: Date.UTC(2026, 0, 31) }]);
+  });
+
+  it('trims the user id in the path before it reaches the query', async () => {
+    const res = await get('/users/%20u-7%20/stats');
+    expect(res.status).toBe(200);
+    expect(stats.users.at(-1)).toBe('u-7');
+  });
+
+  it('answers an unknown user with a JSON 404', async () => {
+    const res = await get('/users/nobody/stats');
+    expect(res).toEqual({ status: 404, body: expect.objectContaining({ statusCode: 404, error: 'Not Found' }) as unknown });
+  });
+
+  it('passes the rejected-list cursor as a number', async () => {
+    await get('/orders/rejected?limit=5&cursor=42');
+    expect(rejected.calls.at(-1)).toEqual([5, 42]);
+  });
+
+  it('answers an unknown route with a JSON 404, not a 500', async () => {
+    const res = await get('/no/such/route');
+    expect(res.status).toBe(404);
+  });
+});

@@ -1,0 +1,97 @@
+import { anOrder } from '../../libs/orders/test/order-builder';
+import { eventually, startTestApp, type TestApp } from '../support/test-app';
+
+interface GlobalStats {
+  total_orders: number;
+  total_revenue: number;
+  duplicates: number;
+  rejected: number;
+  conflicts: number;
+}
+interface UserStats {
+  user_id: string;
+  order_count: number;
+  total_spend: number;
+}
+
+describe('order pipeline (SQS -> Redis -> HTTP)', () => {
+  let t: TestApp;
+
+  beforeEach(async () => {
+    t = await startTestApp();
+  });
+
+  afterEach(async () => {
+    await t.close();
+  });
+
+  const globalStats = async (): Promise<GlobalStats> => (await t.get<GlobalStats>('/stats/global')).body;
+
+  it('folds five orders of 99.99 into exactly 499.95 for the user and globally', async () => {
+    await t.send(Array.from({ length: 5 }, () => anOrder().with({ user_id: 'u-5' }).json()));
+    await eventually(async () => (await globalStats()).total_orders === 5);
+    const user = await t.get<UserStats>('/users/u-5/stats');
+    expect(user.body).toMatchObject({ user_id: 'U-5', order_count: 5, total_spend: 499.95 });
+    expect((await globalStats()).total_revenue).toBe(499.95);
+  });
+
+  it('counts an order sent five times once, and the other four as duplicates', async () => {
+    const body = anOrder().with({ user_id: 'u-dup' }).json();
+    await t.send([body, body, body, body, body]);
+    await eventually(async () => (await globalStats()).duplicates === 4);
+    expect(await globalStats()).toMatchObject({ total_orders: 1, total_revenue: 99.99 });
+  });
+
+  it('treats ids that differ only in case and whitespace as the same order', async () => {
+    await t.send([
+      anOrder().with({ order_id: 'ord-case', user_id: 'u-case' }).json(),
+      anOrder().with({ order_id: ' ORD-CASE ', user_id: 'U-CASE ' }).json(),
+    ]);
+    await eventually(async () => (await globalStats()).duplicates === 1);
+    expect((await t.get<UserStats>('/users/U-CASE/stats')).body.order_count).toBe(1);
+  });
+
+  it('does not apply an order_id reused with other content, and records the conflict', async () => {
+    await t.send([anOrder().with({ order_id: 'ord-c', user_id: 'u-first' }).json()]);
+    await eventually(async () => (await globalStats()).total_orders === 1);
+    await t.send([anOrder().with({ order_id: 'ord-c', user_id: 'u-second' }).json()]);
+    await eventually(async () => (await globalStats()).conflicts === 1);
+
+    expect((await t.get('/users/u-second/stats')).status).toBe(404);
+    const status = await t.get<{ outcome: string; user_id: string; last_conflict: unknown }>('/orders/ord-c');
+    expect(status.body).toMatchObject({ outcome: 'accepted', user_id: 'U-FIRST' });
+    expect(status.body.last_conflict).not.toBeNull();
+    const rejected = await t.get<{ items: { kind: string; order_id: string }[] }>('/orders/rejected');
+    expect(rejected.body.items).toEqual([expect.objectContaining({ kind: 'conflict', order_id: 'ORD-C' })]);
+  });
+
+  it('acknowledges invalid messages and lists them with their reasons and raw body', async () => {
+    await t.send(['not json at all', anOrder().with({ order_id: 'ord-bad' }).withValue(10).json()]);
+    await eventually(async () => (await globalStats()).rejected === 2);
+    await t.drained();
+
+    const rejected = await t.get<{ items: { order_id: string | null; reasons: { code: string }[]; raw_body: string }[] }>(
+      '/orders/rejected',
+    );
+    expect(rejected.body.items.map((i) => [i.order_id, i.reasons.map((r) => r.code)])).toEqual(
+      expect.arrayContaining([
+        [null, ['not_json']],
+        ['ORD-BAD', ['value_mismatch']],
+      ]),
+    );
+    expect(rejected.body.items.find((i) => i.order_id === null)?.raw_body).toBe('not json at all');
+    expect((await t.get<{ outcome: string }>('/orders/ord-bad')).body.outcome).toBe('rejected');
+  });
+
+  it('pages the rejected list newest first with a cursor', async () => {
+    await t.send(['bad-1', 'bad-2', 'bad-3']);
+    await eventually(async () => (await globalStats()).rejected === 3);
+    const first = await t.get<{ items: { raw_body: string }[]; next_cursor: string }>('/orders/rejected?limit=2');
+    const second = await t.get<{ items: { raw_body: string }[]; next_cursor: string | null }>(
+      `/orders/rejected?limit=2&cursor=${first.body.next_cursor}`,
+    );
+    const all = [...first.body.items, ...second.body.items].map((i) => i.raw_body);
+    expect(all.sort()).toEqual(['bad-1', 'bad-2', 'bad-3']);
+    expect(second.body.next_cursor).toBeNull();
+  });
+});

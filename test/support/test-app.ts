@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { AppModule } from '../../apps/order-pipeline/src/app.module';
+import { configureApp } from '../../apps/order-pipeline/src/configure-app';
+
+export interface TestApp {
+  readonly app: INestApplication;
+  readonly baseUrl: string;
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+  readonly sqs: SQSClient;
+  readonly keyPrefix: string;
+  /** GET a path of the API; returns status and parsed JSON. */
+  get<T = unknown>(path: string): Promise<{ status: number; body: T }>;
+  /** Sends raw bodies in batches of 10. */
+  send(bodies: readonly string[]): Promise<void>;
+  /** Resolves when the queue holds no visible or in-flight messages. */
+  drained(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the real AppModule in process against the e2e redis-server and fauxqs started
+ * by the global setup. Each call gets its own queue pair and Redis key prefix, so
+ * specs are independent. Extra environment overrides the defaults.
+ */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const endpoint = required('E2E_SQS_ENDPOINT');
+  const id = randomUUID().slice(0, 8);
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${id}` }));
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const maxReceiveCount = env.SQS_MAX_RECEIVE_COUNT ?? '5';
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `orders-${id}`,
+      Attributes: {
+        VisibilityTimeout: env.SQS_VISIBILITY_TIMEOUT ?? '5',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+      },
+    }),
+  );
+  const queueUrl = queue.QueueUrl ?? '';
+  const keyPrefix = `t${id}`;
+  Object.assign(process.env, {
+    PORT: '0',
+    REDIS_URL: required('E2E_REDIS_URL'),
+    REDIS_KEY_PREFIX: keyPrefix,
+    SQS_QUEUE_URL: queueUrl,
+    SQS_ENDPOINT: endpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+    SQS_WAIT_TIME_SECONDS: '1',
+    SQS_CONSUMER_CONCURRENCY: '2',
+    LOAD_SAMPLE_DATA: 'false',
+    ...env,
+  });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const app = configureApp(moduleRef.createNestApplication({ logger: ['error'] }));
+  await app.listen(0, '127.0.0.1');
+  const baseUrl = await app.getUrl();
+
+  const attribute = async (name: 'ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible'): Promise<number> => {
+    const res = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [name] }));
+    return Number(res.Attributes?.[name] ?? 0);
+  };
+
+  return {
+    app,
+    baseUrl,
+    queueUrl,
+    dlqUrl: dlq.QueueUrl ?? '',
+    sqs,
+    keyPrefix,
+    async get<T>(path: string) {
+      const res = await fetch(`${baseUrl.replace('[::1]', '127.0.0.1')}${path}`);
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+    },
+    async send(bodies) {
+      for (let i = 0; i < bodies.length; i += 10) {
+        const batch = bodies.slice(i, i + 10);
+        const res = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: batch.map((body, j) => ({ Id: String(j), MessageBody: body })),
+          }),
+        );
+        if ((res.Failed ?? []).length > 0) throw new Error(`send failed: ${JSON.stringify(res.Failed)}`);
+      }
+    },
+    async drained(timeoutMs = 60_000) {
+      await eventually(async () => (await attribute('ApproximateNumberOfMessages')) + (await attribute('ApproximateNumberOfMessagesNotVisible')) === 0, timeoutMs);
+    },
+    async close() {
+      await app.close();
+      sqs.destroy();
+    },
+  };
+}
+
+/** Polls `condition` until it holds (no fixed sleeps in assertions); rejects at the deadline. */
+export async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs = 30_000, intervalMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await condition()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run e2e specs through jest (global setup)`);
+  return value;
+}
