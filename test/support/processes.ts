@@ -36,6 +36,8 @@ export async function waitForPort(port: number, timeoutMs = 15_000): Promise<voi
 
 export interface RedisServer {
   readonly port: number;
+  /** Where its append-only file lives (restart with the same dir to keep the data). */
+  readonly dir: string;
   readonly url: string;
   readonly process: ChildProcess;
   stop(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startRedisServer(options: { port?: number; dir?: string } 
   await waitForPort(port);
   return {
     port,
+    dir,
     url: `redis://127.0.0.1:${port}`,
     process: child,
     stop: () => stopProcess(child),

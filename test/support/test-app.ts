@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -31,7 +31,10 @@ export interface TestApp {
  * by the global setup. Each call gets its own queue pair and Redis key prefix, so
  * specs are independent. Extra environment overrides the defaults.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  customise: (builder: TestingModuleBuilder) => TestingModuleBuilder = (b) => b,
+): Promise<TestApp> {
   const endpoint = required('E2E_SQS_ENDPOINT');
   const id = randomUUID().slice(0, 8);
   const sqs = new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -65,7 +68,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     LOAD_SAMPLE_DATA: 'false',
     ...env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const moduleRef = await customise(Test.createTestingModule({ imports: [AppModule] })).compile();
   const app = configureApp(moduleRef.createNestApplication({ logger: ['error'] }));
   await app.listen(0, '127.0.0.1');
   const baseUrl = await app.getUrl();

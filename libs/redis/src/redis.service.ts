@@ -35,7 +35,16 @@ export class RedisService implements OnApplicationShutdown {
     } else {
       this.client = new Redis(config.redis.url, options);
     }
-    this.client.on('error', (error: Error) => this.logger.warn(`redis: ${error.message}`));
+    // One line per outage, not one per reconnection attempt.
+    let down = false;
+    this.client.on('error', (error: Error) => {
+      if (!down) this.logger.warn(`redis unavailable (${error.message}); retrying`);
+      down = true;
+    });
+    this.client.on('ready', () => {
+      if (down) this.logger.log('redis is back');
+      down = false;
+    });
   }
 
   /** Registers a script once; the returned function runs it with the given keys and arguments. */

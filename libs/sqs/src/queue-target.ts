@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AppConfig } from '@order-pipeline/config';
 
 export const QUEUE_TARGET = Symbol('QUEUE_TARGET');
@@ -17,6 +17,7 @@ export interface QueueTarget {
 interface FauxqsServer {
   readonly port: number;
   createQueue(name: string, options?: { attributes?: Record<string, string> }): { queueUrl: string; queueArn: string };
+  inspectQueue(name: string): { url: string; arn: string } | undefined;
   stop(): Promise<void>;
 }
 interface FauxqsModule {
@@ -42,13 +43,17 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
   // fauxqs is ESM-only; the module: node16 build keeps this a real dynamic import.
   const fauxqs = (await import('fauxqs')) as unknown as FauxqsModule;
   const server = await fauxqs.startFauxqs({ port: sqs.emulatorPort, host: '127.0.0.1', logger: false, dataDir });
-  const dlq = server.createQueue(sqs.dlqName);
-  const queue = server.createQueue(sqs.queueName, {
-    attributes: {
-      VisibilityTimeout: String(sqs.visibilityTimeoutSeconds),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: sqs.maxReceiveCount }),
-    },
-  });
+  // createQueue on a queue restored from disk empties it, so create only what is missing.
+  const ensureQueue = (name: string, attributes: Record<string, string>): { queueUrl: string; queueArn: string } => {
+    const existing = server.inspectQueue(name);
+    return existing ? { queueUrl: existing.url, queueArn: existing.arn } : server.createQueue(name, { attributes });
+  };
+  const dlq = ensureQueue(sqs.dlqName, {});
+  const attributes = {
+    VisibilityTimeout: String(sqs.visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: sqs.maxReceiveCount }),
+  };
+  const queue = ensureQueue(sqs.queueName, attributes);
   // fauxqs hands out queue URLs whose host does not resolve: always give the endpoint.
   const endpoint = `http://127.0.0.1:${server.port}`;
   const client = new SQSClient({
@@ -56,6 +61,8 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
     endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
+  // A queue restored from disk takes the current settings.
+  await client.send(new SetQueueAttributesCommand({ QueueUrl: queue.queueUrl, Attributes: attributes }));
   logger.log(`embedded SQS emulator on ${endpoint}: queue ${queue.queueUrl} (dead-letter ${sqs.dlqName} after ${sqs.maxReceiveCount} receives), data in ${sqs.dataDir}`);
   return {
     queueUrl: queue.queueUrl,

@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { anOrder } from '../../libs/orders/test/order-builder';
+import { freePort, stopProcess } from '../support/processes';
+import { eventually } from '../support/test-app';
+
+const ROOT = join(__dirname, '..', '..');
+const MAIN = join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js');
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly base: string;
+  output(): string;
+}
+
+/** The built app as a child process, as `./scripts/start` runs it: no SQS_QUEUE_URL, so it embeds fauxqs. */
+async function startBuiltApp(env: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      REDIS_URL: process.env.E2E_REDIS_URL ?? '',
+      SQS_WAIT_TIME_SECONDS: '1',
+      ...env,
+    },
+  });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, base: `http://127.0.0.1:${port}`, output: () => output };
+}
+
+async function json<T>(url: string): Promise<T> {
+  return (await (await fetch(url)).json()) as T;
+}
+
+describe('the built app with the embedded SQS emulator', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'op-embedded-'));
+  const sample = join(dataDir, 'sample.ndjson');
+  let env: Record<string, string>;
+  let app: Running | undefined;
+
+  beforeAll(async () => {
+    if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `pnpm build` (./scripts/test does) before the e2e specs');
+    writeFileSync(
+      sample,
+      [anOrder().json(), anOrder().json(), anOrder().with({ user_id: 'u-2' }).json(), '{"order_id": "broken"'].join('\n'),
+    );
+    env = {
+      SQS_EMULATOR_PORT: String(await freePort()),
+      SQS_DATA_DIR: join(dataDir, 'sqs'),
+      REDIS_KEY_PREFIX: `emb${Date.now()}`,
+      LOAD_SAMPLE_DATA: 'true',
+      SAMPLE_DATA_FILE: sample,
+    };
+  });
+
+  afterEach(async () => {
+    if (app) await stopProcess(app.child);
+    app = undefined;
+  });
+
+  it('creates its queues, loads the sample data and serves exact totals', async () => {
+    app = await startBuiltApp(env);
+    const base = app.base;
+    await eventually(async () => (await json<{ total_orders: number; rejected: number }>(`${base}/stats/global`)).rejected === 1, 60_000, 200);
+    expect(await json(`${base}/stats/global`)).toMatchObject({ total_orders: 3, total_revenue: 299.97, rejected: 1 });
+    expect(app.output()).toMatch(/embedded SQS emulator on http:\/\/127\.0\.0\.1:\d+: queue \S+orders/);
+  });
+
+  it('restarts on the same data without sending the sample again', async () => {
+    app = await startBuiltApp(env);
+    const base = app.base;
+    await eventually(async () => (await fetch(`${base}/health/ready`)).status === 200, 60_000, 200);
+    await eventually(() => app?.output().includes('was loaded before') ?? false, 10_000);
+    expect(await json(`${base}/stats/global`)).toMatchObject({ total_orders: 3, duplicates: 0 });
+  });
+
+  it('keeps messages sent to it on disk: a crash before they are processed loses nothing', async () => {
+    const crashEnv = { ...env, SQS_DATA_DIR: join(dataDir, 'sqs-crash'), LOAD_SAMPLE_DATA: 'false', SQS_VISIBILITY_TIMEOUT: '2' };
+    // Redis unreachable: every message is left on the queue for redelivery.
+    app = await startBuiltApp({ ...crashEnv, REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    const sqsEndpoint = `http://127.0.0.1:${crashEnv.SQS_EMULATOR_PORT}`;
+    const sqs = new SQSClient({ region: 'us-east-1', endpoint: sqsEndpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    await eventually(async () => (await fetch(`${app?.base}/health/live`)).ok, 60_000, 200);
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'orders' }));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: anOrder().with({ user_id: 'u-crash' }).json() }));
+    await eventually(async () => /outcome="retry"} [1-9]/.test(await (await fetch(`${app?.base}/metrics`)).text()), 30_000, 100);
+    app.child.kill('SIGKILL');
+    await new Promise((resolve) => app?.child.once('exit', resolve));
+    sqs.destroy();
+
+    app = await startBuiltApp(crashEnv);
+    const base = app.base;
+    await eventually(async () => (await fetch(`${base}/users/u-crash/stats`)).status === 200, 60_000, 200);
+    expect(await json(`${base}/users/u-crash/stats`)).toMatchObject({ order_count: 1, total_spend: 99.99 });
+  });
+
+  it('refuses to start with a bad variable, naming it', async () => {
+    app = await startBuiltApp({ ...env, SQS_MAX_RECEIVE_COUNT: 'lots' });
+    const code = await new Promise<number | null>((resolve) => app?.child.once('exit', resolve));
+    expect(code).toBe(78);
+    expect(app.output()).toContain('Invalid configuration: SQS_MAX_RECEIVE_COUNT must be an integer');
+  });
+});

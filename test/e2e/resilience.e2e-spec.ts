@@ -1,0 +1,119 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { QualityGuard, type Verdict } from '@order-pipeline/quality-guard';
+import { parseOrderMessage, type Order } from '@order-pipeline/orders';
+import { OrderAggregator } from '@order-pipeline/aggregation';
+import { anOrder } from '../../libs/orders/test/order-builder';
+import { startRedisServer, type RedisServer } from '../support/processes';
+import { eventually, startTestApp, type TestApp } from '../support/test-app';
+
+interface GlobalStats {
+  total_orders: number;
+  total_revenue: number;
+  duplicates: number;
+  rejected: number;
+}
+
+describe('when Redis stops mid-stream and comes back', () => {
+  let redis: RedisServer;
+  let t: TestApp;
+
+  beforeEach(async () => {
+    // A private server with an append-only file, so a restart keeps what was written.
+    redis = await startRedisServer({ dir: mkdtempSync(join(tmpdir(), 'op-aof-')) });
+    t = await startTestApp({ REDIS_URL: redis.url, SQS_MAX_RECEIVE_COUNT: '50', SQS_VISIBILITY_TIMEOUT: '2' });
+  });
+
+  afterEach(async () => {
+    await t.close();
+    await redis.stop();
+  });
+
+  it('ends with exact totals and no message lost or dead-lettered', async () => {
+    const orders = Array.from({ length: 300 }, (_, i) => anOrder().with({ user_id: `u-${i % 7}` }).json());
+    await t.send(orders.slice(0, 100));
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders > 0);
+
+    await redis.stop();
+    await t.send(orders.slice(100));
+    // While Redis is away the messages are retried, not acknowledged and not lost.
+    await eventually(async () => (await t.get('/health/ready')).status === 503);
+    redis = await startRedisServer({ port: redis.port, dir: redis.dir });
+
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 300, 90_000, 200);
+    await t.drained(90_000);
+    expect((await t.get<GlobalStats>('/stats/global')).body).toMatchObject({ total_orders: 300, total_revenue: 29997 });
+    const dlq = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl: t.dlqUrl, MaxNumberOfMessages: 10 }));
+    expect(dlq.Messages ?? []).toHaveLength(0);
+    const metrics = await (await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}/metrics`)).text();
+    expect(Number(/outcome="retry"} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
+  });
+});
+
+/** A guard that cannot reach its backend for one user's orders: a transient failure. */
+class FlakyGuard extends QualityGuard {
+  override review(orders: readonly Order[]): Promise<Verdict[]> {
+    if (orders.some((o) => o.userId === 'U-FLAKY')) return Promise.reject(new Error('guard timeout'));
+    return super.review(orders);
+  }
+}
+
+describe('a crash between the claim and the apply step', () => {
+  let t: TestApp;
+
+  beforeEach(async () => {
+    t = await startTestApp();
+  });
+
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('is harmless: the redelivery applies the order exactly once', async () => {
+    const body = anOrder().with({ order_id: 'ord-crash', user_id: 'u-crash' }).json();
+    const parsed = parseOrderMessage(body);
+    if (!parsed.ok) throw new Error('test order is invalid');
+    // Step 1 committed, then the process died before step 2.
+    await t.app.get(OrderAggregator).claim(parsed.order);
+    expect((await t.get<{ outcome: string }>('/orders/ord-crash')).body.outcome).toBe('pending');
+
+    await t.send([body, body]);
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.duplicates === 1);
+    expect((await t.get<GlobalStats>('/stats/global')).body).toMatchObject({ total_orders: 1, total_revenue: 99.99 });
+    expect((await t.get<{ outcome: string }>('/orders/ord-crash')).body.outcome).toBe('accepted');
+  });
+});
+
+describe('partial acknowledgement', () => {
+  let t: TestApp;
+
+  beforeEach(async () => {
+    t = await startTestApp(
+      { SQS_MAX_RECEIVE_COUNT: '2', SQS_VISIBILITY_TIMEOUT: '1', SQS_CONSUMER_CONCURRENCY: '1' },
+      (builder) => builder.overrideProvider(QualityGuard).useClass(FlakyGuard),
+    );
+  });
+
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('acknowledges the final outcomes of a batch and leaves the transient failure for redelivery, then the DLQ', async () => {
+    const flaky = anOrder().with({ order_id: 'ord-flaky', user_id: 'u-flaky' }).json();
+    await t.send(['not json', flaky]);
+
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.rejected === 1);
+    // The flaky order is received again (maxReceiveCount 2), then SQS moves it to the DLQ.
+    let deadLettered: string[] = [];
+    await eventually(async () => {
+      const res = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl: t.dlqUrl, MaxNumberOfMessages: 10 }));
+      deadLettered = (res.Messages ?? []).map((m) => m.Body ?? '');
+      return deadLettered.length > 0;
+    }, 60_000, 200);
+    expect(deadLettered).toEqual([flaky]);
+    expect((await t.get<GlobalStats>('/stats/global')).body).toMatchObject({ total_orders: 0, rejected: 1 });
+    expect((await t.get('/orders/ord-flaky')).status).toBe(404);
+  });
+});
