@@ -40,8 +40,9 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
         })),
       );
       const retry = messages.filter((_, i) => !isFinal(outcomes[i] ?? { messageId: '', kind: 'retry' }));
-      for (const o of outcomes) {
-        if (o.kind === 'retry') this.logger.warn(`message ${o.messageId} left for redelivery: ${o.error ?? 'unknown error'}`);
+      const firstRetry = outcomes.find((o) => o.kind === 'retry');
+      if (firstRetry) {
+        this.logger.warn(`${retry.length} of ${messages.length} messages left for redelivery: ${firstRetry.error ?? 'unknown error'}`);
       }
       await this.backOff(retry);
       return messages.filter((m) => !retry.includes(m));
