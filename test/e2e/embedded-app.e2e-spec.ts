@@ -42,7 +42,7 @@ async function json<T>(url: string): Promise<T> {
 describe('the built app with the embedded SQS emulator', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'op-embedded-'));
   const sample = join(dataDir, 'sample.ndjson');
-  let env: Record<string, string>;
+  let env: Record<string, string> & { SQS_EMULATOR_PORT: string };
   let app: Running | undefined;
 
   beforeAll(async () => {

@@ -22,7 +22,7 @@ describe('parseCents', () => {
   );
 
   it('adds five orders of 99.99 to exactly 499.95', () => {
-    const cents = Array.from({ length: 5 }, () => parseCents(99.99) ?? 0).reduce((a, b) => a + b, 0);
+    const cents = Array.from({ length: 5 }, (): number => parseCents(99.99) ?? 0).reduce((a, b) => a + b, 0);
     expect(cents).toBe(49995);
     expect(centsToAmount(cents)).toBe(499.95);
   });
