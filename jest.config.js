@@ -38,7 +38,7 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': swc },
-      moduleNameMapper,
+      moduleNameMapper: { ...moduleNameMapper, '^(\\.{1,2}/.*)\\.ts$': '$1' },
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

@@ -38,7 +38,7 @@ export class TopUsersQuery {
 
   constructor(redis: RedisService, @Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.keys = new KeySchema(redis.keyPrefix);
-    this.topScript = redis.defineScript(TOP_LUA, 2);
+    this.topScript = redis.defineScript(TOP_LUA, 'variable');
   }
 
   async top(by: TopBy, limit: number, range: DayRange | undefined, nowMs = Date.now()): Promise<TopUsersView> {

@@ -47,14 +47,19 @@ export class RedisService implements OnApplicationShutdown {
     });
   }
 
-  /** Registers a script once; the returned function runs it with the given keys and arguments. */
-  defineScript<R>(lua: string, numberOfKeys: number): ScriptRunner<R> {
+  /**
+   * Registers a script once; the returned function runs it with the given keys and
+   * arguments. `numberOfKeys` 'variable' lets each call pass any number of keys.
+   */
+  defineScript<R>(lua: string, numberOfKeys: number | 'variable'): ScriptRunner<R> {
     const name = `opScript${++this.scriptCount}`;
-    this.client.defineCommand(name, { lua, numberOfKeys });
+    this.client.defineCommand(name, numberOfKeys === 'variable' ? { lua } : { lua, numberOfKeys });
     const client = this.client as unknown as Record<string, (...args: (string | number)[]) => Promise<R>>;
     return (keys, args) => {
       const command = client[name];
       if (!command) throw new Error(`script ${name} is not registered`);
+      if (numberOfKeys === 'variable') return command.call(this.client, keys.length, ...keys, ...args);
+      if (keys.length !== numberOfKeys) throw new Error(`script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
       return command.call(this.client, ...keys, ...args);
     };
   }

@@ -1,0 +1,214 @@
+import ExcelJS from 'exceljs';
+import {
+  cellToJson,
+  formatFromPath,
+  InputError,
+  parseCsv,
+  readCsv,
+  readJsonArray,
+  readMessages,
+  readNdjson,
+  readXlsx,
+  rowToOrder,
+} from '../readers.ts';
+
+const parseJson = (text: string) => JSON.parse(text) as Record<string, unknown>;
+
+describe('formatFromPath', () => {
+  it('maps extensions case-insensitively', () => {
+    expect(formatFromPath('data/sample-orders.ndjson')).toBe('ndjson');
+    expect(formatFromPath('x.JSONL')).toBe('ndjson');
+    expect(formatFromPath('x.json')).toBe('json');
+    expect(formatFromPath('x.Csv')).toBe('csv');
+    expect(formatFromPath('x.xlsx')).toBe('xlsx');
+    expect(formatFromPath('x.txt')).toBeNull();
+    expect(formatFromPath('noext')).toBeNull();
+    expect(formatFromPath('dir.csv/file')).toBeNull();
+  });
+});
+
+describe('readNdjson', () => {
+  it('sends each non-empty line verbatim, including lines that are not JSON', () => {
+    const text = '{"order_id":"A"}\r\n\n   \n  {"order_id":"B"}  \nnot json at all\n{"order_id":"C"';
+    expect(readNdjson(text)).toEqual([
+      '{"order_id":"A"}',
+      '  {"order_id":"B"}  ',
+      'not json at all',
+      '{"order_id":"C"',
+    ]);
+  });
+  it('ignores a BOM', () => {
+    expect(readNdjson('\uFEFF{"a":1}\n')).toEqual(['{"a":1}']);
+  });
+});
+
+describe('readJsonArray', () => {
+  it('stringifies each element', () => {
+    expect(readJsonArray('[{"order_id":"A","order_value":20.00}, "text", 5]')).toEqual([
+      '{"order_id":"A","order_value":20}',
+      '"text"',
+      '5',
+    ]);
+  });
+  it('rejects a non-array and invalid JSON', () => {
+    expect(() => readJsonArray('{"order_id":"A"}')).toThrow(InputError);
+    expect(() => readJsonArray('[{"order_id":')).toThrow(InputError);
+  });
+});
+
+describe('parseCsv (RFC 4180)', () => {
+  it('handles quoted commas, doubled quotes, line breaks inside quotes, CRLF and LF', () => {
+    const text = 'a,b,c\r\n"1, Main St","say ""hi""","line1\nline2"\r\n x ,,"  padded "\nlast,row,here';
+    expect(parseCsv(text)).toEqual([
+      ['a', 'b', 'c'],
+      ['1, Main St', 'say "hi"', 'line1\nline2'],
+      [' x ', '', '  padded '],
+      ['last', 'row', 'here'],
+    ]);
+  });
+  it('skips blank lines, ignores a BOM and a missing final newline', () => {
+    expect(parseCsv('\uFEFFh1,h2\n\n1,2\n\n')).toEqual([
+      ['h1', 'h2'],
+      ['1', '2'],
+    ]);
+    expect(parseCsv('h,i\n"",x')).toEqual([
+      ['h', 'i'],
+      ['', 'x'],
+    ]);
+  });
+  it('keeps a trailing empty field', () => {
+    expect(parseCsv('a,b\n1,\n')).toEqual([
+      ['a', 'b'],
+      ['1', ''],
+    ]);
+  });
+  it('fails on an unterminated quoted field', () => {
+    expect(() => parseCsv('a\n"open')).toThrow(InputError);
+  });
+});
+
+describe('readCsv', () => {
+  const header = 'Order_ID , user_id,ORDER_TIMESTAMP,order_value,items,shipping_address,payment_method';
+  it('builds order objects: items JSON text → array, order_value → number, header keys case-insensitive', () => {
+    const row =
+      'ORD-1, u-17 ,2026-03-04T10:15:00Z,99.99,"[{""product_id"":""P-1"",""quantity"":2,""price_per_unit"":20.00}]","1 Main St, Springfield",credit_card';
+    const [msg] = readCsv(`${header}\r\n${row}\r\n`);
+    expect(parseJson(msg)).toEqual({
+      order_id: 'ORD-1',
+      user_id: ' u-17 ',
+      order_timestamp: '2026-03-04T10:15:00Z',
+      order_value: 99.99,
+      items: [{ product_id: 'P-1', quantity: 2, price_per_unit: 20 }],
+      shipping_address: '1 Main St, Springfield',
+      payment_method: 'credit_card',
+    });
+  });
+  it('keeps an items cell that is not a JSON array as the original text, and empty cells as null', () => {
+    const msgs = readCsv(
+      `${header}\nORD-2,U-1,,12.5,P-3 x2; P-7 x1,addr,paypal\nORD-3,U-1,2026-01-01T00:00:00Z,abc,{"a":1},addr,paypal\n`,
+    );
+    const a = parseJson(msgs[0]);
+    expect(a.items).toBe('P-3 x2; P-7 x1');
+    expect(a.order_timestamp).toBeNull();
+    expect(a.order_value).toBe(12.5);
+    const b = parseJson(msgs[1]);
+    expect(b.order_value).toBe('abc');
+    expect(b.items).toBe('{"a":1}');
+  });
+  it('sends every non-blank row (nothing silently dropped)', () => {
+    expect(readCsv(`${header}\n,,,,,,\nx\n`)).toHaveLength(1);
+  });
+});
+
+describe('rowToOrder', () => {
+  it('fills missing trailing cells with null and ignores unnamed columns', () => {
+    expect(rowToOrder(['order_id', '', 'user_id'], ['A', 'ignored'])).toEqual({ order_id: 'A', user_id: null });
+  });
+});
+
+describe('cellToJson', () => {
+  it('converts exceljs cell values', () => {
+    expect(cellToJson(new Date(Date.UTC(2026, 2, 4, 10, 15)))).toBe('2026-03-04T10:15:00.000Z');
+    expect(cellToJson(99.99)).toBe(99.99);
+    expect(cellToJson('x')).toBe('x');
+    expect(cellToJson(true)).toBe(true);
+    expect(cellToJson(null)).toBeNull();
+    expect(cellToJson(undefined)).toBeNull();
+    expect(cellToJson({ richText: [{ text: 'U-' }, { text: '17' }] })).toBe('U-17');
+    expect(cellToJson({ formula: 'A1*2', result: 40 })).toBe(40);
+    expect(cellToJson({ sharedFormula: 'A1', result: new Date(Date.UTC(2026, 0, 1)) })).toBe(
+      '2026-01-01T00:00:00.000Z',
+    );
+    expect(cellToJson({ formula: 'A1' })).toBeNull();
+    expect(cellToJson({ text: 'link', hyperlink: 'https://example.com' })).toBe('link');
+    expect(cellToJson({ error: '#N/A' })).toBe('#N/A');
+  });
+});
+
+describe('readXlsx', () => {
+  async function workbookBytes(build: (ws: ExcelJS.Worksheet) => void): Promise<Uint8Array> {
+    const wb = new ExcelJS.Workbook();
+    build(wb.addWorksheet('first'));
+    wb.addWorksheet('second').addRow(['ignored']);
+    return new Uint8Array(await wb.xlsx.writeBuffer());
+  }
+
+  it('reads the first worksheet: date cells → ISO Z, numbers stay numbers, items JSON parsed', async () => {
+    const bytes = await workbookBytes((ws) => {
+      ws.addRow([
+        ' Order_ID',
+        'USER_ID ',
+        'order_timestamp',
+        'Order_Value',
+        'items',
+        'shipping_address',
+        'payment_method',
+      ]);
+      const r = ws.addRow([
+        'ORD-1',
+        { richText: [{ text: 'U-' }, { text: '17' }] },
+        new Date(Date.UTC(2026, 2, 4, 23, 59, 59)),
+        { formula: '40+59.99', result: 99.99 },
+        '[{"product_id":"P-1","quantity":2,"price_per_unit":20.00},{"product_id":"P-2","quantity":1,"price_per_unit":59.99}]',
+        '1 Main St, Springfield',
+        'credit_card',
+      ]);
+      r.getCell(3).numFmt = 'yyyy-mm-dd hh:mm:ss';
+      ws.addRow([]); // blank row: skipped
+      ws.addRow(['ORD-2', 'U-1', '2026-03-04T10:15:00+02:00', '12.50', 'not json', null, 'paypal']);
+    });
+    const msgs = await readXlsx(bytes);
+    expect(msgs).toHaveLength(2);
+    expect(parseJson(msgs[0])).toEqual({
+      order_id: 'ORD-1',
+      user_id: 'U-17',
+      order_timestamp: '2026-03-04T23:59:59.000Z',
+      order_value: 99.99,
+      items: [
+        { product_id: 'P-1', quantity: 2, price_per_unit: 20 },
+        { product_id: 'P-2', quantity: 1, price_per_unit: 59.99 },
+      ],
+      shipping_address: '1 Main St, Springfield',
+      payment_method: 'credit_card',
+    });
+    const second = parseJson(msgs[1]);
+    expect(second.order_timestamp).toBe('2026-03-04T10:15:00+02:00');
+    expect(second.order_value).toBe(12.5);
+    expect(second.items).toBe('not json');
+    expect(second.shipping_address).toBeNull();
+  });
+
+  it('round-trips many date cells to the exact second', async () => {
+    const times = Array.from({ length: 200 }, (_v, i) => Date.UTC(2026, 0, 1) + i * 7_919_000);
+    const bytes = await workbookBytes((ws) => {
+      ws.addRow(['order_timestamp']);
+      for (const t of times) ws.addRow([new Date(t)]).getCell(1).numFmt = 'yyyy-mm-dd hh:mm:ss';
+    });
+    const msgs = await readMessages('xlsx', bytes);
+    expect(msgs.map((m) => parseJson(m).order_timestamp)).toEqual(times.map((t) => new Date(t).toISOString()));
+  });
+
+  it('rejects bytes that are not a workbook', async () => {
+    await expect(readXlsx(new TextEncoder().encode('hello'))).rejects.toThrow(InputError);
+  });
+});

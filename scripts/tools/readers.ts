@@ -1,0 +1,248 @@
+// File readers for populate: every input format becomes a list of SQS message bodies (strings).
+// Nothing is dropped silently: a line, element or row that is not a valid order is still sent,
+// so the service sees it and rejects it.
+
+import ExcelJS from 'exceljs';
+
+export type InputFormat = 'ndjson' | 'json' | 'csv' | 'xlsx';
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export class InputError extends Error {}
+
+const EXTENSIONS: Record<string, InputFormat> = {
+  '.ndjson': 'ndjson',
+  '.jsonl': 'ndjson',
+  '.json': 'json',
+  '.csv': 'csv',
+  '.xlsx': 'xlsx',
+};
+
+/** The input format from a file name's extension (case-insensitive), or null. */
+export function formatFromPath(path: string): InputFormat | null {
+  const m = /\.[^./\\]+$/.exec(path);
+  if (!m) return null;
+  return EXTENSIONS[m[0].toLowerCase()] ?? null;
+}
+
+export const SUPPORTED_EXTENSIONS = Object.keys(EXTENSIONS);
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** NDJSON: one message per non-empty line, sent as the raw line text (a trailing \r is dropped). */
+export function readNdjson(text: string): string[] {
+  const out: string[] = [];
+  for (let line of stripBom(text).split('\n')) {
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim() === '') continue;
+    out.push(line);
+  }
+  return out;
+}
+
+/** JSON: an array; each element is re-serialised with JSON.stringify. */
+export function readJsonArray(text: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stripBom(text));
+  } catch (e) {
+    throw new InputError(`not valid JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) {
+    throw new InputError(
+      `a .json file must hold an array of orders, found ${parsed === null ? 'null' : typeof parsed}`,
+    );
+  }
+  return parsed.map((el) => JSON.stringify(el));
+}
+
+/**
+ * RFC 4180 CSV → rows of fields. Quoted fields may hold commas, doubled quotes and line breaks;
+ * records end with CRLF or LF; a BOM is ignored; blank lines are skipped.
+ */
+export function parseCsv(text: string): string[][] {
+  const src = stripBom(text);
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false; // inside a quoted field
+  let wasQuoted = false; // the current field started with a quote
+  let i = 0;
+  const endField = () => {
+    row.push(field);
+    field = '';
+    wasQuoted = false;
+  };
+  const endRow = () => {
+    endField();
+    if (!(row.length === 1 && row[0] === '')) rows.push(row);
+    row = [];
+  };
+  while (i < src.length) {
+    const c = src[i];
+    if (quoted) {
+      if (c === '"') {
+        if (src[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+        i += 1;
+        continue;
+      }
+      field += c;
+      i += 1;
+      continue;
+    }
+    if (c === '"' && field === '' && !wasQuoted) {
+      quoted = true;
+      wasQuoted = true;
+      i += 1;
+      continue;
+    }
+    if (c === ',') {
+      endField();
+      i += 1;
+      continue;
+    }
+    if (c === '\r' && src[i + 1] === '\n') {
+      endRow();
+      i += 2;
+      continue;
+    }
+    if (c === '\n' || c === '\r') {
+      endRow();
+      i += 1;
+      continue;
+    }
+    field += c; // includes text after a closing quote ("ab"c → abc), as lenient parsers do
+    i += 1;
+  }
+  if (quoted) throw new InputError('CSV ends inside a quoted field (unbalanced ")');
+  if (field !== '' || row.length > 0 || wasQuoted) endRow();
+  return rows;
+}
+
+/** Header cell → key: trimmed and lower-cased ("Order_ID " → "order_id"). */
+export function headerKey(cell: JsonValue | undefined): string {
+  const text =
+    typeof cell === 'string' ? cell : typeof cell === 'number' || typeof cell === 'boolean' ? String(cell) : '';
+  return text.trim().toLowerCase();
+}
+
+const NUMERIC_TEXT = /^\s*-?\d+(?:\.\d+)?\s*$/;
+
+/**
+ * One spreadsheet row → an order object with the header's keys. Empty cells become null. The
+ * `items` cell's JSON text becomes an array when it parses as one (otherwise the original text is
+ * kept so the service rejects it), and an `order_value` written as decimal text becomes a number.
+ */
+export function rowToOrder(keys: readonly string[], cells: readonly JsonValue[]): Record<string, JsonValue> {
+  const order: Record<string, JsonValue> = {};
+  keys.forEach((key, col) => {
+    if (key === '') return;
+    let v: JsonValue = col < cells.length ? cells[col] : null;
+    if (v === undefined || v === '') v = null;
+    if (key === 'items' && typeof v === 'string') {
+      try {
+        const parsed: unknown = JSON.parse(v);
+        if (Array.isArray(parsed)) v = parsed as JsonValue[];
+      } catch {
+        // keep the text: not JSON
+      }
+    } else if (key === 'order_value' && typeof v === 'string' && NUMERIC_TEXT.test(v)) {
+      v = Number(v.trim());
+    }
+    order[key] = v;
+  });
+  return order;
+}
+
+function isBlankRow(cells: readonly JsonValue[]): boolean {
+  return cells.every((c) => c === null || c === undefined || (typeof c === 'string' && c.trim() === ''));
+}
+
+/** Header + rows (already converted cells) → message bodies. */
+export function tableToMessages(table: readonly (readonly JsonValue[])[]): string[] {
+  if (table.length === 0) throw new InputError('the file has no header row');
+  const keys = table[0].map(headerKey);
+  if (keys.every((k) => k === '')) throw new InputError('the header row is empty');
+  const out: string[] = [];
+  for (let r = 1; r < table.length; r++) {
+    if (isBlankRow(table[r])) continue;
+    out.push(JSON.stringify(rowToOrder(keys, table[r])));
+  }
+  return out;
+}
+
+export function readCsv(text: string): string[] {
+  return tableToMessages(parseCsv(text));
+}
+
+type CellLike = {
+  text?: unknown;
+  richText?: { text: string }[];
+  result?: unknown;
+  formula?: unknown;
+  sharedFormula?: unknown;
+  hyperlink?: unknown;
+  error?: unknown;
+};
+
+/**
+ * An exceljs cell value → JSON: Date → ISO string with Z, numbers stay numbers, rich text → its
+ * text, formulas → their cached result, hyperlinks → their text, errors ("#N/A") → that text.
+ */
+export function cellToJson(value: unknown): JsonValue {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'object') {
+    const v = value as CellLike;
+    if (Array.isArray(v.richText)) return v.richText.map((r) => r.text).join('');
+    if ('formula' in v || 'sharedFormula' in v) return cellToJson(v.result);
+    if ('hyperlink' in v) return cellToJson(v.text);
+    if ('error' in v) return String(v.error);
+    if ('text' in v) return cellToJson(v.text);
+    return JSON.stringify(value) ?? null;
+  }
+  return null;
+}
+
+/** The first worksheet of an .xlsx workbook → table of JSON cells (header row first). */
+export async function readXlsxTable(data: Uint8Array | ArrayBuffer): Promise<JsonValue[][]> {
+  const workbook = new ExcelJS.Workbook();
+  try {
+    // exceljs's typings want a Node Buffer; any Uint8Array/ArrayBuffer works at run time.
+    await workbook.xlsx.load(data as unknown as ArrayBuffer);
+  } catch (e) {
+    throw new InputError(`not a readable .xlsx workbook: ${(e as Error).message}`);
+  }
+  const sheet = workbook.worksheets[0];
+  if (!sheet) throw new InputError('the workbook has no worksheet');
+  const width = sheet.columnCount;
+  const table: JsonValue[][] = [];
+  for (let r = 1; r <= sheet.rowCount; r++) {
+    const row = sheet.getRow(r);
+    const cells: JsonValue[] = [];
+    for (let c = 1; c <= width; c++) cells.push(cellToJson(row.getCell(c).value));
+    table.push(cells);
+  }
+  return table;
+}
+
+export async function readXlsx(data: Uint8Array | ArrayBuffer): Promise<string[]> {
+  return tableToMessages(await readXlsxTable(data));
+}
+
+/** Any supported file's bytes → message bodies. */
+export async function readMessages(format: InputFormat, data: Uint8Array): Promise<string[]> {
+  if (format === 'xlsx') return readXlsx(data);
+  const text = new TextDecoder('utf-8').decode(data);
+  if (format === 'ndjson') return readNdjson(text);
+  if (format === 'json') return readJsonArray(text);
+  return readCsv(text);
+}
