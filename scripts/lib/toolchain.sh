@@ -7,7 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="$ROOT/.tools"
 NODE_MAJOR=24
-MIN_NODE="22.5.0"
+# 22.18 runs the .ts tools directly (type stripping); fauxqs needs node:sqlite (22.5).
+MIN_NODE="22.18.0"
 PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$ROOT/package.json")"
 
 log() { printf '\033[2m[setup]\033[0m %s\n' "$*" >&2; }

@@ -25,6 +25,7 @@ Options:
   --duplicate-rate R    share of re-sent earlier orders, same content (default 0.05)
   --invalid-rate R      share of invalid orders (default 0.03)
   --conflict-rate R     share of re-used order_ids with different content (default 0)
+  --order-prefix P      order ids are P0001, P0002, ... (default ORD-)
   --out PATH            orders file (default data/generated/orders.<format>)
   --format F            ndjson | json | csv | xlsx (default: from --out's extension, else ndjson)
   --expected PATH       where to write the expected aggregates (default: beside --out)
@@ -69,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
     'duplicate-rate': 'string',
     'invalid-rate': 'string',
     'conflict-rate': 'string',
+    'order-prefix': 'string',
     out: 'string',
     format: 'string',
     expected: 'string',
@@ -100,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
     duplicateRate: rateOption(o['duplicate-rate'], 'duplicate-rate', 0.05),
     invalidRate: rateOption(o['invalid-rate'], 'invalid-rate', 0.03),
     conflictRate: rateOption(o['conflict-rate'], 'conflict-rate', 0),
+    orderPrefix: typeof o['order-prefix'] === 'string' ? o['order-prefix'] : 'ORD-',
     format,
   };
   try {
@@ -116,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
     duplicate_rate: opts.duplicateRate,
     invalid_rate: opts.invalidRate,
     conflict_rate: opts.conflictRate,
+    order_prefix: opts.orderPrefix ?? 'ORD-',
     format,
     out: label(out),
   };

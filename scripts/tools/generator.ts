@@ -23,6 +23,8 @@ export type GeneratorOptions = {
   duplicateRate: number;
   invalidRate: number;
   conflictRate: number;
+  /** Order ids are <prefix><number>; distinct prefixes keep data sets apart in one store. */
+  orderPrefix?: string;
   format: OutputFormat;
 };
 
@@ -538,7 +540,7 @@ export function generate(options: GeneratorOptions, generatorInfo: Record<string
   let nextId = 1;
   for (const e of entries) {
     if (e.kind === 'valid' || e.kind === 'invalid')
-      (e.order as Order).orderId = `ORD-${String(nextId++).padStart(width, '0')}`;
+      (e.order as Order).orderId = `${options.orderPrefix ?? 'ORD-'}${String(nextId++).padStart(width, '0')}`;
   }
 
   // --- render ----------------------------------------------------------------------------------

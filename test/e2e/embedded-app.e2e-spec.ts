@@ -27,6 +27,7 @@ async function startBuiltApp(env: Record<string, string>): Promise<Running> {
       PORT: String(port),
       REDIS_URL: process.env.E2E_REDIS_URL ?? '',
       SQS_WAIT_TIME_SECONDS: '1',
+      SQS_RETRY_BACKOFF_SECONDS: '1',
       ...env,
     },
   });

@@ -19,6 +19,8 @@ export interface TestApp {
   readonly keyPrefix: string;
   /** GET a path of the API; returns status and parsed JSON. */
   get<T = unknown>(path: string): Promise<{ status: number; body: T }>;
+  /** The Prometheus text of GET /metrics. */
+  metrics(): Promise<string>;
   /** Sends raw bodies in batches of 10. */
   send(bodies: readonly string[]): Promise<void>;
   /** Resolves when the queue holds no visible or in-flight messages. */
@@ -65,6 +67,7 @@ export async function startTestApp(
     AWS_REGION: 'us-east-1',
     SQS_WAIT_TIME_SECONDS: '1',
     SQS_CONSUMER_CONCURRENCY: '2',
+    SQS_RETRY_BACKOFF_SECONDS: '1',
     LOAD_SAMPLE_DATA: 'false',
     ...env,
   });
@@ -89,6 +92,9 @@ export async function startTestApp(
       const res = await fetch(`${baseUrl.replace('[::1]', '127.0.0.1')}${path}`);
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+    },
+    async metrics() {
+      return (await fetch(`${baseUrl.replace('[::1]', '127.0.0.1')}/metrics`)).text();
     },
     async send(bodies) {
       for (let i = 0; i < bodies.length; i += 10) {

@@ -7,5 +7,6 @@ export { StatsQuery, OrderStatusQuery, RejectedOrdersQuery, NotFoundError } from
 export { TopUsersQuery, RangeStatsQuery } from './analytics-queries';
 export { InvalidQueryError, parseRange, parseOptionalRange } from './date-range';
 export type { DayRange } from './date-range';
+export { KeySchema } from './key-schema';
 export type { TopBy } from './key-schema';
 export * from './stats-views';

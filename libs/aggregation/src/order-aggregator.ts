@@ -61,7 +61,11 @@ export class OrderAggregator {
     const day = dayOf(order.timestampMs);
     const month = monthOf(order.timestampMs);
     const dayStart = Math.floor(order.timestampMs / DAY_MS) * DAY_MS;
-    const expireAt = Math.floor((dayStart + (this.retentionDays + 1) * DAY_MS) / 1000);
+    const retained = this.retentionDays * DAY_MS;
+    const dayExpireAt = Math.floor((dayStart + DAY_MS + retained) / 1000);
+    const t = new Date(order.timestampMs);
+    const monthEnd = Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + 1, 1);
+    const monthExpireAt = Math.floor((monthEnd + retained) / 1000);
     const applied = await this.applyScript(
       [
         k.applied,
@@ -78,7 +82,7 @@ export class OrderAggregator {
         k.top('spend', `d:${day}`),
         k.top('orders', `d:${day}`),
       ],
-      [order.orderId, order.userId, order.valueCents, order.timestampMs, day, month, day.slice(6), expireAt],
+      [order.orderId, order.userId, order.valueCents, order.timestampMs, day, month, day.slice(6), dayExpireAt, monthExpireAt],
     );
     return applied === 1 ? 'accepted' : 'duplicate';
   }

@@ -5,6 +5,7 @@
  */
 export interface AppConfig {
   readonly port: number;
+  readonly logLevel: 'error' | 'warn' | 'log' | 'debug';
   readonly redis: {
     readonly url: string;
     /** Connect as a Redis Cluster client (REDIS_URL names one seed node). */
@@ -25,6 +26,8 @@ export interface AppConfig {
     readonly batchSize: number;
     readonly waitTimeSeconds: number;
     readonly visibilityTimeoutSeconds: number;
+    /** First redelivery delay after a transient failure; doubles with each receive (max 900 s). */
+    readonly retryBackoffSeconds: number;
     readonly dataDir: string;
   };
   readonly sampleData: { readonly load: boolean; readonly file: string };
@@ -63,6 +66,14 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
     throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${value}")`);
   }
   return Number(value);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const value = raw(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  const found = values.find((v) => v === value);
+  if (found === undefined) throw new ConfigError(name, `must be one of ${values.join(', ')} (got "${value}")`);
+  return found;
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -112,6 +123,7 @@ function name(env: Env, variable: string, fallback: string): string {
 export function loadConfig(env: Env = process.env): AppConfig {
   const config: AppConfig = {
     port: int(env, 'PORT', 3000, 0, 65535),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'log', 'debug'] as const, 'log'),
     redis: {
       url: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
       cluster: bool(env, 'REDIS_CLUSTER', false),
@@ -129,6 +141,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       batchSize: int(env, 'SQS_BATCH_SIZE', 10, 1, 10),
       waitTimeSeconds: int(env, 'SQS_WAIT_TIME_SECONDS', 20, 0, 20),
       visibilityTimeoutSeconds: int(env, 'SQS_VISIBILITY_TIMEOUT', 30, 1, 43200),
+      retryBackoffSeconds: int(env, 'SQS_RETRY_BACKOFF_SECONDS', 10, 0, 900),
       dataDir: raw(env, 'SQS_DATA_DIR') ?? '.data/sqs',
     },
     sampleData: {

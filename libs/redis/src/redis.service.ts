@@ -64,6 +64,19 @@ export class RedisService implements OnApplicationShutdown {
     };
   }
 
+  /**
+   * Resolves true as soon as the connection is ready, or false after `timeoutMs`.
+   * Lets a consumer hold a batch through a short outage instead of spending a receive.
+   */
+  async waitUntilReady(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.client.status !== 'ready') {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return true;
+  }
+
   /** True when Redis answers PING within the timeout. */
   async isHealthy(timeoutMs = 1_000): Promise<boolean> {
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());

@@ -1,17 +1,20 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ChangeMessageVisibilityBatchCommand, type Message } from '@aws-sdk/client-sqs';
+import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { ProcessingService, isFinal } from '@order-pipeline/processing';
+import { RedisService } from '@order-pipeline/redis';
 import { QUEUE_TARGET, type QueueTarget } from './queue-target';
 
 /** Longest a message waits before its next delivery after a transient failure (seconds). */
-const MAX_BACKOFF_SECONDS = 300;
+const MAX_BACKOFF_SECONDS = 900;
 
 /**
  * The adapter between sqs-consumer and ProcessingService. It returns exactly the
  * messages that reached a final outcome: sqs-consumer 11 deletes the *whole batch*
  * when a batch handler returns anything but an array, so this always returns one
  * (possibly empty) and never throws. Messages left for retry get a visibility backoff
- * that grows with their receive count; SQS dead-letters them after maxReceiveCount.
+ * (SQS_RETRY_BACKOFF_SECONDS doubled per receive, at most 900 s); SQS dead-letters
+ * them after SQS_MAX_RECEIVE_COUNT receives.
  */
 @Injectable()
 export class OrderBatchHandler implements BeforeApplicationShutdown {
@@ -20,7 +23,9 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
 
   constructor(
     private readonly processing: ProcessingService,
+    private readonly redis: RedisService,
     @Inject(QUEUE_TARGET) private readonly target: QueueTarget,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   handle(messages: Message[]): Promise<Message[]> {
@@ -32,6 +37,9 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
 
   private async process(messages: Message[]): Promise<Message[]> {
     try {
+      // Through a short Redis outage, hold the batch (its messages stay invisible and no
+      // receive is spent) for up to half the visibility timeout before giving up on it.
+      await this.redis.waitUntilReady((this.config.sqs.visibilityTimeoutSeconds * 1000) / 2);
       const outcomes = await this.processing.processBatch(
         messages.map((m) => ({
           id: m.MessageId ?? m.ReceiptHandle ?? '',
@@ -59,7 +67,7 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
       return {
         Id: String(i),
         ReceiptHandle: m.ReceiptHandle ?? '',
-        VisibilityTimeout: Math.min(MAX_BACKOFF_SECONDS, 2 ** Math.min(receives, 16)),
+        VisibilityTimeout: Math.min(MAX_BACKOFF_SECONDS, this.config.sqs.retryBackoffSeconds * 2 ** Math.min(receives - 1, 16)),
       };
     });
     try {

@@ -3,12 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { KeySchema } from '@order-pipeline/aggregation';
 import { RedisService } from '@order-pipeline/redis';
 import { QUEUE_TARGET, type QueueTarget } from './queue-target';
 
 /**
  * With LOAD_SAMPLE_DATA=true, sends the sample file (one message per non-empty line)
- * to the queue once per distinct file content: a restart does not send it again.
+ * to the queue once per distinct file content: a restart does not send it again. The
+ * marker is written only after every message went out, so a failed send is retried at
+ * the next start.
  */
 @Injectable()
 export class SampleDataLoader implements OnApplicationBootstrap {
@@ -31,9 +34,8 @@ export class SampleDataLoader implements OnApplicationBootstrap {
     const file = this.config.sampleData.file;
     const text = await readFile(file, 'utf8');
     const digest = createHash('sha1').update(text).digest('hex');
-    const marker = `${this.config.redis.keyPrefix}:{meta}:sample-loaded:${digest}`;
-    const first = await this.redis.client.set(marker, new Date().toISOString(), 'NX');
-    if (first === null) {
+    const marker = new KeySchema(this.redis.keyPrefix).meta(`sample-loaded:${digest}`);
+    if ((await this.redis.client.exists(marker)) === 1) {
       this.logger.log(`sample data ${file} was loaded before; not sending it again`);
       return 0;
     }
@@ -41,6 +43,7 @@ export class SampleDataLoader implements OnApplicationBootstrap {
     const batches: string[][] = [];
     for (let i = 0; i < lines.length; i += 10) batches.push(lines.slice(i, i + 10));
     let sent = 0;
+    let failed = 0;
     for (let i = 0; i < batches.length; i += 8) {
       const results = await Promise.all(
         batches.slice(i, i + 8).map((batch) =>
@@ -53,8 +56,15 @@ export class SampleDataLoader implements OnApplicationBootstrap {
         ),
       );
       sent += results.reduce((n, r) => n + (r.Successful?.length ?? 0), 0);
+      failed += results.reduce((n, r) => n + (r.Failed?.length ?? 0), 0);
     }
-    this.logger.log(`sent ${sent} sample messages from ${file}`);
+    if (failed > 0) {
+      // Not marked as loaded: the next start sends the file again (what arrived twice counts once).
+      this.logger.warn(`sent ${sent} sample messages from ${file}; ${failed} could not be sent`);
+    } else {
+      await this.redis.client.set(marker, new Date().toISOString());
+      this.logger.log(`sent ${sent} sample messages from ${file}`);
+    }
     return sent;
   }
 }

@@ -3,12 +3,12 @@ import {
   BadRequestException,
   Catch,
   HttpException,
-  HttpStatus,
   Logger,
   ValidationPipe,
   type ExceptionFilter,
   type ValidationError,
 } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
 import { InvalidQueryError, NotFoundError } from '@order-pipeline/aggregation';
 import type { Response } from 'express';
 
@@ -81,7 +81,7 @@ export class HttpErrorFilter implements ExceptionFilter {
         typeof response === 'object' && response !== null && 'message' in response
           ? String(response.message)
           : exception.message;
-      return { statusCode: status, error: HttpStatus[status]?.replaceAll('_', ' ') ?? 'Error', message };
+      return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
     }
     if (isRedisUnavailable(exception)) {
       return { statusCode: 503, error: 'Service Unavailable', message: 'the statistics store is not reachable; try again shortly' };

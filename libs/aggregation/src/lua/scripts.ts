@@ -26,7 +26,9 @@ return {'conflict', stored}
  *       6 user months, 7 user days (this month), 8 top spend, 9 top orders,
  *       10 top spend month, 11 top orders month, 12 top spend day, 13 top orders day.
  * ARGV: 1 order_id, 2 user_id, 3 cents, 4 timestamp ms, 5 YYYYMMDD, 6 YYYYMM, 7 DD,
- *       8 unix seconds at which day-level detail expires.
+ *       8 unix seconds at which this day's top-N sets expire, 9 unix seconds at which the
+ *       user's day hash for this month expires (counted from the month's end, so a late
+ *       order for an early day never shortens the life of the later days beside it).
  * Returns 1 when applied, 0 for a duplicate.
  */
 export const APPLY_LUA = `
@@ -53,7 +55,7 @@ redis.call('HINCRBY', KEYS[6], ARGV[6] .. ':o', 1)
 redis.call('HINCRBY', KEYS[6], ARGV[6] .. ':s', cents)
 redis.call('HINCRBY', KEYS[7], ARGV[7] .. ':o', 1)
 redis.call('HINCRBY', KEYS[7], ARGV[7] .. ':s', cents)
-redis.call('EXPIREAT', KEYS[7], ARGV[8])
+redis.call('EXPIREAT', KEYS[7], ARGV[9])
 
 redis.call('ZINCRBY', KEYS[8], cents, ARGV[2])
 redis.call('ZINCRBY', KEYS[9], 1, ARGV[2])
