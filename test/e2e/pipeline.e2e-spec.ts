@@ -94,4 +94,21 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
     expect(all.sort()).toEqual(['bad-1', 'bad-2', 'bad-3']);
     expect(second.body.next_cursor).toBeNull();
   });
+
+  it('publishes an OpenAPI document with every route and Swagger UI', async () => {
+    const doc = await t.get<{ paths: Record<string, unknown> }>('/docs-json');
+    expect(Object.keys(doc.body.paths).sort()).toEqual([
+      '/health/live',
+      '/health/ready',
+      '/metrics',
+      '/orders/rejected',
+      '/orders/{order_id}',
+      '/stats/global',
+      '/stats/range',
+      '/stats/top-users',
+      '/users/{user_id}/stats',
+    ]);
+    const ui = await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}/docs`);
+    expect([ui.status, await ui.text()]).toEqual([200, expect.stringContaining('swagger-ui')]);
+  });
 });

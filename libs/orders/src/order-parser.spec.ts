@@ -68,9 +68,9 @@ describe('parseOrderMessage', () => {
     ]);
   });
 
-  it('keeps the order id of a rejected order so it can be looked up', () => {
-    const result = parseOrderMessage(anOrder().with({ order_id: 'ord-9' }).withValue(1).json());
-    expect(!result.ok && result.orderId).toBe('ORD-9');
+  it('keeps the normalised ids of a rejected order so it can be looked up', () => {
+    const result = parseOrderMessage(anOrder().with({ order_id: 'ord-9', user_id: ' u-3 ' }).withValue(1).json());
+    expect(!result.ok && [result.orderId, result.userId]).toEqual(['ORD-9', 'U-3']);
   });
 
   it('ignores unknown fields, including __proto__ and constructor', () => {

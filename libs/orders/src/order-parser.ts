@@ -54,9 +54,8 @@ export function parseOrderMessage(body: string): ParseResult {
 
   const dto = toDto(json);
   const violations = validateSync(dto, { forbidUnknownValues: false }).flatMap((e) => toViolations(e, ''));
-  const orderId = typeof dto.order_id === 'string' && ID_PATTERN.test(dto.order_id) && dto.order_id.length <= MAX_ID_LENGTH
-    ? dto.order_id.toUpperCase()
-    : undefined;
+  const orderId = readableId(dto.order_id);
+  const userId = readableId(dto.user_id);
 
   const timestampMs = checkTimestamp(dto, violations);
   const valueCents = checkMoney(dto.order_value, 'order_value', violations);
@@ -72,13 +71,23 @@ export function parseOrderMessage(body: string): ParseResult {
     }
   }
   if (violations.length > 0 || timestampMs === undefined || valueCents === undefined) {
-    return fail(violations, orderId);
+    return fail(violations, orderId, userId);
   }
   return { ok: true, order: normalise(dto, timestampMs, valueCents, items as OrderItem[]) };
 }
 
-function fail(violations: Violation[], orderId?: string): ParseResult {
-  return orderId === undefined ? { ok: false, violations } : { ok: false, violations, orderId };
+function fail(violations: Violation[], orderId?: string, userId?: string): ParseResult {
+  return {
+    ok: false,
+    violations,
+    ...(orderId === undefined ? {} : { orderId }),
+    ...(userId === undefined ? {} : { userId }),
+  };
+}
+
+/** An id normalised (upper case) when it is a well-formed string, else undefined. */
+function readableId(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length <= MAX_ID_LENGTH && ID_PATTERN.test(value) ? value.toUpperCase() : undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

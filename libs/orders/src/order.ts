@@ -27,4 +27,10 @@ export interface Violation {
 
 export type ParseResult =
   | { readonly ok: true; readonly order: Order }
-  | { readonly ok: false; readonly violations: readonly Violation[]; readonly orderId?: string };
+  | {
+      readonly ok: false;
+      readonly violations: readonly Violation[];
+      /** The normalised ids, when they were readable: a rejected order can still be looked up. */
+      readonly orderId?: string;
+      readonly userId?: string;
+    };

@@ -33,7 +33,7 @@ export class ProcessingService {
     for (const message of messages) {
       const parsed = parseOrderMessage(message.body);
       if (parsed.ok) pending.push({ message, order: parsed.order });
-      else rejections.push(this.reject(message, parsed.violations, parsed.orderId ?? null, null, outcomes));
+      else rejections.push(this.reject(message, parsed.violations, parsed.orderId ?? null, parsed.userId ?? null, outcomes));
     }
 
     const allowed = await this.review(pending, outcomes, rejections);

@@ -30,7 +30,12 @@ export class RedisService implements OnApplicationShutdown {
       const seed = new URL(config.redis.url);
       this.client = new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
         enableAutoPipelining: true,
-        redisOptions: { ...options, password: seed.password || undefined, username: seed.username || undefined },
+        redisOptions: {
+          ...options,
+          password: seed.password || undefined,
+          username: seed.username || undefined,
+          ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
+        },
       });
     } else {
       this.client = new Redis(config.redis.url, options);

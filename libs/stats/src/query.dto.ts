@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
@@ -23,7 +23,7 @@ export class TopUsersQueryDto extends OptionalRangeQueryDto {
   @IsIn(['spend', 'orders'], { message: 'by must be one of: spend, orders' })
   by: 'spend' | 'orders' = 'spend';
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 10 })
+  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 100, default: 10 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be a whole number from 1 to 100' })
@@ -33,11 +33,11 @@ export class TopUsersQueryDto extends OptionalRangeQueryDto {
 }
 
 export class RangeQueryDto {
-  @ApiPropertyOptional({ description: 'First day, inclusive (UTC), YYYY-MM-DD.', example: '2026-01-01', required: true })
+  @ApiProperty({ description: 'First day, inclusive (UTC), YYYY-MM-DD.', example: '2026-01-01' })
   @Matches(DATE, { message: DATE_MESSAGE('from') })
   from!: string;
 
-  @ApiPropertyOptional({ description: 'Last day, inclusive (UTC), YYYY-MM-DD.', example: '2026-03-31', required: true })
+  @ApiProperty({ description: 'Last day, inclusive (UTC), YYYY-MM-DD.', example: '2026-03-31' })
   @Matches(DATE, { message: DATE_MESSAGE('to') })
   to!: string;
 
@@ -48,7 +48,7 @@ export class RangeQueryDto {
 }
 
 export class RejectedQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
+  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be a whole number from 1 to 500' })
