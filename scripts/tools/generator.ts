@@ -109,7 +109,8 @@ type Order = {
 };
 
 const DAY_MS = 86_400_000;
-const ORDER_KEYS = [
+/** The order document's fields, in the seed's order (also the spreadsheet's columns). */
+export const ORDER_KEYS = [
   'order_id',
   'user_id',
   'order_timestamp',
@@ -117,7 +118,7 @@ const ORDER_KEYS = [
   'items',
   'shipping_address',
   'payment_method',
-];
+] as const;
 const PAYMENTS = ['credit_card', 'paypal', 'debit_card', 'bank_transfer', 'apple_pay', 'gift_card'];
 const PAYMENT_WEIGHTS = [45, 20, 15, 8, 8, 4];
 const OFFSETS_MIN = [120, -300, 330, 540, -210, 60, -480, 345, 0, 180, -600, 780];

@@ -4,17 +4,10 @@
 import ExcelJS from 'exceljs';
 import { RawNumber, RawText, serializeDoc } from './json-text.ts';
 import type { DocValue } from './json-text.ts';
+import { ORDER_KEYS } from './generator.ts';
 import type { Message, OutputFormat } from './generator.ts';
 
-export const SPREADSHEET_COLUMNS = [
-  'order_id',
-  'user_id',
-  'order_timestamp',
-  'order_value',
-  'items',
-  'shipping_address',
-  'payment_method',
-] as const;
+export const SPREADSHEET_COLUMNS = ORDER_KEYS;
 
 /** One line per message: the compact order JSON, or the raw (not-JSON) text. */
 export function renderNdjson(messages: readonly Message[]): string {
