@@ -17,7 +17,10 @@ const DAY_MS = 86_400_000;
 interface Expected {
   messages: { total: number; valid_unique: number; duplicates: number; invalid: number; conflicts: number };
   global: { total_orders: number; total_revenue_cents: number };
-  users: Record<string, { order_count: number; total_spend_cents: number; first_order_at: string; last_order_at: string }>;
+  users: Record<
+    string,
+    { order_count: number; total_spend_cents: number; first_order_at: string; last_order_at: string }
+  >;
   days: Record<string, { orders: number; revenue_cents: number }>;
   months: Record<string, { orders: number; revenue_cents: number }>;
   user_days: Record<string, Record<string, { orders: number; spend_cents: number }>>;
@@ -29,7 +32,9 @@ function generateOrders(args: string[]): { lines: string[]; expected: Expected }
   const cli = join(__dirname, '..', '..', 'scripts', 'tools', 'generate-orders.ts');
   execFileSync(process.execPath, [cli, ...args, '--out', out], { stdio: 'pipe' });
   return {
-    lines: readFileSync(out, 'utf8').split('\n').filter((l) => l.trim() !== ''),
+    lines: readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== ''),
     expected: JSON.parse(readFileSync(out.replace(/\.ndjson$/, '.expected.json'), 'utf8')) as Expected,
   };
 }
@@ -74,7 +79,11 @@ function expectedUsersIn(expected: Expected, from: string, to: string): Map<stri
   return out;
 }
 
-function expectedTop(totals: Map<string, { orders: number; cents: number }>, by: 'spend' | 'orders', limit: number): Row[] {
+function expectedTop(
+  totals: Map<string, { orders: number; cents: number }>,
+  by: 'spend' | 'orders',
+  limit: number,
+): Row[] {
   const key = (v: { orders: number; cents: number }): number => (by === 'spend' ? v.cents : v.orders);
   return [...totals.entries()]
     .filter(([, v]) => key(v) > 0)
@@ -94,13 +103,23 @@ describe('analytics over generated data', () => {
       ...['--duplicate-rate', '0.05', '--invalid-rate', '0.03', '--conflict-rate', '0.01'],
     ]);
     expected = generated.expected;
-    allTime = new Map(Object.entries(expected.users).map(([u, v]) => [u, { orders: v.order_count, cents: v.total_spend_cents }]));
+    allTime = new Map(
+      Object.entries(expected.users).map(([u, v]) => [u, { orders: v.order_count, cents: v.total_spend_cents }]),
+    );
     t = await startTestApp({ SQS_CONSUMER_CONCURRENCY: '4' });
     const processed = async (count: number): Promise<void> =>
-      eventually(async () => {
-        const g = (await t.get<{ total_orders: number; duplicates: number; rejected: number; conflicts: number }>('/stats/global')).body;
-        return g.total_orders + g.duplicates + g.rejected + g.conflicts === count;
-      }, 120_000, 200);
+      eventually(
+        async () => {
+          const g = (
+            await t.get<{ total_orders: number; duplicates: number; rejected: number; conflicts: number }>(
+              '/stats/global',
+            )
+          ).body;
+          return g.total_orders + g.duplicates + g.rejected + g.conflicts === count;
+        },
+        120_000,
+        200,
+      );
     // SQS does not keep order, and for a reused order_id the first content seen wins:
     // send every later occurrence of an order_id (duplicates, conflicts) only after the
     // first occurrences have been processed.
@@ -201,9 +220,11 @@ describe('analytics over generated data', () => {
   });
 
   it.each(ranges)('monthly series over %s (%s..%s) agrees with the daily one', async (_name, from, to) => {
-    const monthly = (await t.get<{ periods: { period: string; orders: number; revenue: number }[]; total: unknown }>(
-      `/stats/range?from=${from}&to=${to}&granularity=month`,
-    )).body;
+    const monthly = (
+      await t.get<{ periods: { period: string; orders: number; revenue: number }[]; total: unknown }>(
+        `/stats/range?from=${from}&to=${to}&granularity=month`,
+      )
+    ).body;
     const daily = (await t.get<{ total: unknown }>(`/stats/range?from=${from}&to=${to}&granularity=day`)).body;
     expect(monthly.total).toEqual(daily.total);
     const months = [...new Set(isoDays(from, to).map((d) => d.slice(0, 7)))];
@@ -226,7 +247,11 @@ describe('analytics over generated data', () => {
   });
 
   it('the full-range series sums to /stats/global', async () => {
-    const series = (await t.get<{ total: { orders: number; revenue: number } }>(`/stats/range?from=${FROM}&to=${TO}&granularity=month`)).body;
+    const series = (
+      await t.get<{ total: { orders: number; revenue: number } }>(
+        `/stats/range?from=${FROM}&to=${TO}&granularity=month`,
+      )
+    ).body;
     const global = (await t.get<{ total_orders: number; total_revenue: number }>('/stats/global')).body;
     expect(series.total).toEqual({ orders: global.total_orders, revenue: global.total_revenue });
   });
@@ -236,23 +261,36 @@ describe('analytics over generated data', () => {
     const sample = Object.keys(expected.users).filter((_, i) => i % 15 === 0);
     for (const user of sample) {
       const want = inRange.get(user) ?? { orders: 0, cents: 0 };
-      const { body } = await t.get<{ order_count: number; total_spend: number }>(`/users/${user}/stats?from=${from}&to=${to}`);
+      const { body } = await t.get<{ order_count: number; total_spend: number }>(
+        `/users/${user}/stats?from=${from}&to=${to}`,
+      );
       expect([user, body.order_count, body.total_spend]).toEqual([user, want.orders, amount(want.cents)]);
     }
   });
 
   it('a user’s full-range stats equal their all-time stats', async () => {
     for (const user of Object.keys(expected.users).slice(0, 50)) {
-      const range = (await t.get<{ order_count: number; total_spend: number }>(`/users/${user}/stats?from=${FROM}&to=${TO}`)).body;
+      const range = (
+        await t.get<{ order_count: number; total_spend: number }>(`/users/${user}/stats?from=${FROM}&to=${TO}`)
+      ).body;
       const all = (await t.get<{ order_count: number; total_spend: number }>(`/users/${user}/stats`)).body;
       expect([range.order_count, range.total_spend]).toEqual([all.order_count, all.total_spend]);
     }
   });
 
   it('an empty range answers zeros and an empty top list', async () => {
-    const series = (await t.get<{ total: unknown; periods: unknown[] }>('/stats/range?from=2026-02-01&to=2026-02-28&granularity=month')).body;
-    expect(series).toMatchObject({ total: { orders: 0, revenue: 0 }, periods: [{ period: '2026-02', orders: 0, revenue: 0 }] });
-    expect((await t.get<{ users: unknown[] }>('/stats/top-users?from=2026-02-01&to=2026-02-10')).body.users).toEqual([]);
+    const series = (
+      await t.get<{ total: unknown; periods: unknown[] }>(
+        '/stats/range?from=2026-02-01&to=2026-02-28&granularity=month',
+      )
+    ).body;
+    expect(series).toMatchObject({
+      total: { orders: 0, revenue: 0 },
+      periods: [{ period: '2026-02', orders: 0, revenue: 0 }],
+    });
+    expect((await t.get<{ users: unknown[] }>('/stats/top-users?from=2026-02-01&to=2026-02-10')).body.users).toEqual(
+      [],
+    );
   });
 
   it('refuses a range that needs day-level detail older than the retention, naming from', async () => {

@@ -47,10 +47,13 @@ describe('the built app with the embedded SQS emulator', () => {
   let app: Running | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `pnpm build` (./scripts/test does) before the e2e specs');
+    if (!existsSync(MAIN))
+      throw new Error('dist/ is missing: run `pnpm build` (./scripts/test does) before the e2e specs');
     writeFileSync(
       sample,
-      [anOrder().json(), anOrder().json(), anOrder().with({ user_id: 'u-2' }).json(), '{"order_id": "broken"'].join('\n'),
+      [anOrder().json(), anOrder().json(), anOrder().with({ user_id: 'u-2' }).json(), '{"order_id": "broken"'].join(
+        '\n',
+      ),
     );
     env = {
       SQS_EMULATOR_PORT: String(await freePort()),
@@ -69,7 +72,11 @@ describe('the built app with the embedded SQS emulator', () => {
   it('creates its queues, loads the sample data and serves exact totals', async () => {
     app = await startBuiltApp(env);
     const base = app.base;
-    await eventually(async () => (await json<{ total_orders: number; rejected: number }>(`${base}/stats/global`)).rejected === 1, 60_000, 200);
+    await eventually(
+      async () => (await json<{ total_orders: number; rejected: number }>(`${base}/stats/global`)).rejected === 1,
+      60_000,
+      200,
+    );
     expect(await json(`${base}/stats/global`)).toMatchObject({ total_orders: 3, total_revenue: 299.97, rejected: 1 });
     expect(app.output()).toMatch(/embedded SQS emulator on http:\/\/127\.0\.0\.1:\d+: queue \S+orders/);
   });
@@ -83,15 +90,28 @@ describe('the built app with the embedded SQS emulator', () => {
   });
 
   it('keeps messages sent to it on disk: a crash before they are processed loses nothing', async () => {
-    const crashEnv = { ...env, SQS_DATA_DIR: join(dataDir, 'sqs-crash'), LOAD_SAMPLE_DATA: 'false', SQS_VISIBILITY_TIMEOUT: '2' };
+    const crashEnv = {
+      ...env,
+      SQS_DATA_DIR: join(dataDir, 'sqs-crash'),
+      LOAD_SAMPLE_DATA: 'false',
+      SQS_VISIBILITY_TIMEOUT: '2',
+    };
     // Redis unreachable: every message is left on the queue for redelivery.
     app = await startBuiltApp({ ...crashEnv, REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
     const sqsEndpoint = `http://127.0.0.1:${crashEnv.SQS_EMULATOR_PORT}`;
-    const sqs = new SQSClient({ region: 'us-east-1', endpoint: sqsEndpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const sqs = new SQSClient({
+      region: 'us-east-1',
+      endpoint: sqsEndpoint,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     await eventually(async () => (await fetch(`${app?.base}/health/live`)).ok, 60_000, 200);
     const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'orders' }));
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: anOrder().with({ user_id: 'u-crash' }).json() }));
-    await eventually(async () => /outcome="retry"} [1-9]/.test(await (await fetch(`${app?.base}/metrics`)).text()), 30_000, 100);
+    await eventually(
+      async () => /outcome="retry"} [1-9]/.test(await (await fetch(`${app?.base}/metrics`)).text()),
+      30_000,
+      100,
+    );
     app.child.kill('SIGKILL');
     await new Promise((resolve) => app?.child.once('exit', resolve));
     sqs.destroy();

@@ -70,9 +70,9 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
     await eventually(async () => (await globalStats()).rejected === 2);
     await t.drained();
 
-    const rejected = await t.get<{ items: { order_id: string | null; reasons: { code: string }[]; raw_body: string }[] }>(
-      '/orders/rejected',
-    );
+    const rejected = await t.get<{
+      items: { order_id: string | null; reasons: { code: string }[]; raw_body: string }[];
+    }>('/orders/rejected');
     expect(rejected.body.items.map((i) => [i.order_id, i.reasons.map((r) => r.code)])).toEqual(
       expect.arrayContaining([
         [null, ['not_json']],

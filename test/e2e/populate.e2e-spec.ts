@@ -44,7 +44,11 @@ describe('orders in the original pipeline’s spreadsheet format, sent with popu
     expect((await global()).total_revenue).toBe(expected.global.total_revenue_cents / 100);
     for (const [user, want] of Object.entries(expected.users)) {
       const { body } = await t.get<{ order_count: number; total_spend: number }>(`/users/${user}/stats`);
-      expect([user, body.order_count, Math.round(body.total_spend * 100)]).toEqual([user, want.order_count, want.total_spend_cents]);
+      expect([user, body.order_count, Math.round(body.total_spend * 100)]).toEqual([
+        user,
+        want.order_count,
+        want.total_spend_cents,
+      ]);
     }
   });
 

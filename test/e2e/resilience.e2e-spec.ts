@@ -34,7 +34,11 @@ describe('when Redis stops mid-stream and comes back', () => {
   });
 
   it('ends with exact totals and no message lost or dead-lettered', async () => {
-    const orders = Array.from({ length: 300 }, (_, i) => anOrder().with({ user_id: `u-${i % 7}` }).json());
+    const orders = Array.from({ length: 300 }, (_, i) =>
+      anOrder()
+        .with({ user_id: `u-${i % 7}` })
+        .json(),
+    );
     await t.send(orders.slice(0, 100));
     await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders > 0);
 
@@ -109,11 +113,15 @@ describe('partial acknowledgement', () => {
     await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.rejected === 1);
     // The flaky order is received again (maxReceiveCount 2), then SQS moves it to the DLQ.
     let deadLettered: string[] = [];
-    await eventually(async () => {
-      const res = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl: t.dlqUrl, MaxNumberOfMessages: 10 }));
-      deadLettered = (res.Messages ?? []).map((m) => m.Body ?? '');
-      return deadLettered.length > 0;
-    }, 60_000, 200);
+    await eventually(
+      async () => {
+        const res = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl: t.dlqUrl, MaxNumberOfMessages: 10 }));
+        deadLettered = (res.Messages ?? []).map((m) => m.Body ?? '');
+        return deadLettered.length > 0;
+      },
+      60_000,
+      200,
+    );
     expect(deadLettered).toEqual([flaky]);
     expect((await t.get<GlobalStats>('/stats/global')).body).toMatchObject({ total_orders: 0, rejected: 1 });
     expect((await t.get('/orders/ord-flaky')).status).toBe(404);

@@ -78,7 +78,12 @@ export async function startSqsEmulator(queues: readonly string[]): Promise<SqsEm
   const port = await freePort();
   // fauxqs exports nothing but its ESM entry, so find the CLI beside the project's node_modules.
   const cli = join(__dirname, '..', '..', 'node_modules', 'fauxqs', 'dist', 'cli.js');
-  const env: NodeJS.ProcessEnv = { ...process.env, FAUXQS_PORT: String(port), FAUXQS_HOST: '127.0.0.1', FAUXQS_LOGGER: 'false' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    FAUXQS_PORT: String(port),
+    FAUXQS_HOST: '127.0.0.1',
+    FAUXQS_LOGGER: 'false',
+  };
   if (queues.length > 0) {
     // FAUXQS_INIT is the path of a JSON file.
     const init = join(mkdtempSync(join(tmpdir(), 'op-fauxqs-')), 'init.json');

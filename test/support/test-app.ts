@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AppModule } from '../../apps/order-pipeline/src/app.module';
 import { configureApp } from '../../apps/order-pipeline/src/configure-app';
 
@@ -39,7 +34,11 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const endpoint = required('E2E_SQS_ENDPOINT');
   const id = randomUUID().slice(0, 8);
-  const sqs = new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${id}` }));
   const dlqArn = (
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
@@ -76,7 +75,9 @@ export async function startTestApp(
   await app.listen(0, '127.0.0.1');
   const baseUrl = await app.getUrl();
 
-  const attribute = async (name: 'ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible'): Promise<number> => {
+  const attribute = async (
+    name: 'ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible',
+  ): Promise<number> => {
     const res = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [name] }));
     return Number(res.Attributes?.[name] ?? 0);
   };
@@ -109,7 +110,13 @@ export async function startTestApp(
       }
     },
     async drained(timeoutMs = 60_000) {
-      await eventually(async () => (await attribute('ApproximateNumberOfMessages')) + (await attribute('ApproximateNumberOfMessagesNotVisible')) === 0, timeoutMs);
+      await eventually(
+        async () =>
+          (await attribute('ApproximateNumberOfMessages')) +
+            (await attribute('ApproximateNumberOfMessagesNotVisible')) ===
+          0,
+        timeoutMs,
+      );
     },
     async close() {
       await app.close();
@@ -119,7 +126,11 @@ export async function startTestApp(
 }
 
 /** Polls `condition` until it holds (no fixed sleeps in assertions); rejects at the deadline. */
-export async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs = 30_000, intervalMs = 50): Promise<void> {
+export async function eventually(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+  intervalMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -129,7 +140,9 @@ export async function eventually(condition: () => Promise<boolean> | boolean, ti
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`condition not met within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+      throw new Error(
+        `condition not met within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

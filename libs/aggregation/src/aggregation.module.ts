@@ -4,7 +4,15 @@ import { OrderAggregator } from './order-aggregator';
 import { RejectedOrderStore } from './rejected-order-store';
 import { OrderStatusQuery, RejectedOrdersQuery, StatsQuery } from './stats-queries';
 
-const providers = [OrderAggregator, RejectedOrderStore, StatsQuery, OrderStatusQuery, RejectedOrdersQuery, TopUsersQuery, RangeStatsQuery];
+const providers = [
+  OrderAggregator,
+  RejectedOrderStore,
+  StatsQuery,
+  OrderStatusQuery,
+  RejectedOrdersQuery,
+  TopUsersQuery,
+  RangeStatsQuery,
+];
 
 /** The write side (OrderAggregator, RejectedOrderStore) and the read queries behind the API. */
 @Module({ providers, exports: providers })

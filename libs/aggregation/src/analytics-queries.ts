@@ -36,7 +36,10 @@ export class TopUsersQuery {
   private readonly keys: KeySchema;
   private readonly topScript: ScriptRunner<string[]>;
 
-  constructor(redis: RedisService, @Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    redis: RedisService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
     this.keys = new KeySchema(redis.keyPrefix);
     this.topScript = redis.defineScript(TOP_LUA, 'variable');
   }
@@ -90,7 +93,10 @@ export class TopUsersQuery {
 export class RangeStatsQuery {
   private readonly keys: KeySchema;
 
-  constructor(private readonly redis: RedisService, @Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    private readonly redis: RedisService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
     this.keys = new KeySchema(redis.keyPrefix);
   }
 
@@ -147,7 +153,10 @@ export class RangeStatsQuery {
       client.exists(k.user(id)),
       whole.length > 0 ? client.hmget(k.userMonths(id), ...whole.flatMap((s) => [`${s.month}:o`, `${s.month}:s`])) : [],
       ...partial.map((s) =>
-        client.hmget(k.userDays(id, s.month), ...s.days.flatMap((d) => [`${dayKey(d).slice(6)}:o`, `${dayKey(d).slice(6)}:s`])),
+        client.hmget(
+          k.userDays(id, s.month),
+          ...s.days.flatMap((d) => [`${dayKey(d).slice(6)}:o`, `${dayKey(d).slice(6)}:s`]),
+        ),
       ),
     ]);
     if (exists === 0) throw new NotFoundError('user', `no orders are recorded for user ${id}`);

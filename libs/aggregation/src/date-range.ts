@@ -4,7 +4,10 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** A query parameter that is well-formed but not acceptable; becomes a 400 naming it. */
 export class InvalidQueryError extends Error {
-  constructor(readonly parameter: string, message: string) {
+  constructor(
+    readonly parameter: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'InvalidQueryError';
   }
@@ -59,7 +62,12 @@ export function monthSlices(range: DayRange): MonthSlice[] {
     const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
     const end = Math.min(range.toMs, nextMonth - DAY_MS);
     const days = daysIn({ fromMs: cursor, toMs: end });
-    slices.push({ month: monthKey(cursor), monthStartMs: monthStart, days, whole: cursor === monthStart && end === nextMonth - DAY_MS });
+    slices.push({
+      month: monthKey(cursor),
+      monthStartMs: monthStart,
+      days,
+      whole: cursor === monthStart && end === nextMonth - DAY_MS,
+    });
     cursor = nextMonth;
   }
   return slices;
@@ -80,7 +88,11 @@ export function needsExpiredDays(range: DayRange, retentionDays: number, nowMs: 
  * Checks optional from/to query values: both or neither, real dates, from <= to, and a
  * span within maxDays. Returns undefined when neither is given.
  */
-export function parseOptionalRange(from: string | undefined, to: string | undefined, maxDays: number): DayRange | undefined {
+export function parseOptionalRange(
+  from: string | undefined,
+  to: string | undefined,
+  maxDays: number,
+): DayRange | undefined {
   if (from === undefined && to === undefined) return undefined;
   if (from === undefined) throw new InvalidQueryError('from', 'from is required when to is given (YYYY-MM-DD)');
   if (to === undefined) throw new InvalidQueryError('to', 'to is required when from is given (YYYY-MM-DD)');
@@ -94,6 +106,10 @@ export function parseRange(from: string, to: string, maxDays: number): DayRange 
   if (toMs === undefined) throw new InvalidQueryError('to', `to must be a date as YYYY-MM-DD (got "${to}")`);
   if (fromMs > toMs) throw new InvalidQueryError('from', `from (${from}) must not be after to (${to})`);
   const days = (toMs - fromMs) / DAY_MS + 1;
-  if (days > maxDays) throw new InvalidQueryError('to', `the range from ${from} to ${to} spans ${days} days; at most ${maxDays} are allowed (STATS_MAX_RANGE_DAYS)`);
+  if (days > maxDays)
+    throw new InvalidQueryError(
+      'to',
+      `the range from ${from} to ${to} spans ${days} days; at most ${maxDays} are allowed (STATS_MAX_RANGE_DAYS)`,
+    );
   return { fromMs, toMs };
 }

@@ -9,7 +9,15 @@ describe('key schema', () => {
 
   it('puts every key of a user bucket under one hash tag', () => {
     const k = new KeySchema('op').bucket(userBucketOf('U-1'));
-    const keys = [k.applied, k.totals, k.days, k.months, k.user('U-1'), k.userDays('U-1', '202603'), k.top('spend', 'd:20260304')];
+    const keys = [
+      k.applied,
+      k.totals,
+      k.days,
+      k.months,
+      k.user('U-1'),
+      k.userDays('U-1', '202603'),
+      k.top('spend', 'd:20260304'),
+    ];
     const tags = new Set(keys.map((key) => /\{[^}]*\}/.exec(key)?.[0]));
     expect(tags.size).toBe(1);
   });

@@ -82,7 +82,17 @@ export class OrderAggregator {
         k.top('spend', `d:${day}`),
         k.top('orders', `d:${day}`),
       ],
-      [order.orderId, order.userId, order.valueCents, order.timestampMs, day, month, day.slice(6), dayExpireAt, monthExpireAt],
+      [
+        order.orderId,
+        order.userId,
+        order.valueCents,
+        order.timestampMs,
+        day,
+        month,
+        day.slice(6),
+        dayExpireAt,
+        monthExpireAt,
+      ],
     );
     return applied === 1 ? 'accepted' : 'duplicate';
   }

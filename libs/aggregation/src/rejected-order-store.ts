@@ -37,7 +37,10 @@ export class RejectedOrderStore {
   private readonly recordScript: ScriptRunner<number>;
   private readonly maxBodyBytes: number;
 
-  constructor(private readonly redis: RedisService, @Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    private readonly redis: RedisService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
     this.keys = new KeySchema(redis.keyPrefix);
     this.recordScript = redis.defineScript(RECORD_REJECTION_LUA, 5);
     this.maxBodyBytes = config.rejectedBodyMaxBytes;
@@ -47,7 +50,10 @@ export class RejectedOrderStore {
   capBody(body: string): { rawBody: string; rawTruncated: boolean } {
     const bytes = Buffer.from(body, 'utf8');
     if (bytes.length <= this.maxBodyBytes) return { rawBody: body, rawTruncated: false };
-    const cut = bytes.subarray(0, this.maxBodyBytes).toString('utf8').replace(/\uFFFD$/, '');
+    const cut = bytes
+      .subarray(0, this.maxBodyBytes)
+      .toString('utf8')
+      .replace(/\uFFFD$/, '');
     return { rawBody: cut, rawTruncated: true };
   }
 

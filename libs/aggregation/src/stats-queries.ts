@@ -4,15 +4,25 @@ import { RedisService } from '@order-pipeline/redis';
 import { KeySchema, USER_BUCKETS, orderBucketOf, userBucketOf } from './key-schema';
 import { parseClaim } from './order-aggregator';
 import { RejectedOrderStore, type RejectedOrderRecord } from './rejected-order-store';
-import type { GlobalStatsView, OrderStatusView, RejectedOrdersView, RejectedOrderView, UserStatsView } from './stats-views';
+import type {
+  GlobalStatsView,
+  OrderStatusView,
+  RejectedOrdersView,
+  RejectedOrderView,
+  UserStatsView,
+} from './stats-views';
 
 const iso = (ms: number | string | undefined | null): string | null =>
   ms === undefined || ms === null || ms === '' ? null : new Date(Number(ms)).toISOString();
 
-export const average = (cents: number, count: number): number => (count === 0 ? 0 : centsToAmount(Math.round(cents / count)));
+export const average = (cents: number, count: number): number =>
+  count === 0 ? 0 : centsToAmount(Math.round(cents / count));
 
 export class NotFoundError extends Error {
-  constructor(readonly what: string, message: string) {
+  constructor(
+    readonly what: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'NotFoundError';
   }
@@ -23,7 +33,10 @@ export class NotFoundError extends Error {
 export class StatsQuery {
   private readonly keys: KeySchema;
 
-  constructor(private readonly redis: RedisService, private readonly rejected: RejectedOrderStore) {
+  constructor(
+    private readonly redis: RedisService,
+    private readonly rejected: RejectedOrderStore,
+  ) {
     this.keys = new KeySchema(redis.keyPrefix);
   }
 
@@ -70,7 +83,10 @@ export class StatsQuery {
 export class OrderStatusQuery {
   private readonly keys: KeySchema;
 
-  constructor(private readonly redis: RedisService, private readonly rejected: RejectedOrderStore) {
+  constructor(
+    private readonly redis: RedisService,
+    private readonly rejected: RejectedOrderStore,
+  ) {
     this.keys = new KeySchema(redis.keyPrefix);
   }
 
@@ -90,7 +106,9 @@ export class OrderStatusQuery {
         first_seen_at: iso(claim.firstSeenMs),
         reasons: [],
         last_conflict:
-          record?.kind === 'conflict' ? { received_at: iso(record.receivedAtMs) ?? '', reasons: [...record.reasons] } : null,
+          record?.kind === 'conflict'
+            ? { received_at: iso(record.receivedAtMs) ?? '', reasons: [...record.reasons] }
+            : null,
       };
     }
     if (record) {
@@ -130,4 +148,3 @@ function toView(r: RejectedOrderRecord): RejectedOrderView {
     raw_truncated: r.rawTruncated,
   };
 }
-

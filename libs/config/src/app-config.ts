@@ -46,7 +46,10 @@ export interface AppConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, detail: string) {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
     super(`Invalid configuration: ${variable} ${detail}`);
     this.name = 'ConfigError';
   }
@@ -107,7 +110,10 @@ function queueUrl(env: Env, variable: string): string | undefined {
   const value = raw(env, variable);
   if (value === undefined) return undefined;
   if (!/^https?:\/\/[^\s/]+\/\S+$/.test(value)) {
-    throw new ConfigError(variable, `must be a queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/orders (got "${value}")`);
+    throw new ConfigError(
+      variable,
+      `must be a queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/orders (got "${value}")`,
+    );
   }
   return value;
 }

@@ -14,12 +14,21 @@ describe('parseCents', () => {
     expect(parseCents(input)).toBe(expected);
   });
 
-  it.each([[1.005], [-1], ['-0.01'], ['1e3'], [Number.NaN], [Number.POSITIVE_INFINITY], ['abc'], [''], [null], [true], [[]]])(
-    'refuses %p',
-    (input) => {
-      expect(parseCents(input)).toBeUndefined();
-    },
-  );
+  it.each([
+    [1.005],
+    [-1],
+    ['-0.01'],
+    ['1e3'],
+    [Number.NaN],
+    [Number.POSITIVE_INFINITY],
+    ['abc'],
+    [''],
+    [null],
+    [true],
+    [[]],
+  ])('refuses %p', (input) => {
+    expect(parseCents(input)).toBeUndefined();
+  });
 
   it('adds five orders of 99.99 to exactly 499.95', () => {
     const cents = Array.from({ length: 5 }, (): number => parseCents(99.99) ?? 0).reduce((a, b) => a + b, 0);

@@ -21,7 +21,11 @@ export const MAX_TEXT_LENGTH = 500;
  * order rules (exact cents), so here they only have to be present.
  */
 export class OrderItemDto {
-  @IsDefined() @IsString() @MinLength(1) @MaxLength(MAX_ID_LENGTH) @Matches(ID_PATTERN)
+  @IsDefined()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_ID_LENGTH)
+  @Matches(ID_PATTERN)
   product_id!: string;
 
   @IsDefined()
@@ -33,13 +37,24 @@ export class OrderItemDto {
 
 /** The order event as it arrives on the queue (the seed's JSON), strings already trimmed. */
 export class OrderEventDto {
-  @IsDefined() @IsString() @MinLength(1) @MaxLength(MAX_ID_LENGTH) @Matches(ID_PATTERN)
+  @IsDefined()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_ID_LENGTH)
+  @Matches(ID_PATTERN)
   order_id!: string;
 
-  @IsDefined() @IsString() @MinLength(1) @MaxLength(MAX_ID_LENGTH) @Matches(ID_PATTERN)
+  @IsDefined()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_ID_LENGTH)
+  @Matches(ID_PATTERN)
   user_id!: string;
 
-  @IsDefined() @IsString() @MinLength(1) @MaxLength(40)
+  @IsDefined()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(40)
   order_timestamp!: string;
 
   @IsDefined()
@@ -52,9 +67,15 @@ export class OrderEventDto {
   @ValidateNested({ each: true })
   items!: OrderItemDto[];
 
-  @IsDefined() @IsString() @MinLength(1) @MaxLength(MAX_TEXT_LENGTH)
+  @IsDefined()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_TEXT_LENGTH)
   shipping_address!: string;
 
-  @IsDefined() @IsString() @MinLength(1) @MaxLength(40)
+  @IsDefined()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(40)
   payment_method!: string;
 }

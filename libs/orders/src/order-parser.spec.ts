@@ -10,7 +10,10 @@ describe('parseOrderMessage', () => {
   it('accepts 2 x 20.00 + 59.99 = 99.99 exactly', () => {
     const result = parseOrderMessage(
       anOrder()
-        .withItems({ product_id: 'p1', quantity: 2, price_per_unit: 20.0 }, { product_id: 'p2', quantity: 1, price_per_unit: 59.99 })
+        .withItems(
+          { product_id: 'p1', quantity: 2, price_per_unit: 20.0 },
+          { product_id: 'p2', quantity: 1, price_per_unit: 59.99 },
+        )
         .withValue(99.99)
         .json(),
     );
@@ -44,17 +47,47 @@ describe('parseOrderMessage', () => {
     ['missing order_value', anOrder().without('order_value').json(), ['missing_field:order_value']],
     ['missing user_id', anOrder().without('user_id').json(), ['missing_field:user_id']],
     ['order_value off by a cent', anOrder().withValue(99.98).json(), ['value_mismatch']],
-    ['three decimals in a price', anOrder().withItems({ product_id: 'p', quantity: 1, price_per_unit: 1.005 }).withValue(1.01).json(), ['invalid_money:items[0].price_per_unit']],
-    ['a negative price', anOrder().withItems({ product_id: 'p', quantity: 1, price_per_unit: -1 }).withValue(1).json(), ['invalid_money:items[0].price_per_unit']],
-    ['a zero quantity', anOrder().withItems({ product_id: 'p', quantity: 0, price_per_unit: 1 }).withValue(0).json(), ['invalid_quantity:items[0].quantity']],
-    ['a fractional quantity', anOrder().withItems({ product_id: 'p', quantity: 1.5, price_per_unit: 2 }).withValue(3).json(), ['invalid_quantity:items[0].quantity']],
-    ['a quantity as text', anOrder().withItems({ product_id: 'p', quantity: '2', price_per_unit: 2 }).withValue(4).json(), ['invalid_quantity:items[0].quantity']],
+    [
+      'three decimals in a price',
+      anOrder().withItems({ product_id: 'p', quantity: 1, price_per_unit: 1.005 }).withValue(1.01).json(),
+      ['invalid_money:items[0].price_per_unit'],
+    ],
+    [
+      'a negative price',
+      anOrder().withItems({ product_id: 'p', quantity: 1, price_per_unit: -1 }).withValue(1).json(),
+      ['invalid_money:items[0].price_per_unit'],
+    ],
+    [
+      'a zero quantity',
+      anOrder().withItems({ product_id: 'p', quantity: 0, price_per_unit: 1 }).withValue(0).json(),
+      ['invalid_quantity:items[0].quantity'],
+    ],
+    [
+      'a fractional quantity',
+      anOrder().withItems({ product_id: 'p', quantity: 1.5, price_per_unit: 2 }).withValue(3).json(),
+      ['invalid_quantity:items[0].quantity'],
+    ],
+    [
+      'a quantity as text',
+      anOrder().withItems({ product_id: 'p', quantity: '2', price_per_unit: 2 }).withValue(4).json(),
+      ['invalid_quantity:items[0].quantity'],
+    ],
     ['no items', anOrder().withItems().withValue(0).json(), ['empty:items']],
     ['items not a list', anOrder().with({ items: 'p1 x2' }).json(), ['invalid_type:items']],
-    ['an item without product_id', anOrder().withItems({ quantity: 1, price_per_unit: 1 }).withValue(1).json(), ['missing_field:items[0].product_id']],
+    [
+      'an item without product_id',
+      anOrder().withItems({ quantity: 1, price_per_unit: 1 }).withValue(1).json(),
+      ['missing_field:items[0].product_id'],
+    ],
     ['a user_id that is a number', anOrder().with({ user_id: 17 }).json(), ['invalid_type:user_id']],
     ['a user_id with a colon', anOrder().with({ user_id: 'u:1' }).json(), ['invalid_format:user_id']],
-    ['an order_id over 64 characters', anOrder().with({ order_id: 'X'.repeat(65) }).json(), ['too_long:order_id']],
+    [
+      'an order_id over 64 characters',
+      anOrder()
+        .with({ order_id: 'X'.repeat(65) })
+        .json(),
+      ['too_long:order_id'],
+    ],
     ['a timestamp that is not a date', anOrder().with({ order_timestamp: 'yesterday' }).json(), ['invalid_timestamp']],
     ['February 30th', anOrder().with({ order_timestamp: '2026-02-30T10:00:00Z' }).json(), ['invalid_timestamp']],
   ])('rejects %s', (_name, body, expected) => {
@@ -81,7 +114,9 @@ describe('parseOrderMessage', () => {
   });
 
   it('accepts prices given as decimal strings', () => {
-    const result = parseOrderMessage(anOrder().withItems({ product_id: 'p', quantity: 3, price_per_unit: '0.10' }).withValue('0.30').json());
+    const result = parseOrderMessage(
+      anOrder().withItems({ product_id: 'p', quantity: 3, price_per_unit: '0.10' }).withValue('0.30').json(),
+    );
     expect(result.ok && result.order.valueCents).toBe(30);
   });
 

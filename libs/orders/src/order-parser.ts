@@ -87,7 +87,9 @@ function fail(violations: Violation[], orderId?: string, userId?: string): Parse
 
 /** An id normalised (upper case) when it is a well-formed string, else undefined. */
 function readableId(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length <= MAX_ID_LENGTH && ID_PATTERN.test(value) ? value.toUpperCase() : undefined;
+  return typeof value === 'string' && value.length <= MAX_ID_LENGTH && ID_PATTERN.test(value)
+    ? value.toUpperCase()
+    : undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -117,11 +119,16 @@ function toDto(json: Record<string, unknown>): OrderEventDto {
 }
 
 function toViolations(error: ValidationError, parent: string): Violation[] {
-  const field = /^\d+$/.test(error.property) ? `${parent}[${error.property}]` : parent ? `${parent}.${error.property}` : error.property;
+  const field = /^\d+$/.test(error.property)
+    ? `${parent}[${error.property}]`
+    : parent
+      ? `${parent}.${error.property}`
+      : error.property;
   const constraints = error.constraints ?? {};
   const known = CONSTRAINT_CODES.find(([name]) => name in constraints);
   const [name, kind] = known ?? [Object.keys(constraints)[0], 'invalid_value'];
-  const mine: Violation[] = name !== undefined ? [{ code: `${kind}:${field}`, message: constraints[name] ?? kind }] : [];
+  const mine: Violation[] =
+    name !== undefined ? [{ code: `${kind}:${field}`, message: constraints[name] ?? kind }] : [];
   if (mine.length > 0) return mine;
   return (error.children ?? []).flatMap((child) => toViolations(child, field));
 }
@@ -156,7 +163,12 @@ function checkItem(item: OrderItemDto, index: number, violations: Violation[]): 
   const field = `items[${index}]`;
   let quantity: number | undefined;
   if (item.quantity !== undefined && item.quantity !== null) {
-    if (typeof item.quantity === 'number' && Number.isInteger(item.quantity) && item.quantity >= 1 && item.quantity <= MAX_QUANTITY) {
+    if (
+      typeof item.quantity === 'number' &&
+      Number.isInteger(item.quantity) &&
+      item.quantity >= 1 &&
+      item.quantity <= MAX_QUANTITY
+    ) {
       quantity = item.quantity;
     } else {
       violations.push({

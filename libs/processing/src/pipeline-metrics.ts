@@ -4,7 +4,13 @@ import type { OutcomeKind } from './outcome';
 /** In-process counters, exposed in Prometheus text format at GET /metrics. */
 @Injectable()
 export class PipelineMetrics {
-  private readonly outcomes: Record<OutcomeKind, number> = { accepted: 0, duplicate: 0, conflict: 0, rejected: 0, retry: 0 };
+  private readonly outcomes: Record<OutcomeKind, number> = {
+    accepted: 0,
+    duplicate: 0,
+    conflict: 0,
+    rejected: 0,
+    retry: 0,
+  };
   private batches = 0;
   private batchMillis = 0;
   private flagged = 0;

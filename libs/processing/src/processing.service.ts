@@ -33,7 +33,10 @@ export class ProcessingService {
     for (const message of messages) {
       const parsed = parseOrderMessage(message.body);
       if (parsed.ok) pending.push({ message, order: parsed.order });
-      else rejections.push(this.reject(message, parsed.violations, parsed.orderId ?? null, parsed.userId ?? null, outcomes));
+      else
+        rejections.push(
+          this.reject(message, parsed.violations, parsed.orderId ?? null, parsed.userId ?? null, outcomes),
+        );
     }
 
     const allowed = await this.review(pending, outcomes, rejections);
@@ -43,12 +46,19 @@ export class ProcessingService {
       (m) => outcomes.get(m.id) ?? { messageId: m.id, kind: 'retry' as const, error: 'no outcome was reached' },
     );
     const millis = performance.now() - started;
-    this.metrics.recordBatch(result.map((o) => o.kind), millis);
+    this.metrics.recordBatch(
+      result.map((o) => o.kind),
+      millis,
+    );
     this.logger.debug(`batch of ${messages.length} in ${millis.toFixed(1)} ms`);
     return result;
   }
 
-  private async review(pending: Pending[], outcomes: Map<string, Outcome>, rejections: Promise<void>[]): Promise<Pending[]> {
+  private async review(
+    pending: Pending[],
+    outcomes: Map<string, Outcome>,
+    rejections: Promise<void>[],
+  ): Promise<Pending[]> {
     if (pending.length === 0) return [];
     try {
       const verdicts = await this.guard.review(pending.map((p) => p.order));

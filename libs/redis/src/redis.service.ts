@@ -64,7 +64,8 @@ export class RedisService implements OnApplicationShutdown {
       const command = client[name];
       if (!command) throw new Error(`script ${name} is not registered`);
       if (numberOfKeys === 'variable') return command.call(this.client, keys.length, ...keys, ...args);
-      if (keys.length !== numberOfKeys) throw new Error(`script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
+      if (keys.length !== numberOfKeys)
+        throw new Error(`script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
       return command.call(this.client, ...keys, ...args);
     };
   }

@@ -50,12 +50,16 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
       const retry = messages.filter((_, i) => !isFinal(outcomes[i] ?? { messageId: '', kind: 'retry' }));
       const firstRetry = outcomes.find((o) => o.kind === 'retry');
       if (firstRetry) {
-        this.logger.warn(`${retry.length} of ${messages.length} messages left for redelivery: ${firstRetry.error ?? 'unknown error'}`);
+        this.logger.warn(
+          `${retry.length} of ${messages.length} messages left for redelivery: ${firstRetry.error ?? 'unknown error'}`,
+        );
       }
       await this.backOff(retry);
       return messages.filter((m) => !retry.includes(m));
     } catch (error) {
-      this.logger.error(`batch of ${messages.length} not acknowledged: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.error(
+        `batch of ${messages.length} not acknowledged: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return [];
     }
   }
@@ -67,7 +71,10 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
       return {
         Id: String(i),
         ReceiptHandle: m.ReceiptHandle ?? '',
-        VisibilityTimeout: Math.min(MAX_BACKOFF_SECONDS, this.config.sqs.retryBackoffSeconds * 2 ** Math.min(receives - 1, 16)),
+        VisibilityTimeout: Math.min(
+          MAX_BACKOFF_SECONDS,
+          this.config.sqs.retryBackoffSeconds * 2 ** Math.min(receives - 1, 16),
+        ),
       };
     });
     try {

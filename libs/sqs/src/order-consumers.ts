@@ -38,4 +38,6 @@ function consumerClass(index: number): Type<unknown> {
   return OrdersConsumer;
 }
 
-export const ORDER_CONSUMERS: readonly Type<unknown>[] = Array.from({ length: MAX_CONSUMERS }, (_, i) => consumerClass(i));
+export const ORDER_CONSUMERS: readonly Type<unknown>[] = Array.from({ length: MAX_CONSUMERS }, (_, i) =>
+  consumerClass(i),
+);

@@ -63,7 +63,9 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
   });
   // A queue restored from disk takes the current settings.
   await client.send(new SetQueueAttributesCommand({ QueueUrl: queue.queueUrl, Attributes: attributes }));
-  logger.log(`embedded SQS emulator on ${endpoint}: queue ${queue.queueUrl} (dead-letter ${sqs.dlqName} after ${sqs.maxReceiveCount} receives), data in ${sqs.dataDir}`);
+  logger.log(
+    `embedded SQS emulator on ${endpoint}: queue ${queue.queueUrl} (dead-letter ${sqs.dlqName} after ${sqs.maxReceiveCount} receives), data in ${sqs.dataDir}`,
+  );
   return {
     queueUrl: queue.queueUrl,
     client,
@@ -78,9 +80,12 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
 /** True when the queue answers GetQueueAttributes within the timeout. */
 export async function queueAnswers(target: QueueTarget, timeoutMs = 2_000): Promise<boolean> {
   try {
-    await target.client.send(new GetQueueAttributesCommand({ QueueUrl: target.queueUrl, AttributeNames: ['QueueArn'] }), {
-      abortSignal: AbortSignal.timeout(timeoutMs),
-    });
+    await target.client.send(
+      new GetQueueAttributesCommand({ QueueUrl: target.queueUrl, AttributeNames: ['QueueArn'] }),
+      {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      },
+    );
     return true;
   } catch {
     return false;

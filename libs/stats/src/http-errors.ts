@@ -14,7 +14,10 @@ import type { Response } from 'express';
 
 /** A 400 that names the parameter at fault. */
 class ParameterException extends BadRequestException {
-  constructor(readonly parameter: string, message: string) {
+  constructor(
+    readonly parameter: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -84,7 +87,11 @@ export class HttpErrorFilter implements ExceptionFilter {
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
     }
     if (isRedisUnavailable(exception)) {
-      return { statusCode: 503, error: 'Service Unavailable', message: 'the statistics store is not reachable; try again shortly' };
+      return {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'the statistics store is not reachable; try again shortly',
+      };
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { statusCode: 500, error: 'Internal Server Error', message: 'unexpected error' };
@@ -93,5 +100,7 @@ export class HttpErrorFilter implements ExceptionFilter {
 
 function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return /Connection is closed|ECONNREFUSED|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|ECONNRESET/i.test(error.message);
+  return /Connection is closed|ECONNREFUSED|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|ECONNRESET/i.test(
+    error.message,
+  );
 }

@@ -1,6 +1,11 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { OrderStatusQuery, RejectedOrdersQuery, type OrderStatusView, type RejectedOrdersView } from '@order-pipeline/aggregation';
+import {
+  OrderStatusQuery,
+  RejectedOrdersQuery,
+  type OrderStatusView,
+  type RejectedOrdersView,
+} from '@order-pipeline/aggregation';
 import { OrderIdParamDto, RejectedQueryDto } from './query.dto';
 import { ErrorDto, OrderStatusDto, RejectedOrdersDto } from './response.dto';
 

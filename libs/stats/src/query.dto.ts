@@ -6,19 +6,29 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_MESSAGE = (p: string): string => `${p} must be a date as YYYY-MM-DD`;
 
 export class OptionalRangeQueryDto {
-  @ApiPropertyOptional({ description: 'First day, inclusive (UTC), YYYY-MM-DD. Give with `to`.', example: '2026-01-01' })
+  @ApiPropertyOptional({
+    description: 'First day, inclusive (UTC), YYYY-MM-DD. Give with `to`.',
+    example: '2026-01-01',
+  })
   @IsOptional()
   @Matches(DATE, { message: DATE_MESSAGE('from') })
   from?: string;
 
-  @ApiPropertyOptional({ description: 'Last day, inclusive (UTC), YYYY-MM-DD. Give with `from`.', example: '2026-03-31' })
+  @ApiPropertyOptional({
+    description: 'Last day, inclusive (UTC), YYYY-MM-DD. Give with `from`.',
+    example: '2026-03-31',
+  })
   @IsOptional()
   @Matches(DATE, { message: DATE_MESSAGE('to') })
   to?: string;
 }
 
 export class TopUsersQueryDto extends OptionalRangeQueryDto {
-  @ApiPropertyOptional({ enum: ['spend', 'orders'], default: 'spend', description: 'Rank by total spend or by order count.' })
+  @ApiPropertyOptional({
+    enum: ['spend', 'orders'],
+    default: 'spend',
+    description: 'Rank by total spend or by order count.',
+  })
   @IsOptional()
   @IsIn(['spend', 'orders'], { message: 'by must be one of: spend, orders' })
   by: 'spend' | 'orders' = 'spend';

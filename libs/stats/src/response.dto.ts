@@ -37,9 +37,12 @@ export class GlobalStatsDto implements GlobalStatsView {
   @ApiProperty({ example: 187342.17 }) total_revenue!: number;
   @ApiProperty({ example: 96.57 }) average_order_value!: number;
   @ApiProperty({ example: 150 }) total_users!: number;
-  @ApiProperty({ example: 97, description: 'Messages for orders already applied (not counted again).' }) duplicates!: number;
-  @ApiProperty({ example: 58, description: 'Messages rejected by the rules, listed at /orders/rejected.' }) rejected!: number;
-  @ApiProperty({ example: 3, description: 'Messages reusing an order_id with other content (not applied).' }) conflicts!: number;
+  @ApiProperty({ example: 97, description: 'Messages for orders already applied (not counted again).' })
+  duplicates!: number;
+  @ApiProperty({ example: 58, description: 'Messages rejected by the rules, listed at /orders/rejected.' })
+  rejected!: number;
+  @ApiProperty({ example: 3, description: 'Messages reusing an order_id with other content (not applied).' })
+  conflicts!: number;
 }
 
 export class TopUserRowDto implements TopUserRow {
@@ -72,7 +75,8 @@ export class RangeStatsDto implements RangeStatsView {
   @ApiProperty({ example: '2026-01-01' }) from!: string;
   @ApiProperty({ example: '2026-01-31' }) to!: string;
   @ApiProperty({ enum: ['day', 'month'] }) granularity!: 'day' | 'month';
-  @ApiProperty({ type: [RangeRowDto], description: 'One row per period of the range, zero-filled.' }) periods!: RangeRowDto[];
+  @ApiProperty({ type: [RangeRowDto], description: 'One row per period of the range, zero-filled.' })
+  periods!: RangeRowDto[];
   @ApiProperty({ type: RangeTotalDto }) total!: RangeTotalDto;
 }
 

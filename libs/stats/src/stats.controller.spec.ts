@@ -19,7 +19,8 @@ class FakeStats {
   users: string[] = [];
   user(userId: string) {
     this.users.push(userId);
-    if (userId.toUpperCase() === 'NOBODY') return Promise.reject(new NotFoundError('user', 'no orders are recorded for user NOBODY'));
+    if (userId.toUpperCase() === 'NOBODY')
+      return Promise.reject(new NotFoundError('user', 'no orders are recorded for user NOBODY'));
     return Promise.resolve({ user_id: userId });
   }
   global() {
@@ -131,7 +132,10 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
 
   it('answers an unknown user with a JSON 404', async () => {
     const res = await get('/users/nobody/stats');
-    expect(res).toEqual({ status: 404, body: expect.objectContaining({ statusCode: 404, error: 'Not Found' }) as unknown });
+    expect(res).toEqual({
+      status: 404,
+      body: expect.objectContaining({ statusCode: 404, error: 'Not Found' }) as unknown,
+    });
   });
 
   it('passes the rejected-list cursor as a number', async () => {

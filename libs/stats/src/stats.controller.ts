@@ -35,13 +35,18 @@ export class StatsController {
   @ApiOkResponse({ type: UserStatsDto, description: 'All time (no range).' })
   @ApiOkResponse({ type: UserRangeStatsDto, description: 'Within the range.' })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'No order is recorded for this user.' })
-  user(@Param() { user_id }: UserIdParamDto, @Query() q: OptionalRangeQueryDto): Promise<UserStatsView | UserRangeStatsView> {
+  user(
+    @Param() { user_id }: UserIdParamDto,
+    @Query() q: OptionalRangeQueryDto,
+  ): Promise<UserStatsView | UserRangeStatsView> {
     const range = parseOptionalRange(q.from, q.to, this.config.stats.maxRangeDays);
     return range ? this.ranges.user(user_id, range) : this.stats.user(user_id);
   }
 
   @Get('stats/global')
-  @ApiOperation({ summary: 'Totals over every accepted order, and counts of duplicate, rejected and conflicting messages' })
+  @ApiOperation({
+    summary: 'Totals over every accepted order, and counts of duplicate, rejected and conflicting messages',
+  })
   @ApiOkResponse({ type: GlobalStatsDto })
   global(): Promise<GlobalStatsView> {
     return this.stats.global();
