@@ -88,27 +88,26 @@ return 1
 
 /**
  * Top-N of one user bucket over a set of periods, in the bucket's slot.
- * KEYS: 1 cache key for the ranked measure, 2 cache key for the other measure,
- *       3..2+n the ranked measure's period sets, 3+n..2+2n the other measure's.
+ * KEYS: 1 cache key for the ranked measure, 2..1+n the ranked measure's period sets,
+ *       2+n..1+2n the other measure's period sets (same periods, same order).
  * ARGV: 1 n, 2 limit, 3 cache ttl seconds.
- * With one period the sets are read directly; with several they are merged with
- * ZUNIONSTORE into short-lived cache keys. Returns a flat list of
- * member, ranked score, other score for the top `limit` plus every member tied with
+ * With one period the set is read directly; with several they are merged with
+ * ZUNIONSTORE into a short-lived cache key. Only the ranked measure is merged: the other
+ * one is summed per candidate with ZSCORE (limit x periods lookups). Returns a flat list
+ * of member, ranked score, other score for the top `limit` plus every member tied with
  * the last of them (so a merge across buckets can break ties by user id exactly).
  */
 export const TOP_LUA = `
 local n = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
-local main, other = KEYS[1], KEYS[2]
+local main = KEYS[1]
 if n == 1 then
-  main, other = KEYS[3], KEYS[4]
+  main = KEYS[2]
 elseif redis.call('EXISTS', KEYS[1]) == 0 then
-  local a, b = {}, {}
-  for i = 1, n do a[i] = KEYS[2 + i]; b[i] = KEYS[2 + n + i] end
-  redis.call('ZUNIONSTORE', KEYS[1], n, unpack(a))
-  redis.call('ZUNIONSTORE', KEYS[2], n, unpack(b))
+  local sets = {}
+  for i = 1, n do sets[i] = KEYS[1 + i] end
+  redis.call('ZUNIONSTORE', KEYS[1], n, unpack(sets))
   redis.call('EXPIRE', KEYS[1], ARGV[3])
-  redis.call('EXPIRE', KEYS[2], ARGV[3])
 end
 local top = redis.call('ZRANGE', main, '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, limit, 'WITHSCORES')
 local members, scores, seen = {}, {}, {}
@@ -124,9 +123,11 @@ if #members == limit and limit > 0 then
 end
 local out = {}
 for i, m in ipairs(members) do
+  local other = 0
+  for j = 1, n do other = other + (tonumber(redis.call('ZSCORE', KEYS[1 + n + j], m)) or 0) end
   out[#out + 1] = m
   out[#out + 1] = scores[i]
-  out[#out + 1] = redis.call('ZSCORE', other, m) or '0'
+  out[#out + 1] = string.format('%.0f', other)
 end
 return out
 `;
