@@ -1,0 +1,215 @@
+// Ingestion benchmark: how fast the real app drains an SQS queue into Redis.
+// A fauxqs emulator (child process) is pre-filled with N valid orders; then the built app
+// (dist/) starts against it and a private redis-server, and /metrics is sampled until every
+// message has an outcome. Run it through `./scripts/bench ingest`; see docs/PERFORMANCE.md.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+import { OrderStream, DAY_MS } from './orders-model.ts';
+import { fmt, fmtInt, table } from './stats.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const require = createRequire(import.meta.url);
+const sqsLib = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
+
+const USAGE = `Usage: ./scripts/bench ingest [--messages N] [--users N] [--consumers N]
+
+Pre-fills an SQS emulator queue with N valid orders, starts the built app against it and a
+private redis-server, and measures how fast every message reaches its outcome.
+  --messages N   orders to send (default 50000)
+  --users N      distinct users (default 10000)
+  --consumers N  SQS_CONSUMER_CONCURRENCY of the app (default 4)
+Writes .data/bench/ingest-<timestamp>.json.`;
+
+function option(argv: string[], name: string, fallback: number): number {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const value = Number(argv[i + 1]);
+  if (!Number.isInteger(value) || value < 1) {
+    process.stderr.write(`--${name} must be a positive whole number\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      s.close(() => done(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function outcomes(metrics: string): number {
+  let total = 0;
+  for (const m of metrics.matchAll(/order_pipeline_messages_total\{outcome="(\w+)"\} (\d+)/g)) {
+    if (m[1] !== 'retry') total += Number(m[2]);
+  }
+  return total;
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
+  const messages = option(argv, 'messages', 50_000);
+  const users = option(argv, 'users', 10_000);
+  const consumers = option(argv, 'consumers', 4);
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench ingest');
+
+  const children: ChildProcess[] = [];
+  const stopAll = (): void => children.forEach((c) => c.kill('SIGKILL'));
+  process.on('exit', stopAll);
+  try {
+    const sqsPort = await freePort();
+    const init = join(mkdtempSync(join(tmpdir(), 'bench-fauxqs-')), 'init.json');
+    writeFileSync(
+      init,
+      JSON.stringify({ queues: [{ name: 'bench-orders', attributes: { VisibilityTimeout: '60' } }] }),
+    );
+    const fauxqs = spawn(process.execPath, [join(ROOT, 'node_modules', 'fauxqs', 'dist', 'cli.js')], {
+      stdio: 'ignore',
+      env: { ...process.env, FAUXQS_PORT: String(sqsPort), FAUXQS_LOGGER: 'false', FAUXQS_INIT: init },
+    });
+    children.push(fauxqs);
+    const endpoint = `http://127.0.0.1:${sqsPort}`;
+    const sqs = new sqsLib.SQSClient({
+      region: 'us-east-1',
+      endpoint,
+      credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
+    });
+    let queueUrl = '';
+    await until(
+      async () => {
+        queueUrl = (await sqs.send(new sqsLib.GetQueueUrlCommand({ QueueName: 'bench-orders' }))).QueueUrl ?? '';
+        return queueUrl !== '';
+      },
+      20_000,
+      'the emulator',
+    );
+
+    // Pre-fill: N valid orders, 16 SendMessageBatch calls in flight.
+    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    const stream = new OrderStream({ seed: 7, users, orders: messages, days: 365, todayStartMs: today });
+    const bodies = Array.from({ length: messages }, () => stream.next().body);
+    const sendStart = performance.now();
+    for (let i = 0; i < bodies.length; i += 160) {
+      await Promise.all(
+        Array.from({ length: 16 }, (_, j) => bodies.slice(i + j * 10, i + j * 10 + 10))
+          .filter((b) => b.length > 0)
+          .map((batch) =>
+            sqs.send(
+              new sqsLib.SendMessageBatchCommand({
+                QueueUrl: queueUrl,
+                Entries: batch.map((b, k) => ({ Id: String(k), MessageBody: b })),
+              }),
+            ),
+          ),
+      );
+    }
+    const sendSeconds = (performance.now() - sendStart) / 1000;
+
+    // The built app, consuming the pre-filled queue.
+    const port = await freePort();
+    const app = spawn(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: String(port),
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: `ingest${Date.now()}`,
+        SQS_QUEUE_URL: queueUrl,
+        SQS_ENDPOINT: endpoint,
+        AWS_ACCESS_KEY_ID: 'b',
+        AWS_SECRET_ACCESS_KEY: 'b',
+        SQS_CONSUMER_CONCURRENCY: String(consumers),
+        SQS_WAIT_TIME_SECONDS: '1',
+        LOG_LEVEL: 'warn',
+      },
+    });
+    children.push(app);
+    const base = `http://127.0.0.1:${port}`;
+    const appStart = performance.now();
+    const metrics = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
+    await until(async () => (await fetch(`${base}/health/live`)).ok, 60_000, 'the app');
+    let first = 0;
+    let firstAt = 0;
+    await until(
+      async () => {
+        first = outcomes(await metrics());
+        firstAt = performance.now();
+        return first > 0;
+      },
+      60_000,
+      'the first outcome',
+    );
+    await until(async () => outcomes(await metrics()) >= messages, 30 * 60_000, 'every outcome');
+    const doneAt = performance.now();
+    const final = await metrics();
+    const global = (await (await fetch(`${base}/stats/global`)).json()) as { total_orders: number };
+    const batches = Number(/order_pipeline_batches_total (\d+)/.exec(final)?.[1] ?? 0);
+    const batchSeconds = Number(/order_pipeline_batch_seconds_total ([\d.]+)/.exec(final)?.[1] ?? 0);
+    const result = {
+      command: process.env.BENCH_COMMAND ?? 'scripts/tools/bench/ingest.ts',
+      date: new Date().toISOString(),
+      node: process.version,
+      messages,
+      users,
+      consumers,
+      prefill_messages_per_second: Math.round(messages / sendSeconds),
+      drain_messages_per_second: Math.round((messages - first) / ((doneAt - firstAt) / 1000)),
+      start_to_drained_seconds: (doneAt - appStart) / 1000,
+      mean_batch_ms: batches > 0 ? (batchSeconds * 1000) / batches : 0,
+      app_peak_rss_mb: peakRssMb(app.pid ?? 0),
+      accepted: global.total_orders,
+    };
+    console.log(
+      table(
+        ['measure', 'value'],
+        [
+          ['messages (all valid, distinct)', fmtInt(messages)],
+          ['consumers (receives in flight)', String(consumers)],
+          ['pre-fill rate (msg/s, 16 batches in flight)', fmtInt(result.prefill_messages_per_second)],
+          ['drain rate (msg/s, app SQS->Redis)', fmtInt(result.drain_messages_per_second)],
+          ['app start to queue drained (s)', fmt(result.start_to_drained_seconds)],
+          ['mean batch handling (ms, 10 msgs)', fmt(result.mean_batch_ms)],
+          ['app peak RSS (MB)', fmt(result.app_peak_rss_mb)],
+          ['accepted orders (check)', fmtInt(result.accepted)],
+        ],
+      ),
+    );
+    if (result.accepted !== messages) throw new Error(`expected ${messages} accepted orders, got ${result.accepted}`);
+    const dir = join(ROOT, '.data', 'bench');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `ingest-${result.date.replace(/[-:]/g, '').slice(0, 15)}Z.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`results: ${file.slice(ROOT.length + 1)}`);
+  } finally {
+    stopAll();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
