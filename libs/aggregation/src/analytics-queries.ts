@@ -54,7 +54,11 @@ export class TopUsersQuery {
     const perBucket = await Promise.all(
       Array.from({ length: USER_BUCKETS }, (_, b) => {
         const k = this.keys.bucket(b);
-        const keys = [k.topCache(by, token), ...periods.map((p) => k.top(by, p)), ...periods.map((p) => k.top(other, p))];
+        const keys = [
+          k.topCache(by, token),
+          ...periods.map((p) => k.top(by, p)),
+          ...periods.map((p) => k.top(other, p)),
+        ];
         return this.topScript(keys, [periods.length, limit, TOP_CACHE_TTL_SECONDS]);
       }),
     );
