@@ -42,6 +42,11 @@ export interface AppConfig {
     readonly baseUrl: string | undefined;
     readonly timeoutMs: number;
     readonly suspiciousOrderCents: number;
+    /** Share of unflagged orders also sent to the model (0 to 1), chosen by content hash. */
+    readonly sampleRate: number;
+    /** What a flagged order gets when the model cannot answer: allowed unchecked, or held for retry. */
+    readonly onUnavailable: 'allow' | 'hold';
+    readonly maxCallsPerMinute: number;
   };
 }
 
@@ -77,6 +82,14 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
   const found = values.find((v) => v === value);
   if (found === undefined) throw new ConfigError(name, `must be one of ${values.join(', ')} (got "${value}")`);
   return found;
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(value))
+    throw new ConfigError(name, `must be a number from 0 to 1 (got "${value}")`);
+  return Number(value);
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -165,6 +178,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       baseUrl: url(env, 'ANTHROPIC_BASE_URL', ['http:', 'https:']),
       timeoutMs: int(env, 'QUALITY_GUARD_TIMEOUT_MS', 5000, 100, 120000),
       suspiciousOrderCents: int(env, 'QUALITY_GUARD_SUSPICIOUS_CENTS', 1_000_000, 0, Number.MAX_SAFE_INTEGER),
+      sampleRate: fraction(env, 'QUALITY_GUARD_SAMPLE_RATE', 0),
+      onUnavailable: oneOf(env, 'QUALITY_GUARD_ON_UNAVAILABLE', ['allow', 'hold'] as const, 'allow'),
+      maxCallsPerMinute: int(env, 'QUALITY_GUARD_MAX_CALLS_PER_MINUTE', 60, 1, 100_000),
     },
   };
   return Object.freeze(config);

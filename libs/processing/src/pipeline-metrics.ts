@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { QualityGuard } from '@order-pipeline/quality-guard';
 import type { OutcomeKind } from './outcome';
 
 /** In-process counters, exposed in Prometheus text format at GET /metrics. */
@@ -13,16 +14,13 @@ export class PipelineMetrics {
   };
   private batches = 0;
   private batchMillis = 0;
-  private flagged = 0;
+
+  constructor(private readonly guard: QualityGuard) {}
 
   recordBatch(kinds: readonly OutcomeKind[], millis: number): void {
     this.batches += 1;
     this.batchMillis += millis;
     for (const kind of kinds) this.outcomes[kind] += 1;
-  }
-
-  recordFlagged(count: number): void {
-    this.flagged += count;
   }
 
   render(): string {
@@ -36,9 +34,9 @@ export class PipelineMetrics {
       '# HELP order_pipeline_batch_seconds_total Time spent handling batches.',
       '# TYPE order_pipeline_batch_seconds_total counter',
       `order_pipeline_batch_seconds_total ${(this.batchMillis / 1000).toFixed(3)}`,
-      '# HELP order_pipeline_flagged_orders_total Accepted orders the quality guard flagged as suspicious.',
-      '# TYPE order_pipeline_flagged_orders_total counter',
-      `order_pipeline_flagged_orders_total ${this.flagged}`,
+      '# HELP order_pipeline_quality_guard_total Quality guard decisions on valid orders (flagged by the rules; reviewed, rejected, allowed unchecked or held by the model step).',
+      '# TYPE order_pipeline_quality_guard_total counter',
+      ...Object.entries(this.guard.counters).map(([k, v]) => `order_pipeline_quality_guard_total{event="${k}"} ${v}`),
     ];
     return `${lines.join('\n')}\n`;
   }

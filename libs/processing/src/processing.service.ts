@@ -67,8 +67,9 @@ export class ProcessingService {
         const verdict = verdicts[i];
         if (verdict?.decision === 'reject') {
           rejections.push(this.reject(p.message, verdict.reasons, p.order.orderId, p.order.userId, outcomes));
+        } else if (verdict?.decision === 'hold') {
+          outcomes.set(p.message.id, retry(p.message, new Error('quality guard unavailable; held for retry')));
         } else {
-          if (verdict?.suspicious) this.metrics.recordFlagged(1);
           allowed.push(p);
         }
       });

@@ -1,0 +1,126 @@
+import type { OrderAggregator, RejectedOrderRecord, RejectedOrderStore } from '@order-pipeline/aggregation';
+import type { Order } from '@order-pipeline/orders';
+import type { QualityGuard, Verdict } from '@order-pipeline/quality-guard';
+import { anOrder } from '../../orders/test/order-builder';
+import type { InboundMessage } from './outcome';
+import type { PipelineMetrics } from './pipeline-metrics';
+import { ProcessingService } from './processing.service';
+
+/** Small fakes of the collaborators: behaviour chosen per user id, calls recorded. */
+class FakeAggregator {
+  applied = new Set<string>();
+  claim(order: Order) {
+    if (order.userId === 'U-REDIS-DOWN') return Promise.reject(new Error('Connection is closed.'));
+    if (order.userId === 'U-TAKEN') {
+      return Promise.resolve({
+        status: 'conflict' as const,
+        claim: { contentHash: 'x', userId: 'U-OWNER', firstSeenMs: 1 },
+      });
+    }
+    return Promise.resolve({
+      status: 'new' as const,
+      claim: { contentHash: order.contentHash, userId: order.userId, firstSeenMs: 1 },
+    });
+  }
+  apply(order: Order) {
+    const seen = this.applied.has(order.orderId);
+    this.applied.add(order.orderId);
+    return Promise.resolve(seen ? ('duplicate' as const) : ('accepted' as const));
+  }
+}
+class FakeStore {
+  records: RejectedOrderRecord[] = [];
+  failing = false;
+  capBody(body: string) {
+    return { rawBody: body, rawTruncated: false };
+  }
+  record(record: RejectedOrderRecord) {
+    if (this.failing) return Promise.reject(new Error('Connection is closed.'));
+    this.records.push(record);
+    return Promise.resolve(true);
+  }
+}
+class FakeGuard {
+  review(orders: readonly Order[]): Promise<Verdict[]> {
+    return Promise.resolve(
+      orders.map((o) => {
+        if (o.userId === 'U-HELD') return { decision: 'hold', reasons: [], suspicious: true, checked: false };
+        if (o.userId === 'U-FRAUD') {
+          return {
+            decision: 'reject',
+            reasons: [{ code: 'quality_guard:fraud_suspected', message: 'x' }],
+            suspicious: true,
+            checked: true,
+          };
+        }
+        return { decision: 'allow', reasons: [], suspicious: false, checked: true };
+      }),
+    );
+  }
+}
+
+const message = (id: string, body: string): InboundMessage => ({ id, body, receiveCount: 1 });
+const forUser = (id: string, user: string): InboundMessage =>
+  message(
+    id,
+    anOrder()
+      .with({ order_id: `o-${id}`, user_id: user })
+      .json(),
+  );
+
+describe('ProcessingService', () => {
+  let store: FakeStore;
+  let service: ProcessingService;
+
+  beforeEach(() => {
+    store = new FakeStore();
+    const metrics = { recordBatch: () => undefined } as unknown as PipelineMetrics;
+    service = new ProcessingService(
+      new FakeAggregator() as unknown as OrderAggregator,
+      store as unknown as RejectedOrderStore,
+      new FakeGuard() as unknown as QualityGuard,
+      metrics,
+    );
+  });
+
+  it('gives every message of a mixed batch exactly one outcome, in order', async () => {
+    const batch = [
+      forUser('1', 'u-1'),
+      message('2', 'not json'),
+      forUser('3', 'u-taken'),
+      forUser('4', 'u-redis-down'),
+      forUser('5', 'u-held'),
+      forUser('6', 'u-fraud'),
+    ];
+    const outcomes = await service.processBatch(batch);
+    expect(outcomes.map((o) => [o.messageId, o.kind])).toEqual([
+      ['1', 'accepted'],
+      ['2', 'rejected'],
+      ['3', 'conflict'],
+      ['4', 'retry'],
+      ['5', 'retry'],
+      ['6', 'rejected'],
+    ]);
+  });
+
+  it('stores rejected and conflicting messages with their reasons before calling them final', async () => {
+    await service.processBatch([message('2', 'not json'), forUser('3', 'u-taken'), forUser('6', 'u-fraud')]);
+    expect(store.records.map((r) => [r.id, r.kind, r.reasons.map((x) => x.code)])).toEqual([
+      ['2', 'rejected', ['not_json']],
+      ['6', 'rejected', ['quality_guard:fraud_suspected']],
+      ['3', 'conflict', ['conflict:order_id_reused']],
+    ]);
+  });
+
+  it('leaves a rejection for retry when it cannot be stored: nothing is acknowledged unrecorded', async () => {
+    store.failing = true;
+    const [outcome] = await service.processBatch([message('2', '{"order_id": 1}')]);
+    expect(outcome).toMatchObject({ kind: 'retry', error: 'Connection is closed.' });
+  });
+
+  it('counts the second copy of an order in one batch as a duplicate', async () => {
+    const body = anOrder().json();
+    const outcomes = await service.processBatch([message('a', body), message('b', body)]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['accepted', 'duplicate']);
+  });
+});
