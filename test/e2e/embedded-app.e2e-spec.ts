@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { freePort, stopProcess } from '../support/processes';
 import { eventually } from '../support/test-app';
@@ -120,6 +120,55 @@ describe('the built app with the embedded SQS emulator', () => {
     const base = app.base;
     await eventually(async () => (await fetch(`${base}/users/u-crash/stats`)).status === 200, 60_000, 200);
     expect(await json(`${base}/users/u-crash/stats`)).toMatchObject({ order_count: 1, total_spend: 99.99 });
+  });
+
+  it('on SIGTERM finishes its batches and their deletes: nothing comes back as a duplicate', async () => {
+    const termEnv = {
+      ...env,
+      SQS_DATA_DIR: join(dataDir, 'sqs-term'),
+      REDIS_KEY_PREFIX: `term${Date.now()}`,
+      LOAD_SAMPLE_DATA: 'false',
+      SQS_VISIBILITY_TIMEOUT: '2',
+    };
+    app = await startBuiltApp(termEnv);
+    const base = app.base;
+    await eventually(async () => (await fetch(`${base}/health/ready`)).ok, 60_000, 100);
+    const sqs = new SQSClient({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${termEnv.SQS_EMULATOR_PORT}`,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'orders' }));
+    const total = 5000;
+    for (let i = 0; i < total; i += 10) {
+      const entries = Array.from({ length: 10 }, (_, j) => ({
+        Id: String(j),
+        MessageBody: anOrder()
+          .with({ user_id: `u-${j}` })
+          .json(),
+      }));
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: entries }));
+    }
+    sqs.destroy();
+    await eventually(
+      async () => (await json<{ total_orders: number }>(`${base}/stats/global`)).total_orders >= 300,
+      30_000,
+      10,
+    );
+    app.child.kill('SIGTERM');
+    // Nest runs the shutdown hooks, then re-raises the signal.
+    expect(await new Promise((resolve) => app?.child.once('exit', (code, signal) => resolve(code ?? signal)))).toBe(
+      'SIGTERM',
+    );
+
+    app = await startBuiltApp(termEnv);
+    const again = app.base;
+    await eventually(
+      async () => (await json<{ total_orders: number }>(`${again}/stats/global`)).total_orders === total,
+      60_000,
+      200,
+    );
+    expect(await json(`${again}/stats/global`)).toMatchObject({ total_orders: total, duplicates: 0 });
   });
 
   it('refuses to start with a bad variable, naming it', async () => {

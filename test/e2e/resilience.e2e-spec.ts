@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { QualityGuard, type Verdict } from '@order-pipeline/quality-guard';
 import { parseOrderMessage, type Order } from '@order-pipeline/orders';
 import { OrderAggregator } from '@order-pipeline/aggregation';
@@ -65,6 +65,53 @@ class FlakyGuard extends QualityGuard {
     return super.review(orders);
   }
 }
+
+/** A guard that takes its time: batches are still being handled when the app is told to stop. */
+class SlowGuard extends QualityGuard {
+  override async review(orders: readonly Order[]): Promise<Verdict[]> {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    return super.review(orders);
+  }
+}
+
+describe('a shutdown in mid-stream', () => {
+  it('finishes and acknowledges the batches in flight: nothing comes back as a duplicate', async () => {
+    const env = { SQS_VISIBILITY_TIMEOUT: '2', SQS_CONSUMER_CONCURRENCY: '4' };
+    const total = 2000;
+    // A slow guard keeps batches in flight when the shutdown comes.
+    const first = await startTestApp(env, (builder) => builder.overrideProvider(QualityGuard).useClass(SlowGuard));
+    await first.send(
+      Array.from({ length: total }, (_, i) =>
+        anOrder()
+          .with({ user_id: `u-${i % 9}` })
+          .json(),
+      ),
+    );
+    await eventually(async () => (await first.get<GlobalStats>('/stats/global')).body.total_orders >= 50, 30_000, 5);
+    await first.app.close();
+    const left = await first.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: first.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
+    expect(Number(left.Attributes?.ApproximateNumberOfMessages)).toBeGreaterThan(0); // it was mid-stream
+
+    const second = await startTestApp({ ...env, SQS_QUEUE_URL: first.queueUrl, REDIS_KEY_PREFIX: first.keyPrefix });
+    try {
+      await eventually(
+        async () => (await second.get<GlobalStats>('/stats/global')).body.total_orders === total,
+        60_000,
+      );
+      await second.drained();
+      expect((await second.get<GlobalStats>('/stats/global')).body).toMatchObject({
+        total_orders: total,
+        total_revenue: 199980, // 2000 x 99.99
+        duplicates: 0,
+      });
+    } finally {
+      await second.close();
+      first.sqs.destroy();
+    }
+  });
+});
 
 describe('a crash between the claim and the apply step', () => {
   let t: TestApp;

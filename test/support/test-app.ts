@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { Test, type TestingModuleBuilder } from '@nestjs/testing';
+import { Test, type TestingModule, type TestingModuleBuilder } from '@nestjs/testing';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AppModule } from '../../apps/order-pipeline/src/app.module';
 import { configureApp } from '../../apps/order-pipeline/src/configure-app';
@@ -39,30 +39,19 @@ export async function startTestApp(
     endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${id}` }));
-  const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
-  const maxReceiveCount = env.SQS_MAX_RECEIVE_COUNT ?? '5';
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: `orders-${id}`,
-      Attributes: {
-        VisibilityTimeout: env.SQS_VISIBILITY_TIMEOUT ?? '5',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
-      },
-    }),
-  );
-  const queueUrl = queue.QueueUrl ?? '';
-  const keyPrefix = `t${id}`;
+  // env.SQS_QUEUE_URL (with env.REDIS_KEY_PREFIX) points a second app at an earlier one's queue.
+  const queues = env.SQS_QUEUE_URL
+    ? { queueUrl: env.SQS_QUEUE_URL, dlqUrl: '' }
+    : await createQueues(sqs, id, env.SQS_MAX_RECEIVE_COUNT ?? '5', env.SQS_VISIBILITY_TIMEOUT ?? '5');
+  const queueUrl = queues.queueUrl;
+  const keyPrefix = env.REDIS_KEY_PREFIX ?? `t${id}`;
+  const saved = { ...process.env };
   Object.assign(process.env, {
     PORT: '0',
     REDIS_URL: required('E2E_REDIS_URL'),
     REDIS_KEY_PREFIX: keyPrefix,
     SQS_QUEUE_URL: queueUrl,
     SQS_ENDPOINT: endpoint,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
     AWS_REGION: 'us-east-1',
     SQS_WAIT_TIME_SECONDS: '1',
     SQS_CONSUMER_CONCURRENCY: '2',
@@ -70,7 +59,14 @@ export async function startTestApp(
     LOAD_SAMPLE_DATA: 'false',
     ...env,
   });
-  const moduleRef = await customise(Test.createTestingModule({ imports: [AppModule] })).compile();
+  let moduleRef: TestingModule;
+  try {
+    moduleRef = await customise(Test.createTestingModule({ imports: [AppModule] })).compile();
+  } finally {
+    // The configuration has been read: leave no variable behind for the next spec.
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
   const app = configureApp(moduleRef.createNestApplication({ logger: ['error'] }));
   await app.listen(0, '127.0.0.1');
   const baseUrl = await app.getUrl();
@@ -86,7 +82,7 @@ export async function startTestApp(
     app,
     baseUrl,
     queueUrl,
-    dlqUrl: dlq.QueueUrl ?? '',
+    dlqUrl: queues.dlqUrl,
     sqs,
     keyPrefix,
     async get<T>(path: string) {
@@ -123,6 +119,28 @@ export async function startTestApp(
       sqs.destroy();
     },
   };
+}
+
+async function createQueues(
+  sqs: SQSClient,
+  id: string,
+  maxReceiveCount: string,
+  visibilityTimeout: string,
+): Promise<{ queueUrl: string; dlqUrl: string }> {
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${id}` }));
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `orders-${id}`,
+      Attributes: {
+        VisibilityTimeout: visibilityTimeout,
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl ?? '', dlqUrl: dlq.QueueUrl ?? '' };
 }
 
 /** Polls `condition` until it holds (no fixed sleeps in assertions); rejects at the deadline. */

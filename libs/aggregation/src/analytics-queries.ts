@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
-import { centsToAmount } from '@order-pipeline/orders';
+import { centsToAmount, normaliseId } from '@order-pipeline/orders';
 import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
 import {
   InvalidQueryError,
@@ -139,7 +139,7 @@ export class RangeStatsQuery {
 
   /** One user's totals within the range: reads only that user's month and day hashes. */
   async user(userId: string, range: DayRange, nowMs = Date.now()): Promise<UserRangeStatsView> {
-    const id = userId.trim().toUpperCase();
+    const id = normaliseId(userId);
     if (needsExpiredDays(range, this.config.stats.retentionDays, nowMs)) {
       throw retentionError(this.config.stats.retentionDays);
     }

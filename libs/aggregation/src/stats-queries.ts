@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { centsToAmount } from '@order-pipeline/orders';
+import { centsToAmount, normaliseId } from '@order-pipeline/orders';
 import { RedisService } from '@order-pipeline/redis';
 import { KeySchema, USER_BUCKETS, orderBucketOf, userBucketOf } from './key-schema';
 import { parseClaim } from './order-aggregator';
@@ -41,7 +41,7 @@ export class StatsQuery {
   }
 
   async user(userId: string): Promise<UserStatsView> {
-    const id = userId.trim().toUpperCase();
+    const id = normaliseId(userId);
     const h = await this.redis.client.hgetall(this.keys.bucket(userBucketOf(id)).user(id));
     if (h.orders === undefined) throw new NotFoundError('user', `no orders are recorded for user ${id}`);
     const count = Number(h.orders);
@@ -91,7 +91,7 @@ export class OrderStatusQuery {
   }
 
   async status(orderId: string): Promise<OrderStatusView> {
-    const id = orderId.trim().toUpperCase();
+    const id = normaliseId(orderId);
     const [stored, record] = await Promise.all([
       this.redis.client.hget(this.keys.claims(orderBucketOf(id)), id),
       this.rejected.latestForOrder(id),

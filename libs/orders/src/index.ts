@@ -1,4 +1,5 @@
 export { parseOrderMessage, MAX_BODY_BYTES } from './order-parser';
+export { normaliseId } from './ids';
 export { parseOrderTimestamp } from './timestamp';
 export { parseCents, cents, centsToAmount, formatCents, MAX_ORDER_CENTS } from './money';
 export type { Cents } from './money';

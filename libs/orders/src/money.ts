@@ -7,12 +7,14 @@ export type Cents = number & { readonly __brand: 'Cents' };
 /** Largest amount a single order may carry: keeps every Redis total exact (< 2^53). */
 export const MAX_ORDER_CENTS = 100_000_000_000; // 1,000,000,000.00
 
-const DECIMAL = /^(\d{1,15})(?:\.(\d{1,2}))?$/;
+/** Digits, and at most two decimals that count (more decimals only as trailing zeros). */
+const DECIMAL = /^(\d{1,15})(?:\.(\d{1,2})0*)?$/;
 
 /**
- * Parses a JSON number or numeric string with at most two decimals into cents.
- * A JSON number is read through its shortest round-trip text (99.99 -> "99.99"),
- * so no binary float error reaches the sum. Returns undefined for anything else.
+ * Parses decimal text (or a number, through its shortest round-trip text) with at most
+ * two decimals that count into cents; no binary float error reaches a sum. The order
+ * parser hands JSON numbers over as the text they were written with. Exponents, signs
+ * and anything else give undefined.
  */
 export function parseCents(value: unknown): Cents | undefined {
   let text: string;

@@ -106,11 +106,15 @@ describe('parseOrderMessage', () => {
     expect(!result.ok && [result.orderId, result.userId]).toEqual(['ORD-9', 'U-3']);
   });
 
-  it('ignores unknown fields, including __proto__ and constructor', () => {
-    const body = anOrder().json().replace(/^\{/, '{"__proto__":{"polluted":true},"constructor":{"x":1},"extra":1,');
-    const result = parseOrderMessage(body);
-    expect(result.ok).toBe(true);
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  it('ignores unknown fields such as constructor and extra', () => {
+    const body = anOrder().json().replace(/^\{/, '{"constructor":{"x":1},"extra":1,');
+    expect(parseOrderMessage(body).ok).toBe(true);
+  });
+
+  it('never reads a field through a "__proto__" key (no prototype pollution)', () => {
+    // Were "__proto__" copied onto the DTO, order_id would resolve through the prototype.
+    const body = anOrder().without('order_id').json().replace(/^\{/, '{"__proto__":{"order_id":"SNEAKY"},');
+    expect(codes(body)).toEqual(['missing_field:order_id']);
   });
 
   it('accepts prices given as decimal strings', () => {
@@ -123,5 +127,55 @@ describe('parseOrderMessage', () => {
   it('reads the timestamp in UTC, honouring an explicit offset', () => {
     const result = parseOrderMessage(anOrder().with({ order_timestamp: '2026-03-01T01:30:00+02:00' }).json());
     expect(result.ok && new Date(result.order.timestampMs).toISOString()).toBe('2026-02-28T23:30:00.000Z');
+  });
+
+  it.each([
+    ['a nested empty array', [[]]],
+    ['an item wrapped in an array', [[{ product_id: 'p', quantity: 1, price_per_unit: 1 }]]],
+    ['a number', [7]],
+    ['null', [null]],
+  ])('rejects an item that is %s as invalid_type, without throwing', (_name, items) => {
+    expect(codes(anOrder().with({ items, order_value: 1 }).json())).toEqual(['invalid_type:items[0]']);
+  });
+
+  it('rejects a body nested too deeply to be an order, without throwing', () => {
+    const deep = '['.repeat(6000) + ']'.repeat(6000);
+    const body = anOrder()
+      .json()
+      .replace(/"items":\[/, `"items":[${deep},`);
+    expect(() => parseOrderMessage(body)).not.toThrow();
+    expect(parseOrderMessage(body).ok).toBe(false);
+  });
+
+  it.each([
+    ['99.990', 9999],
+    ['20.0', 2000],
+  ])('reads the JSON number %s as written: trailing zeros are fine', (text, cents) => {
+    const body = anOrder().json().replace('"order_value":99.99', `"order_value":${text}`);
+    const result = parseOrderMessage(
+      body.replace(/"items":\[[^\]]*\]/, `"items":[{"product_id":"p","quantity":1,"price_per_unit":${text}}]`),
+    );
+    expect(result.ok && result.order.valueCents).toBe(cents);
+  });
+
+  it.each([['9.999e1'], ['10.0000000000000001'], ['1.005']])('refuses the JSON number %s as written', (text) => {
+    const body = anOrder().json().replace('"order_value":99.99', `"order_value":${text}`);
+    expect(codes(body)).toContain('invalid_money:order_value');
+  });
+
+  it('upper-cases Unicode ids after NFC normalisation', () => {
+    const result = parseOrderMessage(anOrder().with({ user_id: 'caf\u0065\u0301-1' }).json());
+    expect(result.ok && result.order.userId).toBe('CAFÉ-1');
+  });
+
+  it('refuses an id that is no longer a valid id once upper-cased', () => {
+    expect(codes(anOrder().with({ user_id: '\u0390' }).json())).toEqual(['invalid_format:user_id']);
+  });
+
+  it.each([
+    ['an offset beyond +14:00', '2026-03-01T10:00:00+14:59'],
+    ['a UTC instant past year 9999', '9999-12-31T23:00:00-14:00'],
+  ])('refuses %s', (_name, ts) => {
+    expect(codes(anOrder().with({ order_timestamp: ts }).json())).toEqual(['invalid_timestamp']);
   });
 });

@@ -4,6 +4,7 @@ import { OrderEventDto, OrderItemDto, ID_PATTERN, MAX_ID_LENGTH } from './order-
 import { MAX_ORDER_CENTS, parseCents, type Cents } from './money';
 import type { Order, OrderItem, ParseResult, Violation } from './order';
 import { parseOrderTimestamp } from './timestamp';
+import { normaliseId } from './ids';
 
 /** SQS's own limit; anything larger cannot be a real order message. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -44,8 +45,9 @@ export function parseOrderMessage(body: string): ParseResult {
   }
   let json: unknown;
   try {
-    json = JSON.parse(body);
-  } catch {
+    json = JSON.parse(body, keepMoneyText);
+  } catch (error) {
+    if (error instanceof RangeError) return fail([tooDeep()]);
     return fail([{ code: 'not_json', message: 'message body is not valid JSON' }]);
   }
   if (!isPlainObject(json)) {
@@ -53,9 +55,27 @@ export function parseOrderMessage(body: string): ParseResult {
   }
 
   const dto = toDto(json);
-  const violations = validateSync(dto, { forbidUnknownValues: false }).flatMap((e) => toViolations(e, ''));
+  let violations: Violation[];
+  try {
+    violations = validateSync(dto, { forbidUnknownValues: false }).flatMap((e) => toViolations(e, ''));
+  } catch (error) {
+    if (error instanceof RangeError) return fail([tooDeep()]);
+    throw error;
+  }
   const orderId = readableId(dto.order_id);
   const userId = readableId(dto.user_id);
+  for (const [field, value] of [
+    ['order_id', dto.order_id],
+    ['user_id', dto.user_id],
+  ] as const) {
+    if (
+      typeof value === 'string' &&
+      readableId(value) === undefined &&
+      !violations.some((v) => v.code.endsWith(`:${field}`))
+    ) {
+      violations.push({ code: `invalid_format:${field}`, message: `${field} is not a valid id once upper-cased` });
+    }
+  }
 
   const timestampMs = checkTimestamp(dto, violations);
   const valueCents = checkMoney(dto.order_value, 'order_value', violations);
@@ -70,10 +90,34 @@ export function parseOrderMessage(body: string): ParseResult {
       });
     }
   }
-  if (violations.length > 0 || timestampMs === undefined || valueCents === undefined) {
+  const complete = items.filter((i): i is OrderItem => i !== undefined);
+  if (
+    violations.length > 0 ||
+    timestampMs === undefined ||
+    valueCents === undefined ||
+    complete.length !== items.length
+  ) {
+    if (violations.length === 0) violations.push({ code: 'invalid_value:items', message: 'items could not be read' });
     return fail(violations, orderId, userId);
   }
-  return { ok: true, order: normalise(dto, timestampMs, valueCents, items as OrderItem[]) };
+  return { ok: true, order: normalise(dto, timestampMs, valueCents, complete) };
+}
+
+function tooDeep(): Violation {
+  return { code: 'invalid_value:body', message: 'message body is nested too deeply to be an order' };
+}
+
+const MONEY_FIELDS = new Set(['order_value', 'price_per_unit']);
+
+/**
+ * JSON.parse reviver: a money field given as a JSON number keeps the text it was written
+ * with (Node's JSON.parse source access), so 99.990, 9.999e1 and 10.0000000000000001 are
+ * judged as written, exactly like the same text in a JSON string.
+ */
+function keepMoneyText(this: unknown, key: string, value: unknown, context?: { source?: string }): unknown {
+  return typeof value === 'number' && MONEY_FIELDS.has(key) && typeof context?.source === 'string'
+    ? context.source
+    : value;
 }
 
 function fail(violations: Violation[], orderId?: string, userId?: string): ParseResult {
@@ -85,11 +129,11 @@ function fail(violations: Violation[], orderId?: string, userId?: string): Parse
   };
 }
 
-/** An id normalised (upper case) when it is a well-formed string, else undefined. */
+/** An id normalised (NFC, upper case) when the result is a well-formed id, else undefined. */
 function readableId(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length <= MAX_ID_LENGTH && ID_PATTERN.test(value)
-    ? value.toUpperCase()
-    : undefined;
+  if (typeof value !== 'string') return undefined;
+  const id = normaliseId(value);
+  return id.length >= 1 && id.length <= MAX_ID_LENGTH && ID_PATTERN.test(id) ? id : undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -101,7 +145,7 @@ function pick<K extends string>(source: Record<string, unknown>, keys: readonly 
   for (const key of keys) {
     if (Object.hasOwn(source, key)) {
       const value = source[key];
-      out[key] = typeof value === 'string' ? value.trim() : value;
+      out[key] = typeof value === 'string' ? value.trim().normalize('NFC') : value;
     }
   }
   return out;
@@ -111,8 +155,12 @@ function toDto(json: Record<string, unknown>): OrderEventDto {
   const fields = pick(json, ORDER_FIELDS);
   const dto = Object.assign(new OrderEventDto(), fields);
   if (Array.isArray(fields.items)) {
+    // Anything but an object (a nested array too) becomes null: reported as invalid_type:items[i]
+    // by nested validation, which would otherwise recurse into it.
     dto.items = fields.items.map((item: unknown) =>
-      isPlainObject(item) ? Object.assign(new OrderItemDto(), pick(item, ITEM_FIELDS)) : (item as OrderItemDto),
+      isPlainObject(item)
+        ? Object.assign(new OrderItemDto(), pick(item, ITEM_FIELDS))
+        : (null as unknown as OrderItemDto),
     );
   }
   return dto;
@@ -179,13 +227,13 @@ function checkItem(item: OrderItemDto, index: number, violations: Violation[]): 
   }
   const priceCents = checkMoney(item.price_per_unit, `${field}.price_per_unit`, violations);
   if (quantity === undefined || priceCents === undefined || typeof item.product_id !== 'string') return undefined;
-  return { productId: item.product_id.toUpperCase(), quantity, priceCents };
+  return { productId: normaliseId(item.product_id), quantity, priceCents };
 }
 
 function normalise(dto: OrderEventDto, timestampMs: number, valueCents: Cents, items: OrderItem[]): Order {
   const base = {
-    orderId: dto.order_id.toUpperCase(),
-    userId: dto.user_id.toUpperCase(),
+    orderId: normaliseId(dto.order_id),
+    userId: normaliseId(dto.user_id),
     timestampMs,
     valueCents,
     items,

@@ -21,7 +21,9 @@ export function parseOrderTimestamp(value: string): number | undefined {
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const offsetMinutes = parseOffset(m[8]);
   if (offsetMinutes === undefined) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  const utcYear = new Date(ms).getUTCFullYear();
+  return utcYear >= MIN_YEAR && utcYear <= MAX_YEAR ? ms : undefined;
 }
 
 function parseOffset(zone: string | undefined): number | undefined {
@@ -29,7 +31,7 @@ function parseOffset(zone: string | undefined): number | undefined {
   const digits = zone.slice(1).replace(':', '');
   const hours = Number(digits.slice(0, 2));
   const minutes = Number(digits.slice(2) || '0');
-  if (hours > 14 || minutes > 59) return undefined;
+  if (hours * 60 + minutes > 14 * 60 || minutes > 59) return undefined; // zones span -14:00..+14:00
   return (zone.startsWith('-') ? -1 : 1) * (hours * 60 + minutes);
 }
 

@@ -31,7 +31,7 @@ export class ProcessingService {
     const rejections: Promise<void>[] = [];
 
     for (const message of messages) {
-      const parsed = parseOrderMessage(message.body);
+      const parsed = parseSafely(message.body);
       if (parsed.ok) pending.push({ message, order: parsed.order });
       else
         rejections.push(
@@ -137,6 +137,19 @@ export class ProcessingService {
       ...this.rejected.capBody(message.body),
       ...(existing ? { existing } : {}),
     });
+  }
+}
+
+/** The parser is pure, so anything it throws would throw again: a permanent rejection. */
+function parseSafely(body: string): ReturnType<typeof parseOrderMessage> {
+  try {
+    return parseOrderMessage(body);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      violations: [{ code: 'invalid_value:body', message: `message body could not be read: ${detail}` }],
+    };
   }
 }
 

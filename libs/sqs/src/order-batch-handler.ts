@@ -19,7 +19,8 @@ const MAX_BACKOFF_SECONDS = 900;
 @Injectable()
 export class OrderBatchHandler implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderBatchHandler.name);
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private openBatches = 0;
+  private closing = false;
 
   constructor(
     private readonly processing: ProcessingService,
@@ -28,14 +29,11 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  handle(messages: Message[]): Promise<Message[]> {
-    const work = this.process(messages);
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
-    return work;
-  }
-
-  private async process(messages: Message[]): Promise<Message[]> {
+  async handle(messages: Message[]): Promise<Message[]> {
+    // A receive that returns while the app shuts down: leave its messages untouched (they
+    // come back after their visibility timeout) rather than start work that cannot finish.
+    if (this.closing) return [];
+    this.openBatches += 1;
     try {
       // Through a short Redis outage, hold the batch (its messages stay invisible and no
       // receive is spent) for up to half the visibility timeout before giving up on it.
@@ -87,9 +85,21 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
     }
   }
 
-  /** Lets batches in flight finish (and their outcomes be stored) before Redis closes. */
+  /** sqs-consumer has finished a response: the batch's deletes are done (or failed). */
+  batchSettled(): void {
+    this.openBatches = Math.max(0, this.openBatches - 1);
+  }
+
+  /**
+   * Shutdown: the consumers were told to stop (SqsService.onModuleDestroy), but a batch may
+   * still be handled, and sqs-consumer deletes its final messages only after `handle`
+   * returns. Wait (at most 15 s) until every open batch has settled ('response_processed')
+   * before the SQS client and Redis close, so acknowledged work is not redelivered. A
+   * receive still long-polling is abandoned: its messages come back after their timeout.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    const deadline = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
-    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    this.closing = true;
+    const deadline = Date.now() + 15_000;
+    while (this.openBatches > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

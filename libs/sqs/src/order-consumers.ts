@@ -29,6 +29,11 @@ function consumerClass(index: number): Type<unknown> {
       this.logger.warn(`sqs consumer: ${error.message}`);
     }
 
+    @SqsConsumerEventHandler(consumerName(index), 'response_processed')
+    onResponseProcessed(): void {
+      this.handler.batchSettled();
+    }
+
     @SqsConsumerEventHandler(consumerName(index), 'processing_error')
     onProcessingError(error: Error): void {
       this.logger.error(`sqs batch: ${error.message}`);
