@@ -111,4 +111,17 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
     const ui = await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}/docs`);
     expect([ui.status, await ui.text()]).toEqual([200, expect.stringContaining('swagger-ui')]);
   });
+
+  it('routes case-sensitively: /orders/REJECTED is the order with that id, not the list', async () => {
+    expect((await t.get('/orders/REJECTED')).status).toBe(404);
+    expect((await t.get('/orders/rejected')).status).toBe(200);
+  });
+
+  it.each(['constructor', 'toString', '__proto__'])(
+    'refuses the unknown query parameter %s with a 400',
+    async (name) => {
+      const res = await t.get<{ parameter: string }>(`/stats/top-users?${name}=1`);
+      expect(res).toMatchObject({ status: 400, body: { parameter: name } });
+    },
+  );
 });

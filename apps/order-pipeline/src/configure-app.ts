@@ -4,6 +4,15 @@ import { HttpErrorFilter, createValidationPipe } from '@order-pipeline/stats';
 
 /** Global pipe, the one exception filter, Swagger UI at /docs and JSON at /docs-json. */
 export function configureApp(app: INestApplication): INestApplication {
+  // Before any route is added: /orders/rejected (the list) and /orders/REJECTED (an order
+  // with that id) are different resources. Express reads the setting when it creates its
+  // router, which Nest may already have done, so the router is told directly as well.
+  const express = app.getHttpAdapter().getInstance() as {
+    set(name: string, value: unknown): void;
+    router?: { caseSensitive: boolean };
+  };
+  express.set('case sensitive routing', true);
+  if (express.router) express.router.caseSensitive = true;
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter());
   app.enableShutdownHooks();

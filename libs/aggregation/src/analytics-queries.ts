@@ -17,7 +17,11 @@ import { TOP_LUA } from './lua/scripts';
 import { average, NotFoundError } from './stats-queries';
 import type { RangeRow, RangeStatsView, TopUserRow, TopUsersView, UserRangeStatsView } from './stats-views';
 
-/** How long a merged top-N set is reused for the same range (seconds). */
+/**
+ * How long a merged ranking over several periods is reused (seconds). It only decides
+ * which users are candidates; their figures are always read live, so within this window
+ * a user who just climbed into the top may be missing, but no row is ever stale.
+ */
 const TOP_CACHE_TTL_SECONDS = 5;
 
 interface Candidate {
@@ -69,7 +73,8 @@ export class TopUsersQuery {
       }
       return rows;
     });
-    candidates.sort((a, b) => b.ranked - a.ranked || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    // Ties by user id in byte order, as Redis orders equal scores.
+    candidates.sort((a, b) => b.ranked - a.ranked || Buffer.compare(Buffer.from(a.userId), Buffer.from(b.userId)));
     const users: TopUserRow[] = candidates
       .filter((c) => c.ranked > 0)
       .slice(0, limit)

@@ -1,5 +1,6 @@
 import {
   ArgumentsHost,
+  type ArgumentMetadata,
   BadRequestException,
   Catch,
   HttpException,
@@ -9,6 +10,7 @@ import {
   type ValidationError,
 } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
+import { getMetadataStorage } from 'class-validator';
 import { InvalidQueryError, NotFoundError } from '@order-pipeline/aggregation';
 import type { Response } from 'express';
 
@@ -27,7 +29,7 @@ class ParameterException extends BadRequestException {
  * unknown query parameters, and turns the first problem into a 400 naming the field.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new StrictQueryValidationPipe({
     transform: true,
     whitelist: true,
     forbidNonWhitelisted: true,
@@ -43,6 +45,26 @@ export function createValidationPipe(): ValidationPipe {
       );
     },
   });
+}
+
+/**
+ * class-validator's whitelist takes names such as "constructor" or "toString" for known
+ * properties (they exist on every object), so unknown query keys are checked here first,
+ * against the DTO's declared properties.
+ */
+class StrictQueryValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'query' && metadata.metatype && typeof value === 'object' && value !== null) {
+      const known = new Set(
+        getMetadataStorage()
+          .getTargetValidationMetadatas(metadata.metatype, '', true, false)
+          .map((m) => m.propertyName),
+      );
+      const unknown = Object.keys(value).find((key) => !known.has(key));
+      if (unknown !== undefined) throw new ParameterException(unknown, `unknown parameter ${unknown}`);
+    }
+    return super.transform(value, metadata);
+  }
 }
 
 interface ErrorBody {
@@ -98,9 +120,10 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
+/** Redis cannot serve right now: away, full (a ranged top-N writes a cache key), read-only, loading, cluster down. */
 function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return /Connection is closed|ECONNREFUSED|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|ECONNRESET/i.test(
+  return /Connection is closed|ECONNREFUSED|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|ECONNRESET|^(OOM|READONLY|LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY)\b/i.test(
     error.message,
   );
 }

@@ -91,11 +91,12 @@ return 1
  * KEYS: 1 cache key for the ranked measure, 2..1+n the ranked measure's period sets,
  *       2+n..1+2n the other measure's period sets (same periods, same order).
  * ARGV: 1 n, 2 limit, 3 cache ttl seconds.
- * With one period the set is read directly; with several they are merged with
- * ZUNIONSTORE into a short-lived cache key. Only the ranked measure is merged: the other
- * one is summed per candidate with ZSCORE (limit x periods lookups). Returns a flat list
- * of member, ranked score, other score for the top `limit` plus every member tied with
- * the last of them (so a merge across buckets can break ties by user id exactly).
+ * With one period the set is read directly; with several the ranked measure's sets are
+ * merged with ZUNIONSTORE into a short-lived cache key, which only picks the candidates:
+ * the top `limit`, plus at most `limit` members tied with the last of them (the smallest
+ * ids, in byte order, which is all a merge across buckets can need). Both figures of each
+ * candidate are then summed live with ZSCORE, so a row never mixes cached and fresh data.
+ * Returns a flat list of member, ranked score, other score.
  */
 export const TOP_LUA = `
 local n = tonumber(ARGV[1])
@@ -110,24 +111,24 @@ elseif redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
 local top = redis.call('ZRANGE', main, '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, limit, 'WITHSCORES')
-local members, scores, seen = {}, {}, {}
-for i = 1, #top, 2 do
-  members[#members + 1] = top[i]; scores[#scores + 1] = top[i + 1]; seen[top[i]] = true
-end
+local members, seen = {}, {}
+for i = 1, #top, 2 do members[#members + 1] = top[i]; seen[top[i]] = true end
 if #members == limit and limit > 0 then
-  local last = scores[#scores]
-  local ties = redis.call('ZRANGE', main, last, last, 'BYSCORE')
-  for _, m in ipairs(ties) do
-    if not seen[m] then members[#members + 1] = m; scores[#scores + 1] = last; seen[m] = true end
+  local last = top[#top]
+  for _, m in ipairs(redis.call('ZRANGE', main, last, last, 'BYSCORE', 'LIMIT', 0, limit)) do
+    if not seen[m] then members[#members + 1] = m; seen[m] = true end
   end
 end
+local function sum(first, m)
+  local total = 0
+  for j = 0, n - 1 do total = total + (tonumber(redis.call('ZSCORE', KEYS[first + j], m)) or 0) end
+  return string.format('%.0f', total)
+end
 local out = {}
-for i, m in ipairs(members) do
-  local other = 0
-  for j = 1, n do other = other + (tonumber(redis.call('ZSCORE', KEYS[1 + n + j], m)) or 0) end
+for _, m in ipairs(members) do
   out[#out + 1] = m
-  out[#out + 1] = scores[i]
-  out[#out + 1] = string.format('%.0f', other)
+  out[#out + 1] = sum(2, m)
+  out[#out + 1] = sum(2 + n, m)
 end
 return out
 `;
