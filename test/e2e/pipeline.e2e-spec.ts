@@ -124,4 +124,19 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
       expect(res).toMatchObject({ status: 400, body: { parameter: name } });
     },
   );
+
+  it('answers a ranged top-N with live figures even while its ranking is cached', async () => {
+    const on = (day: string): string => anOrder().with({ user_id: 'u-live', order_timestamp: `${day}T10:00:00Z` }).json();
+    await t.send([on('2026-01-01'), on('2026-01-02')]);
+    await eventually(async () => (await globalStats()).total_orders === 2);
+    const path = '/stats/top-users?from=2026-01-01&to=2026-01-02';
+    expect((await t.get<{ users: unknown[] }>(path)).body.users).toEqual([
+      { rank: 1, user_id: 'U-LIVE', order_count: 2, total_spend: 199.98 },
+    ]);
+    await t.send([on('2026-01-02')]);
+    await eventually(async () => (await globalStats()).total_orders === 3);
+    expect((await t.get<{ users: unknown[] }>(path)).body.users).toEqual([
+      { rank: 1, user_id: 'U-LIVE', order_count: 3, total_spend: 299.97 },
+    ]);
+  });
 });
