@@ -126,7 +126,10 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
   );
 
   it('answers a ranged top-N with live figures even while its ranking is cached', async () => {
-    const on = (day: string): string => anOrder().with({ user_id: 'u-live', order_timestamp: `${day}T10:00:00Z` }).json();
+    const on = (day: string): string =>
+      anOrder()
+        .with({ user_id: 'u-live', order_timestamp: `${day}T10:00:00Z` })
+        .json();
     await t.send([on('2026-01-01'), on('2026-01-02')]);
     await eventually(async () => (await globalStats()).total_orders === 2);
     const path = '/stats/top-users?from=2026-01-01&to=2026-01-02';

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { loadConfig } from '@order-pipeline/config';
 import { parseOrderMessage, type Order } from '@order-pipeline/orders';
 import { anOrder } from '../../orders/test/order-builder';
@@ -6,6 +7,10 @@ import { parseVerdicts } from './claude-reviewer';
 import { QualityGuard } from './quality-guard';
 
 const NOW = Date.parse('2026-03-05T00:00:00Z');
+
+// The guard logs each model failure; these specs provoke many on purpose.
+beforeAll(() => Logger.overrideLogger(false));
+afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
 
 function order(fields: Record<string, unknown> = {}): Order {
   const result = parseOrderMessage(anOrder().with(fields).json());
