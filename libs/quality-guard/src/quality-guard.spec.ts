@@ -9,8 +9,12 @@ import { QualityGuard } from './quality-guard';
 const NOW = Date.parse('2026-03-05T00:00:00Z');
 
 // The guard logs each model failure; these specs provoke many on purpose.
-beforeAll(() => Logger.overrideLogger(false));
-afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
+beforeAll(() => {
+  Logger.overrideLogger(false);
+});
+afterAll(() => {
+  Logger.overrideLogger(['log', 'error', 'warn']);
+});
 
 function order(fields: Record<string, unknown> = {}): Order {
   const result = parseOrderMessage(anOrder().with(fields).json());
