@@ -1,13 +1,5 @@
 import { anOrder } from '../../libs/orders/test/order-builder';
-import { eventually, startTestApp, type TestApp } from '../support/test-app';
-
-interface GlobalStats {
-  total_orders: number;
-  total_revenue: number;
-  duplicates: number;
-  rejected: number;
-  conflicts: number;
-}
+import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
 interface UserStats {
   user_id: string;
   order_count: number;

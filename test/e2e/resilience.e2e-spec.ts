@@ -7,16 +7,9 @@ import { parseOrderMessage, type Order } from '@order-pipeline/orders';
 import { OrderAggregator } from '@order-pipeline/aggregation';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { startRedisServer, type RedisServer } from '../support/processes';
-import { eventually, startTestApp, type TestApp } from '../support/test-app';
+import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
 
 const retries = (metrics: string): number => Number(/outcome="retry"} (\d+)/.exec(metrics)?.[1] ?? 0);
-
-interface GlobalStats {
-  total_orders: number;
-  total_revenue: number;
-  duplicates: number;
-  rejected: number;
-}
 
 describe('when Redis stops mid-stream and comes back', () => {
   let redis: RedisServer;

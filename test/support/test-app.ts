@@ -5,6 +5,15 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand,
 import { AppModule } from '../../apps/order-pipeline/src/app.module';
 import { configureApp } from '../../apps/order-pipeline/src/configure-app';
 
+/** GET /stats/global, as the specs read it. */
+export interface GlobalStats {
+  total_orders: number;
+  total_revenue: number;
+  duplicates: number;
+  rejected: number;
+  conflicts: number;
+}
+
 export interface TestApp {
   readonly app: INestApplication;
   readonly baseUrl: string;
