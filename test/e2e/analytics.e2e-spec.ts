@@ -1,8 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { eventually, startTestApp, type TestApp } from '../support/test-app';
+import {
+  amount,
+  expectedTop,
+  expectedUsersIn,
+  generateOrders,
+  isoDays,
+  sendGenerated,
+  type Expected,
+  type Row,
+} from '../support/generated-orders';
+import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
  * Every analytics endpoint against the exact answers that ./scripts/generate-orders
@@ -11,86 +17,6 @@ import { eventually, startTestApp, type TestApp } from '../support/test-app';
  */
 const FROM = '2026-05-01';
 const TO = '2026-10-31';
-const DAY_MS = 86_400_000;
-
-/** The part of ./scripts/generate-orders' expected file these specs read (money in cents). */
-interface Expected {
-  messages: { total: number; valid_unique: number; duplicates: number; invalid: number; conflicts: number };
-  global: { total_orders: number; total_revenue_cents: number };
-  users: Record<
-    string,
-    { order_count: number; total_spend_cents: number; first_order_at: string; last_order_at: string }
-  >;
-  days: Record<string, { orders: number; revenue_cents: number }>;
-  months: Record<string, { orders: number; revenue_cents: number }>;
-  user_days: Record<string, Record<string, { orders: number; spend_cents: number }>>;
-}
-
-/** Runs the generator CLI (it shares no code with the service) and reads what it wrote. */
-function generateOrders(args: string[]): { lines: string[]; expected: Expected } {
-  const out = join(mkdtempSync(join(tmpdir(), 'op-gen-')), 'orders.ndjson');
-  const cli = join(__dirname, '..', '..', 'scripts', 'tools', 'generate-orders.ts');
-  execFileSync(process.execPath, [cli, ...args, '--out', out], { stdio: 'pipe' });
-  return {
-    lines: readFileSync(out, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== ''),
-    expected: JSON.parse(readFileSync(out.replace(/\.ndjson$/, '.expected.json'), 'utf8')) as Expected,
-  };
-}
-
-/** The order id a line carries, normalised, when it is JSON with a string order_id. */
-function orderIdOf(line: string): string | undefined {
-  try {
-    const id = (JSON.parse(line) as { order_id?: unknown }).order_id;
-    return typeof id === 'string' ? id.trim().toUpperCase() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-interface Row {
-  rank: number;
-  user_id: string;
-  order_count: number;
-  total_spend: number;
-}
-
-const amount = (cents: number): number => Number((cents / 100).toFixed(2));
-const isoDays = (from: string, to: string): string[] => {
-  const days: string[] = [];
-  for (let d = Date.parse(`${from}T00:00:00Z`); d <= Date.parse(`${to}T00:00:00Z`); d += DAY_MS) {
-    days.push(new Date(d).toISOString().slice(0, 10));
-  }
-  return days;
-};
-
-/** Per-user totals within [from, to] from the generator's per-user-per-day answers. */
-function expectedUsersIn(expected: Expected, from: string, to: string): Map<string, { orders: number; cents: number }> {
-  const days = new Set(isoDays(from, to));
-  const out = new Map<string, { orders: number; cents: number }>();
-  for (const [user, byDay] of Object.entries(expected.user_days)) {
-    for (const [day, v] of Object.entries(byDay)) {
-      if (!days.has(day)) continue;
-      const acc = out.get(user) ?? { orders: 0, cents: 0 };
-      out.set(user, { orders: acc.orders + v.orders, cents: acc.cents + v.spend_cents });
-    }
-  }
-  return out;
-}
-
-function expectedTop(
-  totals: Map<string, { orders: number; cents: number }>,
-  by: 'spend' | 'orders',
-  limit: number,
-): Row[] {
-  const key = (v: { orders: number; cents: number }): number => (by === 'spend' ? v.cents : v.orders);
-  return [...totals.entries()]
-    .filter(([, v]) => key(v) > 0)
-    .sort(([ua, a], [ub, b]) => key(b) - key(a) || (ua < ub ? -1 : ua > ub ? 1 : 0))
-    .slice(0, limit)
-    .map(([user_id, v], i) => ({ rank: i + 1, user_id, order_count: v.orders, total_spend: amount(v.cents) }));
-}
 
 describe('analytics over generated data', () => {
   let t: TestApp;
@@ -108,35 +34,7 @@ describe('analytics over generated data', () => {
     );
     // Ten years of day-level detail: the fixed 2026 dates stay queryable until 2036.
     t = await startTestApp({ SQS_CONSUMER_CONCURRENCY: '4', STATS_RETENTION_DAYS: '3650' });
-    const processed = async (count: number): Promise<void> =>
-      eventually(
-        async () => {
-          const g = (
-            await t.get<{ total_orders: number; duplicates: number; rejected: number; conflicts: number }>(
-              '/stats/global',
-            )
-          ).body;
-          return g.total_orders + g.duplicates + g.rejected + g.conflicts === count;
-        },
-        120_000,
-        200,
-      );
-    // SQS does not keep order, and for a reused order_id the first content seen wins:
-    // send every later occurrence of an order_id (duplicates, conflicts) only after the
-    // first occurrences have been processed.
-    const seen = new Set<string>();
-    const firsts: string[] = [];
-    const repeats: string[] = [];
-    for (const line of generated.lines) {
-      const id = orderIdOf(line);
-      if (id !== undefined && seen.has(id)) repeats.push(line);
-      else firsts.push(line);
-      if (id !== undefined) seen.add(id);
-    }
-    await t.send(firsts);
-    await processed(firsts.length);
-    await t.send(repeats);
-    await processed(expected.messages.total);
+    await sendGenerated(t, generated.lines, expected.messages.total);
   }, 180_000);
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -102,4 +102,45 @@ export function stopProcess(child: ChildProcess): Promise<void> {
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
   });
+}
+
+export interface RedisCluster {
+  /** A seed node, for REDIS_URL with REDIS_CLUSTER=true. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** A three-master Redis Cluster of private redis-server processes (all 16384 slots covered). */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const children = ports.map((port) => {
+    const dir = mkdtempSync(join(tmpdir(), 'op-cluster-'));
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
+    return spawn('redis-server', [...args, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'], {
+      stdio: 'ignore',
+    });
+  });
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.map((c) => stopProcess(c)));
+  };
+  try {
+    await Promise.all(ports.map((p) => waitForPort(p)));
+    const nodes = ports.map((p) => `127.0.0.1:${p}`);
+    execFileSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], {
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 15_000;
+    const ok = (port: number): boolean =>
+      execFileSync('redis-cli', ['-p', String(port), 'cluster', 'info'])
+        .toString()
+        .includes('cluster_state:ok');
+    while (!ports.every(ok)) {
+      if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { url: `redis://127.0.0.1:${ports[0]}`, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

@@ -28,12 +28,16 @@ export class RedisService implements OnApplicationShutdown {
     this.keyPrefix = config.redis.keyPrefix;
     if (config.redis.cluster) {
       const seed = new URL(config.redis.url);
-      this.client = new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+      const host = seed.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
+      this.client = new Cluster([{ host, port: Number(seed.port || 6379) }], {
         enableAutoPipelining: true,
+        // Like the standalone client: fail fast while the cluster is away (retry outcome).
+        enableOfflineQueue: true,
+        clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
         redisOptions: {
           ...options,
-          password: seed.password || undefined,
-          username: seed.username || undefined,
+          password: seed.password ? decodeURIComponent(seed.password) : undefined,
+          username: seed.username ? decodeURIComponent(seed.username) : undefined,
           ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
         },
       });
@@ -54,18 +58,29 @@ export class RedisService implements OnApplicationShutdown {
 
   /**
    * Registers a script once; the returned function runs it with the given keys and
-   * arguments. `numberOfKeys` 'variable' lets each call pass any number of keys.
+   * arguments. With `numberOfKeys` 'variable' each call may pass any number of keys: the
+   * script is registered once per key count, so the first argument is always a key (the
+   * Cluster client's auto-pipelining routes a command by its first argument).
    */
   defineScript<R>(lua: string, numberOfKeys: number | 'variable'): ScriptRunner<R> {
     const name = `opScript${++this.scriptCount}`;
-    this.client.defineCommand(name, numberOfKeys === 'variable' ? { lua } : { lua, numberOfKeys });
     const client = this.client as unknown as Record<string, (...args: (string | number)[]) => Promise<R>>;
+    const defined = new Set<number>();
+    const commandFor = (keyCount: number): string => {
+      const command = numberOfKeys === 'variable' ? `${name}k${keyCount}` : name;
+      if (!defined.has(keyCount)) {
+        this.client.defineCommand(command, { lua, numberOfKeys: keyCount });
+        defined.add(keyCount);
+      }
+      return command;
+    };
+    if (numberOfKeys !== 'variable') commandFor(numberOfKeys);
     return (keys, args) => {
-      const command = client[name];
-      if (!command) throw new Error(`script ${name} is not registered`);
-      if (numberOfKeys === 'variable') return command.call(this.client, keys.length, ...keys, ...args);
-      if (keys.length !== numberOfKeys)
+      if (numberOfKeys !== 'variable' && keys.length !== numberOfKeys) {
         throw new Error(`script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
+      }
+      const command = client[commandFor(keys.length)];
+      if (!command) throw new Error(`script ${name} is not registered`);
       return command.call(this.client, ...keys, ...args);
     };
   }
