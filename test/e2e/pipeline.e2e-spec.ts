@@ -10,7 +10,8 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
   let t: TestApp;
 
   beforeEach(async () => {
-    t = await startTestApp();
+    // Ten years of day-level detail, so the fixed 2026 dates below stay queryable.
+    t = await startTestApp({ STATS_RETENTION_DAYS: '3650' });
   });
 
   afterEach(async () => {

@@ -173,6 +173,14 @@ describe('parseOrderMessage', () => {
   });
 
   it.each([
+    ['a combining mark', '\u01f0'],
+    ['over 64 characters', '\u00df'.repeat(64)],
+  ])('refuses a product_id that upper-cases to %s', (_name, productId) => {
+    const body = anOrder().withItems({ product_id: productId, quantity: 1, price_per_unit: 1 }).withValue(1).json();
+    expect(codes(body)).toEqual(['invalid_format:items[0].product_id']);
+  });
+
+  it.each([
     ['an offset beyond +14:00', '2026-03-01T10:00:00+14:59'],
     ['a UTC instant past year 9999', '9999-12-31T23:00:00-14:00'],
   ])('refuses %s', (_name, ts) => {

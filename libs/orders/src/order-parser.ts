@@ -226,8 +226,19 @@ function checkItem(item: OrderItemDto, index: number, violations: Violation[]): 
     }
   }
   const priceCents = checkMoney(item.price_per_unit, `${field}.price_per_unit`, violations);
-  if (quantity === undefined || priceCents === undefined || typeof item.product_id !== 'string') return undefined;
-  return { productId: normaliseId(item.product_id), quantity, priceCents };
+  if (typeof item.product_id !== 'string') return undefined; // reported by validation
+  const productId = readableId(item.product_id);
+  if (productId === undefined) {
+    if (!violations.some((v) => v.code.endsWith(`:${field}.product_id`))) {
+      violations.push({
+        code: `invalid_format:${field}.product_id`,
+        message: `${field}.product_id is not a valid id once upper-cased`,
+      });
+    }
+    return undefined;
+  }
+  if (quantity === undefined || priceCents === undefined) return undefined;
+  return { productId, quantity, priceCents };
 }
 
 function normalise(dto: OrderEventDto, timestampMs: number, valueCents: Cents, items: OrderItem[]): Order {

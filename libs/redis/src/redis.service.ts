@@ -31,8 +31,9 @@ export class RedisService implements OnApplicationShutdown {
       const host = seed.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
       this.client = new Cluster([{ host, port: Number(seed.port || 6379) }], {
         enableAutoPipelining: true,
-        // Like the standalone client: fail fast while the cluster is away (retry outcome).
-        enableOfflineQueue: true,
+        // Fail fast while the cluster is away (a retry outcome, a 503) instead of queueing
+        // without bound; the batch handler waits for 'ready' before it starts a batch.
+        enableOfflineQueue: false,
         clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
         redisOptions: {
           ...options,

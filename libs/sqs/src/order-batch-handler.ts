@@ -30,10 +30,11 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
   ) {}
 
   async handle(messages: Message[]): Promise<Message[]> {
+    // Counted first: sqs-consumer answers every handler call with one 'response_processed'.
+    this.openBatches += 1;
     // A receive that returns while the app shuts down: leave its messages untouched (they
     // come back after their visibility timeout) rather than start work that cannot finish.
     if (this.closing) return [];
-    this.openBatches += 1;
     try {
       // Through a short Redis outage, hold the batch (its messages stay invisible and no
       // receive is spent) for up to half the visibility timeout before giving up on it.
@@ -87,7 +88,11 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
 
   /** sqs-consumer has finished a response: the batch's deletes are done (or failed). */
   batchSettled(): void {
-    this.openBatches = Math.max(0, this.openBatches - 1);
+    this.openBatches -= 1;
+    if (this.openBatches < 0) {
+      this.logger.warn('a batch settled that was never opened; counting from zero again');
+      this.openBatches = 0;
+    }
   }
 
   /**

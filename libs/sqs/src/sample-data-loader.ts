@@ -35,6 +35,7 @@ export class SampleDataLoader implements OnApplicationBootstrap {
     const text = await readFile(file, 'utf8');
     const digest = createHash('sha1').update(text).digest('hex');
     const marker = new KeySchema(this.redis.keyPrefix).meta(`sample-loaded:${digest}`);
+    await this.redis.waitUntilReady(30_000);
     if ((await this.redis.client.exists(marker)) === 1) {
       this.logger.log(`sample data ${file} was loaded before; not sending it again`);
       return 0;
