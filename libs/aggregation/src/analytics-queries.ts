@@ -3,16 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { centsToAmount, normaliseId } from '@order-pipeline/orders';
 import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
-import {
-  InvalidQueryError,
-  coveringPeriods,
-  dayKey,
-  isoDay,
-  monthSlices,
-  needsExpiredDays,
-  type DayRange,
-} from './date-range';
-import { KeySchema, USER_BUCKETS, userBucketOf, type TopBy } from './key-schema';
+import { InvalidQueryError, coveringPeriods, isoDay, monthSlices, needsExpiredDays, type DayRange } from './date-range';
+import { KeySchema, USER_BUCKETS, dayOf, userBucketOf, type TopBy } from './key-schema';
 import { TOP_LUA } from './lua/scripts';
 import { average, NotFoundError } from './stats-queries';
 import type { RangeRow, RangeStatsView, TopUserRow, TopUsersView, UserRangeStatsView } from './stats-views';
@@ -107,7 +99,7 @@ export class RangeStatsQuery {
   /** One row per day or month of the range (zero-filled) and the range total. */
   async series(range: DayRange, granularity: 'day' | 'month'): Promise<RangeStatsView> {
     const slices = monthSlices(range);
-    const dayFields = slices.flatMap((s) => (s.whole && granularity === 'month' ? [] : s.days.map(dayKey)));
+    const dayFields = slices.flatMap((s) => (s.whole && granularity === 'month' ? [] : s.days.map(dayOf)));
     const monthFields = slices.filter((s) => s.whole && granularity === 'month').map((s) => s.month);
     const [days, months] = await Promise.all([
       this.sumFields((k) => k.days, dayFields),
@@ -115,13 +107,13 @@ export class RangeStatsQuery {
     ]);
     const periods: RangeRow[] =
       granularity === 'day'
-        ? slices.flatMap((s) => s.days.map((d) => row(isoDay(d), days.get(dayKey(d)))))
+        ? slices.flatMap((s) => s.days.map((d) => row(isoDay(d), days.get(dayOf(d)))))
         : slices.map((s) => {
             const label = isoDay(s.monthStartMs).slice(0, 7);
             if (s.whole) return row(label, months.get(s.month));
             const sum = s.days.reduce(
               (acc, d) => {
-                const v = days.get(dayKey(d));
+                const v = days.get(dayOf(d));
                 return { o: acc.o + (v?.o ?? 0), r: acc.r + (v?.r ?? 0) };
               },
               { o: 0, r: 0 },
@@ -159,7 +151,7 @@ export class RangeStatsQuery {
       ...partial.map((s) =>
         client.hmget(
           k.userDays(id, s.month),
-          ...s.days.flatMap((d) => [`${dayKey(d).slice(6)}:o`, `${dayKey(d).slice(6)}:s`]),
+          ...s.days.flatMap((d) => [`${dayOf(d).slice(6)}:o`, `${dayOf(d).slice(6)}:s`]),
         ),
       ),
     ]);

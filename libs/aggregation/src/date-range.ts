@@ -1,4 +1,6 @@
 /** Inclusive ranges of UTC days and how to cover them with the fewest bucket keys. */
+import { dayOf, monthOf } from './key-schema';
+
 const DAY_MS = 86_400_000;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -30,11 +32,6 @@ export function isoDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-/** "20260304" key for a day start. */
-export const dayKey = (ms: number): string => isoDay(ms).replaceAll('-', '');
-/** "202603" key for any instant in the month. */
-export const monthKey = (ms: number): string => isoDay(ms).slice(0, 7).replace('-', '');
-
 export function daysIn(range: DayRange): number[] {
   const days: number[] = [];
   for (let d = range.fromMs; d <= range.toMs; d += DAY_MS) days.push(d);
@@ -63,7 +60,7 @@ export function monthSlices(range: DayRange): MonthSlice[] {
     const end = Math.min(range.toMs, nextMonth - DAY_MS);
     const days = daysIn({ fromMs: cursor, toMs: end });
     slices.push({
-      month: monthKey(cursor),
+      month: monthOf(cursor),
       monthStartMs: monthStart,
       days,
       whole: cursor === monthStart && end === nextMonth - DAY_MS,
@@ -75,7 +72,7 @@ export function monthSlices(range: DayRange): MonthSlice[] {
 
 /** Bucket periods ("m:YYYYMM" / "d:YYYYMMDD") covering the range with the fewest keys. */
 export function coveringPeriods(range: DayRange): string[] {
-  return monthSlices(range).flatMap((s) => (s.whole ? [`m:${s.month}`] : s.days.map((d) => `d:${dayKey(d)}`)));
+  return monthSlices(range).flatMap((s) => (s.whole ? [`m:${s.month}`] : s.days.map((d) => `d:${dayOf(d)}`)));
 }
 
 /** The day-level periods a range needs that are older than the retained detail. */

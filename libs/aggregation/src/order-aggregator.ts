@@ -13,9 +13,10 @@ export interface ClaimRecord {
   readonly firstSeenMs: number;
 }
 
-export type ClaimResult =
-  | { readonly status: 'new' | 'same'; readonly claim: ClaimRecord }
-  | { readonly status: 'conflict'; readonly claim: ClaimRecord };
+export interface ClaimResult {
+  readonly status: 'new' | 'same' | 'conflict';
+  readonly claim: ClaimRecord;
+}
 
 export function parseClaim(stored: string): ClaimRecord {
   const [contentHash = '', userId = '', firstSeen = '0'] = stored.split('|');

@@ -32,11 +32,6 @@ export function parseCents(value: unknown): Cents | undefined {
   return Number.isSafeInteger(cents) ? (cents as Cents) : undefined;
 }
 
-export function cents(value: number): Cents {
-  if (!Number.isSafeInteger(value)) throw new RangeError(`not an integer number of cents: ${value}`);
-  return value as Cents;
-}
-
 /** Cents as a JSON number with two decimals (12345 -> 123.45). Exact for |cents| < 2^53. */
 export function centsToAmount(value: number): number {
   return Number(formatCents(value));

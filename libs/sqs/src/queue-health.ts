@@ -8,8 +8,4 @@ export class QueueHealth {
   isHealthy(): Promise<boolean> {
     return queueAnswers(this.target);
   }
-
-  get queueUrl(): string {
-    return this.target.queueUrl;
-  }
 }
