@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import { QUEUE_TARGET, queueAnswers, type QueueTarget } from './queue-target';
 
 /** Messages on the orders queue, from its approximate SQS attributes. */
@@ -33,7 +33,7 @@ export class QueueHealth {
       }),
       { abortSignal: AbortSignal.timeout(timeoutMs) },
     );
-    const count = (name: string): number => Number(res.Attributes?.[name] ?? 0);
+    const count = (name: QueueAttributeName): number => Number(res.Attributes?.[name] ?? 0);
     return {
       visible: count('ApproximateNumberOfMessages'),
       in_flight: count('ApproximateNumberOfMessagesNotVisible'),
