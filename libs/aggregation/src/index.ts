@@ -1,6 +1,6 @@
 export { AggregationModule } from './aggregation.module';
 export { OrderAggregator } from './order-aggregator';
-export type { ClaimResult, ClaimRecord } from './order-aggregator';
+export type { ClaimResult, ClaimRecord, Settled } from './order-aggregator';
 export { RejectedOrderStore } from './rejected-order-store';
 export type { RejectedOrderRecord, RejectionKind } from './rejected-order-store';
 export { StatsQuery, OrderStatusQuery, RejectedOrdersQuery, NotFoundError } from './stats-queries';

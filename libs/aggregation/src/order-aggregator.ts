@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import type { Order } from '@order-pipeline/orders';
-import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
-import { KeySchema, dayOf, monthOf, orderBucketOf, userBucketOf } from './key-schema';
+import { RedisService, type ScriptAnswer, type ScriptCall, type ScriptRunner } from '@order-pipeline/redis';
+import { KeySchema, dayOf, orderBucketOf, userBucketOf } from './key-schema';
 import { APPLY_LUA, CLAIM_LUA } from './lua/scripts';
 
 const DAY_MS = 86_400_000;
@@ -45,30 +45,53 @@ export class OrderAggregator {
 
   /** Step 1: records order_id -> content hash if absent; "conflict" when it holds another. */
   async claim(order: Order, nowMs: number = Date.now()): Promise<ClaimResult> {
-    const value = `${order.contentHash}|${order.userId}|${nowMs}`;
-    const [status, stored] = await this.claimScript(
-      [this.keys.claims(orderBucketOf(order.orderId))],
-      [order.orderId, value, order.contentHash],
-    );
-    if (status !== 'new' && status !== 'same' && status !== 'conflict') {
-      throw new Error(`unexpected claim answer: ${status}`);
-    }
-    return { status, claim: parseClaim(stored) };
+    const call = this.claimCall(order, nowMs);
+    return toClaimResult(await this.claimScript(call.keys, call.args));
   }
 
   /** Step 2: applies the order unless this bucket already holds its applied-mark. */
   async apply(order: Order): Promise<'accepted' | 'duplicate'> {
+    const call = this.applyCall(order);
+    return toApplied(await this.applyScript(call.keys, call.args));
+  }
+
+  /**
+   * Step 1 for many orders in one round trip (see RedisService.defineScript: one pipeline
+   * on a single Redis). Each order is still claimed by its own atomic script; one answer
+   * per order, in order, and a failure touches only its own order.
+   */
+  async claimAll(orders: readonly Order[], nowMs: number = Date.now()): Promise<Settled<ClaimResult>[]> {
+    const answers = await this.claimScript.many(orders.map((o) => this.claimCall(o, nowMs)));
+    return answers.map((a) => settle(a, toClaimResult));
+  }
+
+  /** Step 2 for many orders in one round trip; each order is applied by its own atomic script. */
+  async applyAll(orders: readonly Order[]): Promise<Settled<'accepted' | 'duplicate'>[]> {
+    const answers = await this.applyScript.many(orders.map((o) => this.applyCall(o)));
+    return answers.map((a) => settle(a, toApplied));
+  }
+
+  /** The keys and arguments of CLAIM_LUA for an order (also used by the benchmark's baseline). */
+  claimCall(order: Order, nowMs: number): ScriptCall {
+    return {
+      keys: [this.keys.claims(orderBucketOf(order.orderId))],
+      args: [order.orderId, `${order.contentHash}|${order.userId}|${nowMs}`, order.contentHash],
+    };
+  }
+
+  /** The keys and arguments of APPLY_LUA for an order (also used by the benchmark's baseline). */
+  applyCall(order: Order): ScriptCall {
     const k = this.keys.bucket(userBucketOf(order.userId));
     const day = dayOf(order.timestampMs);
-    const month = monthOf(order.timestampMs);
+    const month = day.slice(0, 6);
     const dayStart = Math.floor(order.timestampMs / DAY_MS) * DAY_MS;
     const retained = this.retentionDays * DAY_MS;
     const dayExpireAt = Math.floor((dayStart + DAY_MS + retained) / 1000);
     const t = new Date(order.timestampMs);
     const monthEnd = Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + 1, 1);
     const monthExpireAt = Math.floor((monthEnd + retained) / 1000);
-    const applied = await this.applyScript(
-      [
+    return {
+      keys: [
         k.applied,
         k.totals,
         k.days,
@@ -83,7 +106,7 @@ export class OrderAggregator {
         k.top('spend', `d:${day}`),
         k.top('orders', `d:${day}`),
       ],
-      [
+      args: [
         order.orderId,
         order.userId,
         order.valueCents,
@@ -94,7 +117,27 @@ export class OrderAggregator {
         dayExpireAt,
         monthExpireAt,
       ],
-    );
-    return applied === 1 ? 'accepted' : 'duplicate';
+    };
   }
 }
+
+/** One order's answer of a batch call: its value, or the error that touched only it. */
+export type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Error };
+
+function settle<R, T>(answer: ScriptAnswer<R>, read: (raw: R) => T): Settled<T> {
+  if (!answer.ok) return answer;
+  try {
+    return { ok: true, value: read(answer.value) };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+  }
+}
+
+function toClaimResult([status, stored]: [string, string]): ClaimResult {
+  if (status !== 'new' && status !== 'same' && status !== 'conflict') {
+    throw new Error(`unexpected claim answer: ${status}`);
+  }
+  return { status, claim: parseClaim(stored) };
+}
+
+const toApplied = (answer: number): 'accepted' | 'duplicate' => (answer === 1 ? 'accepted' : 'duplicate');

@@ -27,7 +27,19 @@ class FakeAggregator {
     this.applied.add(order.orderId);
     return Promise.resolve(seen ? ('duplicate' as const) : ('accepted' as const));
   }
+  claimAll(orders: readonly Order[]) {
+    return Promise.all(orders.map((o) => settle(this.claim(o))));
+  }
+  applyAll(orders: readonly Order[]) {
+    return Promise.all(orders.map((o) => settle(this.apply(o))));
+  }
 }
+/** The batch calls answer one settled result per order, as OrderAggregator's do. */
+const settle = <T>(p: Promise<T>) =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: Error) => ({ ok: false as const, error }),
+  );
 class FakeStore {
   records: RejectedOrderRecord[] = [];
   failing = false;

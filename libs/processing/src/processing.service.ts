@@ -1,5 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { OrderAggregator, RejectedOrderStore, type RejectedOrderRecord } from '@order-pipeline/aggregation';
+import {
+  OrderAggregator,
+  RejectedOrderStore,
+  type ClaimRecord,
+  type ClaimResult,
+  type RejectedOrderRecord,
+  type Settled,
+} from '@order-pipeline/aggregation';
 import { parseOrderMessage, type Order, type Violation } from '@order-pipeline/orders';
 import { QualityGuard } from '@order-pipeline/quality-guard';
 import type { InboundMessage, Outcome } from './outcome';
@@ -40,7 +47,7 @@ export class ProcessingService {
     }
 
     const allowed = await this.review(pending, outcomes, rejections);
-    await Promise.all([...rejections, ...allowed.map((p) => this.aggregate(p, outcomes))]);
+    await Promise.all([...rejections, this.aggregate(allowed, outcomes)]);
 
     const result = messages.map(
       (m) => outcomes.get(m.id) ?? { messageId: m.id, kind: 'retry' as const, error: 'no outcome was reached' },
@@ -80,25 +87,66 @@ export class ProcessingService {
     }
   }
 
-  private async aggregate({ message, order }: Pending, outcomes: Map<string, Outcome>): Promise<void> {
+  /**
+   * Claims every allowed order of the batch in one round trip, then applies the claimed
+   * ones in one more (docs/DESIGN.md): each order is still claimed and applied by its own
+   * atomic script, and a failure makes only the orders it touched `retry`.
+   */
+  private async aggregate(allowed: readonly Pending[], outcomes: Map<string, Outcome>): Promise<void> {
+    if (allowed.length === 0) return;
+    let claims: Settled<ClaimResult>[];
     try {
-      const claimed = await this.aggregator.claim(order);
-      if (claimed.status === 'conflict') {
-        const reasons = [
-          {
-            code: 'conflict:order_id_reused',
-            message: `order_id ${order.orderId} was first seen with other content (user ${claimed.claim.userId})`,
-          },
-        ];
-        await this.store(message, 'conflict', reasons, order.orderId, order.userId, {
-          userId: claimed.claim.userId,
-          firstSeenMs: claimed.claim.firstSeenMs,
-        });
-        outcomes.set(message.id, { messageId: message.id, kind: 'conflict', orderId: order.orderId, reasons });
-        return;
-      }
-      const applied = await this.aggregator.apply(order);
-      outcomes.set(message.id, { messageId: message.id, kind: applied, orderId: order.orderId });
+      claims = await this.aggregator.claimAll(allowed.map((p) => p.order));
+    } catch (error) {
+      for (const p of allowed) outcomes.set(p.message.id, retry(p.message, error));
+      return;
+    }
+    const toApply: Pending[] = [];
+    const conflicts: Promise<void>[] = [];
+    allowed.forEach((p, i) => {
+      const claimed = claims[i];
+      if (!claimed?.ok) outcomes.set(p.message.id, retry(p.message, claimed?.error ?? 'no claim answer'));
+      else if (claimed.value.status === 'conflict') conflicts.push(this.conflict(p, claimed.value.claim, outcomes));
+      else toApply.push(p);
+    });
+    await Promise.all([...conflicts, this.applyClaimed(toApply, outcomes)]);
+  }
+
+  private async applyClaimed(claimed: readonly Pending[], outcomes: Map<string, Outcome>): Promise<void> {
+    if (claimed.length === 0) return;
+    try {
+      const applied = await this.aggregator.applyAll(claimed.map((p) => p.order));
+      claimed.forEach(({ message, order }, i) => {
+        const answer = applied[i];
+        outcomes.set(
+          message.id,
+          answer?.ok
+            ? { messageId: message.id, kind: answer.value, orderId: order.orderId }
+            : retry(message, answer?.error ?? 'no apply answer'),
+        );
+      });
+    } catch (error) {
+      for (const p of claimed) outcomes.set(p.message.id, retry(p.message, error));
+    }
+  }
+
+  private async conflict(
+    { message, order }: Pending,
+    existing: ClaimRecord,
+    outcomes: Map<string, Outcome>,
+  ): Promise<void> {
+    try {
+      const reasons = [
+        {
+          code: 'conflict:order_id_reused',
+          message: `order_id ${order.orderId} was first seen with other content (user ${existing.userId})`,
+        },
+      ];
+      await this.store(message, 'conflict', reasons, order.orderId, order.userId, {
+        userId: existing.userId,
+        firstSeenMs: existing.firstSeenMs,
+      });
+      outcomes.set(message.id, { messageId: message.id, kind: 'conflict', orderId: order.orderId, reasons });
     } catch (error) {
       outcomes.set(message.id, retry(message, error));
     }

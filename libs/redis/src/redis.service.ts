@@ -2,8 +2,26 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
+/** The keys and arguments of one script call. */
+export interface ScriptCall {
+  readonly keys: readonly string[];
+  readonly args: readonly (string | number)[];
+}
+
+/** One call's answer in a batch: its value, or the error that touched only that call. */
+export type ScriptAnswer<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: Error };
+
 /** A Lua script run with EVALSHA (falling back to EVAL), on a single Redis or a Cluster. */
-export type ScriptRunner<R> = (keys: readonly string[], args: readonly (string | number)[]) => Promise<R>;
+export interface ScriptRunner<R> {
+  (keys: readonly string[], args: readonly (string | number)[]): Promise<R>;
+  /**
+   * Runs many calls of the script, each still atomic on its own, and answers one
+   * settled result per call, in order. On a single Redis they go out as one explicit
+   * pipeline (one round trip, no per-call promise). A Cluster pipeline must keep to one
+   * slot, so there every call is sent on its own and auto-pipelining groups them per node.
+   */
+  many(calls: readonly ScriptCall[]): Promise<ScriptAnswer<R>[]>;
+}
 
 /**
  * Owns the one ioredis connection of the process (standalone or Cluster), script
@@ -76,14 +94,54 @@ export class RedisService implements OnApplicationShutdown {
       return command;
     };
     if (numberOfKeys !== 'variable') commandFor(numberOfKeys);
-    return (keys, args) => {
+    const checkKeys = (keys: readonly string[]): void => {
       if (numberOfKeys !== 'variable' && keys.length !== numberOfKeys) {
         throw new Error(`script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
       }
+    };
+    const run = (keys: readonly string[], args: readonly (string | number)[]): Promise<R> => {
+      checkKeys(keys);
       const command = client[commandFor(keys.length)];
       if (!command) throw new Error(`script ${name} is not registered`);
       return command.call(this.client, ...keys, ...args);
     };
+    const many = async (calls: readonly ScriptCall[]): Promise<ScriptAnswer<R>[]> => {
+      if (calls.length === 0) return [];
+      if (this.client instanceof Cluster) {
+        return Promise.all(
+          calls.map((c) =>
+            run(c.keys, c.args).then(
+              (value): ScriptAnswer<R> => ({ ok: true, value }),
+              (error: unknown): ScriptAnswer<R> => ({ ok: false, error: asError(error) }),
+            ),
+          ),
+        );
+      }
+      const pipeline = this.client.pipeline() as unknown as Record<
+        string,
+        (...args: (string | number)[]) => unknown
+      > & {
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      for (const c of calls) {
+        checkKeys(c.keys);
+        const command = pipeline[commandFor(c.keys.length)];
+        if (!command) throw new Error(`script ${name} is not registered`);
+        command.call(pipeline, ...c.keys, ...c.args);
+      }
+      let results: [Error | null, unknown][] | null;
+      try {
+        results = await pipeline.exec();
+      } catch (error) {
+        const failed: ScriptAnswer<R> = { ok: false, error: asError(error) };
+        return calls.map(() => failed);
+      }
+      return calls.map((_, i): ScriptAnswer<R> => {
+        const [error, value] = results?.[i] ?? [new Error('no answer from redis'), undefined];
+        return error ? { ok: false, error } : { ok: true, value: value as R };
+      });
+    };
+    return Object.assign(run, { many });
   }
 
   /**
@@ -113,3 +171,5 @@ export class RedisService implements OnApplicationShutdown {
     await this.client.quit().catch(() => this.client.disconnect());
   }
 }
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));

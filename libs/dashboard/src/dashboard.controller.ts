@@ -1,0 +1,49 @@
+import { Controller, Get, Header, NotFoundException, Param, Query, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { DashboardAssets, type DashboardAsset } from './dashboard-assets';
+import { DashboardSummaryQuery, type DashboardSummary } from './dashboard-summary';
+
+/** A year: an asset asked for with its current content hash never changes. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Anything else is revalidated with its ETag on every use. */
+const REVALIDATE = 'no-cache';
+
+/**
+ * The live dashboard at GET /: a static page, its assets, and the one JSON summary it
+ * polls. Not part of the documented API (the page's own feed may change with the page).
+ */
+@ApiExcludeController()
+@Controller()
+export class DashboardController {
+  constructor(
+    private readonly assets: DashboardAssets,
+    private readonly summaries: DashboardSummaryQuery,
+  ) {}
+
+  @Get()
+  page(@Res() res: Response): void {
+    send(res, this.assets.page, REVALIDATE);
+  }
+
+  @Get('dashboard/assets/:name')
+  asset(@Param('name') name: string, @Query('v') version: unknown, @Res() res: Response): void {
+    const asset = this.assets.get(name);
+    if (!asset) throw new NotFoundException(`no dashboard asset is named ${name}`);
+    send(res, asset, version === asset.version ? IMMUTABLE : REVALIDATE);
+  }
+
+  @Get('dashboard/summary')
+  @Header('Cache-Control', 'no-store')
+  summary(): Promise<DashboardSummary> {
+    return this.summaries.summary();
+  }
+}
+
+/** Express answers 304 itself when If-None-Match matches the ETag. */
+function send(res: Response, asset: DashboardAsset, cacheControl: string): void {
+  res
+    .status(200)
+    .set({ 'Content-Type': asset.contentType, 'Cache-Control': cacheControl, ETag: `"${asset.version}"` })
+    .send(asset.body);
+}

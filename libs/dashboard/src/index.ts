@@ -1,0 +1,2 @@
+export { DashboardModule } from './dashboard.module';
+export type { DashboardSummary, RecentRejected } from './dashboard-summary';
