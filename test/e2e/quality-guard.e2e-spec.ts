@@ -12,7 +12,7 @@ describe('the AI quality guard in the running pipeline', () => {
       verdicts: r.orders.map((o) =>
         o.user_id === 'U-FRAUD'
           ? { order_id: o.order_id, decision: 'reject', code: 'fraud_suspected', explanation: 'card testing pattern' }
-          : { order_id: o.order_id, decision: 'allow', code: null, explanation: 'fine' },
+          : { order_id: o.order_id, decision: 'allow', code: 'none', explanation: 'fine' },
       ),
     });
     t = await startTestApp({
@@ -39,7 +39,7 @@ describe('the AI quality guard in the running pipeline', () => {
 
     const status = await t.get<{ outcome: string; reasons: { code: string }[] }>('/orders/ord-fraud');
     expect(status.body.outcome).toBe('rejected');
-    expect(status.body.reasons.map((r) => r.code)).toEqual(['quality_guard:fraud_suspected', 'flag:high_value']);
+    expect(status.body.reasons.map((r) => r.code)).toEqual(['ai:fraud_suspected', 'flag:high_value']);
     expect((await t.get('/users/u-fine/stats')).status).toBe(200);
     expect(await t.metrics()).toMatch(/order_pipeline_quality_guard_total\{event="rejected"\} 1/);
   });

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TopUsersQuery, RangeStatsQuery } from './analytics-queries';
+import { FlaggedOrderStore, FlaggedOrdersQuery } from './flagged-order-store';
 import { OrderAggregator } from './order-aggregator';
+import { OrderHistoryQuery } from './order-history-query';
 import { RejectedOrderStore } from './rejected-order-store';
 import { OrderStatusQuery, RejectedOrdersQuery, StatsQuery } from './stats-queries';
 
@@ -12,6 +14,9 @@ const providers = [
   RejectedOrdersQuery,
   TopUsersQuery,
   RangeStatsQuery,
+  FlaggedOrderStore,
+  FlaggedOrdersQuery,
+  OrderHistoryQuery,
 ];
 
 /** The write side (OrderAggregator, RejectedOrderStore) and the read queries behind the API. */

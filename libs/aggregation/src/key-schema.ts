@@ -6,6 +6,8 @@
  *   {u<n>}  user bucket  n = fnv1a(user_id)  mod USER_BUCKETS   -> applied-marks, the
  *           user's own figures, and this bucket's partials of global/day/month/top-N
  *   {rej}   the rejected/conflicting order store (low volume, one slot)
+ *   {flag}  the flagged-orders list of the quality guard (low volume, one slot)
+ *   {guard} the quality guard's verdict cache (one key per reviewed order content)
  *
  * The bucket counts are part of the data format: changing them needs a migration.
  * See docs/DESIGN.md for the full table.
@@ -70,6 +72,16 @@ export class KeySchema {
     };
   }
 
+  flagged(): FlaggedKeys {
+    const tag = `${this.prefix}:{flag}`;
+    return { records: `${tag}:records`, index: `${tag}:index`, counts: `${tag}:counts`, sequence: `${tag}:seq` };
+  }
+
+  /** The quality guard's cached verdict for one order content (all in one slot, so MGET works on a Cluster). */
+  guardVerdict(contentHash: string): string {
+    return `${this.prefix}:{guard}:verdict:${contentHash}`;
+  }
+
   meta(name: string): string {
     return `${this.prefix}:{meta}:${name}`;
   }
@@ -94,6 +106,13 @@ export interface RejectedKeys {
   readonly records: string;
   readonly index: string;
   readonly byOrder: string;
+  readonly counts: string;
+  readonly sequence: string;
+}
+
+export interface FlaggedKeys {
+  readonly records: string;
+  readonly index: string;
   readonly counts: string;
   readonly sequence: string;
 }

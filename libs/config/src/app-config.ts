@@ -37,16 +37,34 @@ export interface AppConfig {
   };
   readonly rejectedBodyMaxBytes: number;
   readonly qualityGuard: {
+    /** False: no rules, no model, every valid order is allowed (QUALITY_GUARD_ENABLED). */
+    readonly enabled: boolean;
     readonly apiKey: string | undefined;
     readonly model: string;
     readonly baseUrl: string | undefined;
+    /** Timeout of one model request (each retry gets its own). */
     readonly timeoutMs: number;
+    /** Retries of a failed model request (429, 529, 5xx, timeouts), honouring retry-after. */
+    readonly maxRetries: number;
+    /** Most orders sent in one model request. */
+    readonly batchSize: number;
+    /** How long the first model-bound order waits for others (from concurrent batches) to share its call. */
+    readonly collectWindowMs: number;
     readonly suspiciousOrderCents: number;
-    /** Share of unflagged orders also sent to the model (0 to 1), chosen by content hash. */
+    /** Share of unflagged orders also sent to the model (0 to 1), chosen by content hash, reviewed in the background. */
     readonly sampleRate: number;
-    /** What a flagged order gets when the model cannot answer: allowed unchecked, or held for retry. */
-    readonly onUnavailable: 'allow' | 'hold';
+    /** What a flagged order gets when the model cannot answer: accepted unchecked, or held for retry. */
+    readonly onUnavailable: 'fail-open' | 'hold';
     readonly maxCallsPerMinute: number;
+    /** Input + output tokens per minute, across calls of this instance. */
+    readonly maxTokensPerMinute: number;
+    /** Consecutive failed calls that open the circuit breaker, and how long it stays open. */
+    readonly breakerFailures: number;
+    readonly breakerOpenMs: number;
+    /** Lifetime of a cached verdict (by order content hash) in Redis. */
+    readonly cacheTtlSeconds: number;
+    /** Most entries kept in the flagged-orders list (oldest dropped first). */
+    readonly flaggedMaxEntries: number;
   };
 }
 
@@ -173,14 +191,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     rejectedBodyMaxBytes: int(env, 'REJECTED_BODY_MAX_BYTES', 4096, 64, 262144),
     qualityGuard: {
+      enabled: bool(env, 'QUALITY_GUARD_ENABLED', true),
       apiKey: raw(env, 'ANTHROPIC_API_KEY'),
       model: raw(env, 'ANTHROPIC_MODEL') ?? 'claude-haiku-4-5',
       baseUrl: url(env, 'ANTHROPIC_BASE_URL', ['http:', 'https:']),
       timeoutMs: int(env, 'QUALITY_GUARD_TIMEOUT_MS', 5000, 100, 120000),
+      maxRetries: int(env, 'QUALITY_GUARD_MAX_RETRIES', 2, 0, 10),
+      batchSize: int(env, 'QUALITY_GUARD_BATCH_SIZE', 20, 1, 100),
+      collectWindowMs: int(env, 'QUALITY_GUARD_COLLECT_WINDOW_MS', 20, 0, 2000),
       suspiciousOrderCents: int(env, 'QUALITY_GUARD_SUSPICIOUS_CENTS', 1_000_000, 0, Number.MAX_SAFE_INTEGER),
-      sampleRate: fraction(env, 'QUALITY_GUARD_SAMPLE_RATE', 0),
-      onUnavailable: oneOf(env, 'QUALITY_GUARD_ON_UNAVAILABLE', ['allow', 'hold'] as const, 'allow'),
+      sampleRate: fraction(env, 'QUALITY_GUARD_SAMPLE_RATE', 0.01),
+      // `allow` is the name this setting had before `fail-open`; it still means the same.
+      onUnavailable:
+        oneOf(env, 'QUALITY_GUARD_ON_UNAVAILABLE', ['fail-open', 'hold', 'allow'] as const, 'fail-open') === 'hold'
+          ? 'hold'
+          : 'fail-open',
       maxCallsPerMinute: int(env, 'QUALITY_GUARD_MAX_CALLS_PER_MINUTE', 60, 1, 100_000),
+      maxTokensPerMinute: int(env, 'QUALITY_GUARD_MAX_TOKENS_PER_MINUTE', 200_000, 100, 100_000_000),
+      breakerFailures: int(env, 'QUALITY_GUARD_BREAKER_FAILURES', 3, 1, 1000),
+      breakerOpenMs: int(env, 'QUALITY_GUARD_BREAKER_OPEN_MS', 30_000, 100, 3_600_000),
+      cacheTtlSeconds: int(env, 'QUALITY_GUARD_CACHE_TTL_SECONDS', 604_800, 1, 31_536_000),
+      flaggedMaxEntries: int(env, 'QUALITY_GUARD_FLAGGED_MAX', 10_000, 1, 10_000_000),
     },
   };
   return Object.freeze(config);

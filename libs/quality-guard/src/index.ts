@@ -1,5 +1,6 @@
 export { QualityGuardModule } from './quality-guard.module';
 export { QualityGuard } from './quality-guard';
-export type { Verdict, GuardCounters } from './quality-guard';
-export { parseVerdicts, REJECT_CODES } from './claude-reviewer';
-export type { ModelVerdict } from './claude-reviewer';
+export type { Verdict, GuardCounters, GuardMode, GuardStatus, GuardSnapshot } from './quality-guard';
+export { parseVerdicts, VERDICT_CODES, DECISIONS } from './claude-reviewer';
+export type { ModelVerdict, ModelDecision, VerdictCode } from './claude-reviewer';
+export type { BreakerState } from './circuit-breaker';

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AggregationModule } from '@order-pipeline/aggregation';
 import { QualityGuard } from './quality-guard';
 
-@Module({ providers: [QualityGuard], exports: [QualityGuard] })
+@Module({ imports: [AggregationModule], providers: [QualityGuard], exports: [QualityGuard] })
 export class QualityGuardModule {}

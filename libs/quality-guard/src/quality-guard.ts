@@ -1,20 +1,45 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  FlaggedOrderStore,
+  OrderHistoryQuery,
+  type FlaggedOrderRecord,
+  type FlagSource,
+  type History,
+} from '@order-pipeline/aggregation';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import type { Order } from '@order-pipeline/orders';
-import { ClaudeReviewer, type ModelVerdict } from './claude-reviewer';
+import { RedisService } from '@order-pipeline/redis';
+import { CallBudget } from './call-budget';
+import { CircuitBreaker, type BreakerState } from './circuit-breaker';
+import {
+  ClaudeReviewer,
+  ModelAnswerError,
+  SYSTEM_PROMPT,
+  delimitedOrders,
+  type ModelVerdict,
+  type ReviewItem,
+} from './claude-reviewer';
 import { flagsFor, sampled, type Flag } from './guard-rules';
+import { ReviewBatcher, type Answer, type UnavailableReason } from './review-batcher';
+import { VerdictCache } from './verdict-cache';
 
 export interface Verdict {
   /** `hold`: the model was needed but unavailable under the hold policy; retry later. */
   readonly decision: 'allow' | 'reject' | 'hold';
-  /** Reason codes for a reject; for an allowed order, the flags it raised. */
+  /** For a reject: `ai:<code>` first, then the rules' flags. For an allowed order: its flags. */
   readonly reasons: readonly Flag[];
   /** True when a rule flagged the order. */
   readonly suspicious: boolean;
-  /** False when a flagged order was allowed without a model's review (fail-open). */
+  /** False when a flagged order was allowed without a model's verdict (offline or fail-open). */
   readonly checked: boolean;
+  /** True when the order was put on the flagged list (GET /orders/flagged). */
+  readonly flagged?: boolean;
 }
 
+/**
+ * Running totals since start. The first seven names are the original ones (kept for
+ * /metrics); `flagged` counts orders the *rules* found suspicious.
+ */
 export interface GuardCounters {
   flagged: number;
   reviewed: number;
@@ -23,30 +48,90 @@ export interface GuardCounters {
   held: number;
   modelCalls: number;
   modelFailures: number;
+  /** Unflagged orders picked for the monitoring sample. */
+  sampled: number;
+  /** Orders answered from the Redis verdict cache (no call). */
+  cacheHits: number;
+  modelRetries: number;
+  refusals: number;
+  truncated: number;
+  malformedAnswers: number;
+  /** Orders a call's answer left out (each is unchecked). */
+  missingVerdicts: number;
+  /** Answer entries dropped by validation. */
+  invalidVerdicts: number;
+  /** Calls not made because a per-minute budget was used up. */
+  overBudget: number;
+  /** Calls not made because the breaker was open. */
+  breakerRejected: number;
+  breakerOpened: number;
+  verdictsAllow: number;
+  verdictsFlag: number;
+  verdictsReject: number;
+  inputTokens: number;
+  outputTokens: number;
+  modelLatencyMsTotal: number;
+  modelLatencyMsMax: number;
+  /** Orders put on the flagged list by this instance (first listing only). */
+  flaggedListed: number;
+  /** Sample orders dropped because too many were waiting. */
+  sampleDropped: number;
 }
 
-const CACHE_SIZE = 10_000;
-const BREAKER_FAILURES = 3;
-const BREAKER_OPEN_MS = 30_000;
-const MINUTE_MS = 60_000;
+export type GuardMode = 'model' | 'offline' | 'off';
+
+/** For /health/ready: how the guard works right now. */
+export interface GuardStatus {
+  readonly mode: GuardMode;
+  readonly model: string | null;
+  readonly breaker: BreakerState;
+  readonly on_unavailable: 'fail-open' | 'hold';
+}
+
+/** For /quality-guard and the metrics: status, counters and budget use. */
+export interface GuardSnapshot extends GuardStatus {
+  readonly counters: Readonly<GuardCounters>;
+  readonly latency_ms: { readonly mean: number; readonly max: number };
+  readonly budget: {
+    readonly calls_last_minute: number;
+    readonly max_calls_per_minute: number;
+    readonly tokens_last_minute: number;
+    readonly max_tokens_per_minute: number;
+  };
+}
+
+/** The sample waits for company this long; nobody waits for it. */
+const SAMPLE_WINDOW_MS = 1_000;
+const MAX_WAITING_SAMPLES = 1_000;
+/** The global average is re-read at most this often. */
+const GLOBAL_REFRESH_MS = 60_000;
+/** A rough count of tokens per character of the prompt, for the budget check before a call. */
+const CHARS_PER_TOKEN = 3;
+const SHUTDOWN_WAIT_MS = 5_000;
+
+const CLEAN: Verdict = { decision: 'allow', reasons: [], suspicious: false, checked: true };
 
 /**
- * The AI quality guard. Deterministic rules flag suspicious valid orders; only those (and a
- * configurable sample, for monitoring only) are sent to Claude, several per call, with a
- * JSON-schema constrained verdict per order id. The model can reject a flagged order, never
- * overturn a rule. Around the model: a tight timeout with one retry (SDK), a circuit
- * breaker, a per-minute call budget and a verdict cache by content hash. When the model
- * cannot answer, QUALITY_GUARD_ON_UNAVAILABLE decides: allow (marked unchecked) or hold
- * (the message is retried later). Without ANTHROPIC_API_KEY only the rules run.
+ * The AI quality guard, between validation and aggregation. Deterministic rules flag
+ * suspicious valid orders (never reject: what breaks a hard rule never gets here). With
+ * ANTHROPIC_API_KEY, the flagged orders go to Claude (several per call, collected across
+ * concurrent batches for a short window) and a small sample of the others goes too, in
+ * the background, for monitoring. A model verdict may flag (accept and list) or reject a
+ * flagged order. Around the model: a timeout, bounded retries, a circuit breaker, per-minute
+ * call and token budgets and a Redis verdict cache by content hash. When no verdict can be
+ * had, QUALITY_GUARD_ON_UNAVAILABLE decides: fail-open (accept, list, count as unchecked) or
+ * hold (retry later). Without a key only the rules run (offline mode).
  */
 @Injectable()
-export class QualityGuard implements OnModuleInit {
+export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(QualityGuard.name);
   private readonly reviewer: ClaudeReviewer | undefined;
-  private readonly cache = new Map<string, ModelVerdict>();
-  private readonly calls: number[] = [];
-  private consecutiveFailures = 0;
-  private openUntil = 0;
+  private readonly batcher: ReviewBatcher;
+  private readonly cache: VerdictCache;
+  private readonly breaker: CircuitBreaker;
+  private readonly budget: CallBudget;
+  private readonly background = new Set<Promise<void>>();
+  private globalFigures: { value: History; readAt: number } | undefined;
   readonly counters: GuardCounters = {
     flagged: 0,
     reviewed: 0,
@@ -55,114 +140,342 @@ export class QualityGuard implements OnModuleInit {
     held: 0,
     modelCalls: 0,
     modelFailures: 0,
+    sampled: 0,
+    cacheHits: 0,
+    modelRetries: 0,
+    refusals: 0,
+    truncated: 0,
+    malformedAnswers: 0,
+    missingVerdicts: 0,
+    invalidVerdicts: 0,
+    overBudget: 0,
+    breakerRejected: 0,
+    breakerOpened: 0,
+    verdictsAllow: 0,
+    verdictsFlag: 0,
+    verdictsReject: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    modelLatencyMsTotal: 0,
+    modelLatencyMsMax: 0,
+    flaggedListed: 0,
+    sampleDropped: 0,
   };
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    redis: RedisService,
+    private readonly history: OrderHistoryQuery,
+    private readonly flaggedStore: FlaggedOrderStore,
+  ) {
     const g = config.qualityGuard;
-    this.reviewer = g.apiKey
-      ? new ClaudeReviewer({ apiKey: g.apiKey, model: g.model, baseUrl: g.baseUrl, timeoutMs: g.timeoutMs })
-      : undefined;
+    this.reviewer =
+      g.enabled && g.apiKey
+        ? new ClaudeReviewer({
+            apiKey: g.apiKey,
+            model: g.model,
+            baseUrl: g.baseUrl,
+            timeoutMs: g.timeoutMs,
+            maxRetries: g.maxRetries,
+            onRetry: () => void (this.counters.modelRetries += 1),
+          })
+        : undefined;
+    this.cache = new VerdictCache(redis, g.cacheTtlSeconds);
+    this.breaker = new CircuitBreaker(g.breakerFailures, g.breakerOpenMs);
+    this.budget = new CallBudget(g.maxCallsPerMinute, g.maxTokensPerMinute);
+    this.batcher = new ReviewBatcher(
+      {
+        batchSize: g.batchSize,
+        windowMs: g.collectWindowMs,
+        backgroundWindowMs: SAMPLE_WINDOW_MS,
+        maxBackground: MAX_WAITING_SAMPLES,
+      },
+      (items, nowMs, background) => this.consult(items, nowMs, background),
+    );
   }
 
   onModuleInit(): void {
     const g = this.config.qualityGuard;
-    this.logger.log(
-      this.reviewer
-        ? `quality guard: ${g.model} reviews flagged orders (timeout ${g.timeoutMs} ms, ${g.maxCallsPerMinute} calls/min, when unavailable: ${g.onUnavailable})`
-        : 'quality guard: no ANTHROPIC_API_KEY, offline heuristics only; flagged orders are allowed and marked unchecked',
-    );
+    if (!g.enabled) {
+      this.logger.warn('quality guard: switched off (QUALITY_GUARD_ENABLED=false); every valid order is allowed');
+    } else if (this.reviewer) {
+      this.logger.log(
+        `quality guard: ${g.model} reviews flagged orders (batches of up to ${g.batchSize}, ${g.collectWindowMs} ms window, ` +
+          `timeout ${g.timeoutMs} ms, ${g.maxRetries} retries, ${g.maxCallsPerMinute} calls and ${g.maxTokensPerMinute} tokens/min, ` +
+          `sample ${g.sampleRate}, when unavailable: ${g.onUnavailable})`,
+      );
+    } else {
+      this.logger.warn(
+        'quality guard: offline mode (no ANTHROPIC_API_KEY): heuristics only; flagged orders are accepted, listed and counted as unchecked',
+      );
+    }
   }
 
+  /** Lets the model calls in flight (and the waiting sample) finish before Redis closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.race([this.settled(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WAIT_MS).unref())]);
+  }
+
+  /** Resolves when no call, sample review or background write is pending (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.background.size > 0) {
+      await this.batcher.drain();
+      await Promise.all([...this.background]);
+    }
+    await this.batcher.drain();
+  }
+
+  status(nowMs = Date.now()): GuardStatus {
+    const g = this.config.qualityGuard;
+    return {
+      mode: !g.enabled ? 'off' : this.reviewer ? 'model' : 'offline',
+      model: this.reviewer ? g.model : null,
+      breaker: this.breaker.stateAt(nowMs),
+      on_unavailable: g.onUnavailable,
+    };
+  }
+
+  snapshot(nowMs = Date.now()): GuardSnapshot {
+    const g = this.config.qualityGuard;
+    const used = this.budget.usage(nowMs);
+    const calls = this.counters.modelCalls;
+    return {
+      ...this.status(nowMs),
+      counters: { ...this.counters },
+      latency_ms: {
+        mean: calls === 0 ? 0 : Math.round(this.counters.modelLatencyMsTotal / calls),
+        max: Math.round(this.counters.modelLatencyMsMax),
+      },
+      budget: {
+        calls_last_minute: used.calls,
+        max_calls_per_minute: g.maxCallsPerMinute,
+        tokens_last_minute: used.tokens,
+        max_tokens_per_minute: g.maxTokensPerMinute,
+      },
+    };
+  }
+
+  /**
+   * One verdict per order, in order. Throws only when Redis fails (the caller retries the
+   * batch); every model problem ends in the configured policy instead.
+   */
   async review(orders: readonly Order[], nowMs = Date.now()): Promise<Verdict[]> {
     const g = this.config.qualityGuard;
-    const flags = orders.map((o) => flagsFor(o, g.suspiciousOrderCents, nowMs));
-    this.counters.flagged += flags.filter((f) => f.length > 0).length;
-    const ask = orders.map((o, i) => (flags[i]?.length ?? 0) > 0 || sampled(o, g.sampleRate));
-    const answers = new Map<string, ModelVerdict>();
-    if (this.reviewer && ask.some(Boolean)) {
-      const pending = orders
-        .map((order, i) => ({ order, flags: flags[i] ?? [] }))
-        .filter(({ order }, i) => ask[i] && !this.fromCache(order, answers));
-      if (pending.length > 0) await this.consult(pending, answers, nowMs);
+    if (!g.enabled || orders.length === 0) return orders.map(() => CLEAN);
+    const [users, global] = await Promise.all([this.history.users(orders.map((o) => o.userId)), this.global()]);
+    const flags = orders.map((order) =>
+      flagsFor(order, {
+        suspiciousOrderCents: g.suspiciousOrderCents,
+        nowMs,
+        user: users.get(order.userId),
+        global,
+      }),
+    );
+    const suspicious = flags.map((f) => f.length > 0);
+    this.counters.flagged += suspicious.filter(Boolean).length;
+
+    const answers = new Map<string, Answer>();
+    if (this.reviewer) {
+      const sample = orders.map((o, i) => !suspicious[i] && sampled(o, g.sampleRate));
+      this.counters.sampled += sample.filter(Boolean).length;
+      const asked = orders.filter((_, i) => suspicious[i] || sample[i]);
+      const cached = await this.cache.getMany(asked.map((o) => o.contentHash));
+      this.counters.cacheHits += asked.filter((o) => cached.has(o.contentHash)).length;
+      const waits: Promise<void>[] = [];
+      orders.forEach((order, i) => {
+        const item = { order, flags: flags[i] ?? [] };
+        const hit = cached.get(order.contentHash);
+        if (sample[i]) {
+          const answer = hit ? Promise.resolve<Answer>({ verdict: hit }) : this.batcher.submit(item, nowMs, true);
+          this.track(answer.then((a) => this.afterSample(item, a, nowMs)));
+        } else if (suspicious[i]) {
+          if (hit) answers.set(order.orderId, { verdict: hit });
+          else waits.push(this.batcher.submit(item, nowMs, false).then((a) => void answers.set(order.orderId, a)));
+        }
+      });
+      await Promise.all(waits);
     }
-    return orders.map((order, i) => this.decide(order, flags[i] ?? [], answers));
+
+    const verdicts = orders.map((order, i) => this.decide(flags[i] ?? [], answers.get(order.orderId)));
+    await Promise.all(
+      verdicts.map(async (v, i) => {
+        const order = orders[i];
+        if (v.flagged && order) await this.list(order, v.checked ? 'model' : 'rules', v.checked, v.reasons, nowMs);
+      }),
+    );
+    return verdicts;
   }
 
-  private fromCache(order: Order, answers: Map<string, ModelVerdict>): boolean {
-    const cached = this.cache.get(order.contentHash);
-    if (cached) answers.set(order.orderId, cached);
-    return cached !== undefined;
-  }
-
-  /** One model call for the pending orders; orders it could not answer get no entry in `answers`. */
-  private async consult(
-    pending: { order: Order; flags: readonly Flag[] }[],
-    answers: Map<string, ModelVerdict>,
-    nowMs: number,
-  ): Promise<void> {
-    if (!this.reviewer || nowMs < this.openUntil || !this.withinBudget(nowMs)) return;
-    this.calls.push(nowMs);
-    this.counters.modelCalls += 1;
-    try {
-      const verdicts = await this.reviewer.review(pending);
-      this.consecutiveFailures = 0;
-      for (const { order } of pending) {
-        const verdict = verdicts.get(order.orderId);
-        if (!verdict) continue;
-        answers.set(order.orderId, verdict);
-        this.remember(order.contentHash, verdict);
-      }
-    } catch (error) {
-      this.counters.modelFailures += 1;
-      this.consecutiveFailures += 1;
-      if (this.consecutiveFailures >= BREAKER_FAILURES) {
-        this.openUntil = nowMs + BREAKER_OPEN_MS;
-        this.logger.warn(
-          `quality guard: ${this.consecutiveFailures} model failures in a row; pausing calls for ${BREAKER_OPEN_MS / 1000} s`,
-        );
-      }
-      this.logger.warn(`quality guard: model unavailable (${error instanceof Error ? error.message : String(error)})`);
-    }
-  }
-
-  private withinBudget(nowMs: number): boolean {
-    while (this.calls.length > 0 && (this.calls[0] ?? 0) <= nowMs - MINUTE_MS) this.calls.shift();
-    return this.calls.length < this.config.qualityGuard.maxCallsPerMinute;
-  }
-
-  private remember(contentHash: string, verdict: ModelVerdict): void {
-    if (this.cache.size >= CACHE_SIZE) {
-      const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
-    }
-    this.cache.set(contentHash, verdict);
-  }
-
-  private decide(order: Order, flags: readonly Flag[], answers: Map<string, ModelVerdict>): Verdict {
-    const suspicious = flags.length > 0;
-    // Unflagged orders (sampled or not) are always allowed: a sample is for monitoring only.
-    if (!suspicious) return { decision: 'allow', reasons: [], suspicious, checked: true };
-    const answer = answers.get(order.orderId);
-    if (answer) {
+  private decide(flags: readonly Flag[], answer: Answer | undefined): Verdict {
+    // Unflagged orders are always allowed: the sample is for monitoring only.
+    if (flags.length === 0) return CLEAN;
+    if (answer && 'verdict' in answer) {
+      const { decision, code, explanation } = answer.verdict;
       this.counters.reviewed += 1;
-      if (answer.decision === 'reject') {
+      if (decision === 'allow') return { decision: 'allow', reasons: flags, suspicious: true, checked: true };
+      const reasons = [
+        { code: `ai:${code}`, message: explanation || `the quality guard's model said ${decision}` },
+        ...flags,
+      ];
+      if (decision === 'reject') {
         this.counters.rejected += 1;
-        const code = `quality_guard:${answer.code ?? 'other'}`;
-        return {
-          decision: 'reject',
-          reasons: [{ code, message: answer.explanation || 'rejected by the quality guard' }, ...flags],
-          suspicious,
-          checked: true,
-        };
+        return { decision: 'reject', reasons, suspicious: true, checked: true };
       }
-      return { decision: 'allow', reasons: flags, suspicious, checked: true };
+      return { decision: 'allow', reasons, suspicious: true, checked: true, flagged: true };
     }
-    // Flagged, no answer (no key, breaker open, over budget, failure, or the model skipped it).
+    // No verdict: offline, breaker open, over budget, a failed call or an answer that left it out.
     if (this.reviewer && this.config.qualityGuard.onUnavailable === 'hold') {
       this.counters.held += 1;
-      return { decision: 'hold', reasons: flags, suspicious, checked: false };
+      return { decision: 'hold', reasons: flags, suspicious: true, checked: false };
     }
     this.counters.unchecked += 1;
-    return { decision: 'allow', reasons: flags, suspicious, checked: false };
+    return { decision: 'allow', reasons: flags, suspicious: true, checked: false, flagged: true };
+  }
+
+  /** A sample order is already accepted: a model flag or reject only puts it on the list. */
+  private async afterSample(item: ReviewItem, answer: Answer, nowMs: number): Promise<void> {
+    if (!('verdict' in answer)) {
+      if (answer.unavailable === 'queue_full') this.counters.sampleDropped += 1;
+      return;
+    }
+    const { decision, code, explanation } = answer.verdict;
+    if (decision === 'allow') return;
+    const reason = { code: `ai:${code}`, message: explanation || `the quality guard's model said ${decision}` };
+    await this.list(item.order, 'sample', true, [reason], nowMs);
+  }
+
+  private async list(
+    order: Order,
+    source: FlagSource,
+    checked: boolean,
+    reasons: readonly Flag[],
+    nowMs: number,
+  ): Promise<void> {
+    const record: FlaggedOrderRecord = {
+      orderId: order.orderId,
+      userId: order.userId,
+      contentHash: order.contentHash,
+      valueCents: order.valueCents,
+      orderTimestampMs: order.timestampMs,
+      source,
+      checked,
+      reasons,
+      flaggedAtMs: nowMs,
+    };
+    if (await this.flaggedStore.record(record)) this.counters.flaggedListed += 1;
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `quality guard: sample review not recorded (${error instanceof Error ? error.message : String(error)})`,
+        ),
+      )
+      .finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+
+  private async global(): Promise<History> {
+    const now = performance.now();
+    if (!this.globalFigures || now - this.globalFigures.readAt > GLOBAL_REFRESH_MS) {
+      this.globalFigures = { value: await this.history.global(), readAt: now };
+    }
+    return this.globalFigures.value;
+  }
+
+  /** One model call for the items; every item gets an answer (a verdict or why not). */
+  private async consult(
+    items: readonly ReviewItem[],
+    nowMs: number,
+    background: boolean,
+  ): Promise<Map<string, Answer>> {
+    const unavailable = (reason: UnavailableReason): Map<string, Answer> =>
+      new Map(items.map((i) => [i.order.orderId, { unavailable: reason }]));
+    const reviewer = this.reviewer;
+    if (!reviewer) return unavailable('model_error');
+    if (!this.breaker.tryAcquire(nowMs)) {
+      this.counters.breakerRejected += 1;
+      return unavailable('breaker_open');
+    }
+    const estimate = Math.ceil((SYSTEM_PROMPT.length + delimitedOrders(items).length) / CHARS_PER_TOKEN);
+    if (!this.budget.allows(nowMs, estimate, background)) {
+      this.breaker.release();
+      this.counters.overBudget += 1;
+      return unavailable('over_budget');
+    }
+    this.budget.recordCall(nowMs);
+    this.counters.modelCalls += 1;
+    const started = performance.now();
+    try {
+      const answer = await reviewer.review(items);
+      this.spent(nowMs, answer.inputTokens, answer.outputTokens, started);
+      this.breaker.succeeded();
+      this.counters.invalidVerdicts += answer.invalid;
+      const result = new Map<string, Answer>();
+      const writes: Promise<void>[] = [];
+      for (const { order } of items) {
+        const verdict = answer.verdicts.get(order.orderId);
+        if (!verdict) {
+          this.counters.missingVerdicts += 1;
+          result.set(order.orderId, { unavailable: 'missing' });
+          continue;
+        }
+        this.countVerdict(verdict);
+        result.set(order.orderId, { verdict });
+        writes.push(this.cache.put(order.contentHash, verdict));
+      }
+      // A verdict that could not be cached is still good for this batch.
+      await Promise.all(writes).catch((error: unknown) =>
+        this.logger.warn(
+          `quality guard: verdicts not cached (${error instanceof Error ? error.message : String(error)})`,
+        ),
+      );
+      return result;
+    } catch (error) {
+      if (error instanceof ModelAnswerError) {
+        this.spent(nowMs, error.usage.inputTokens, error.usage.outputTokens, started);
+        this.logger.warn(`quality guard: unusable answer for ${items.length} orders (${error.message})`);
+        if (error.kind === 'malformed' || error.kind === 'stop_reason') {
+          this.counters.malformedAnswers += 1;
+          this.failed(nowMs);
+          return unavailable('malformed');
+        }
+        // The service answered: a refusal or a cut-off answer says nothing about its health.
+        this.breaker.succeeded();
+        if (error.kind === 'refusal') this.counters.refusals += 1;
+        else this.counters.truncated += 1;
+        return unavailable(error.kind);
+      }
+      this.spent(nowMs, 0, 0, started);
+      this.counters.modelFailures += 1;
+      this.failed(nowMs);
+      this.logger.warn(`quality guard: model unavailable (${error instanceof Error ? error.message : String(error)})`);
+      return unavailable('model_error');
+    }
+  }
+
+  private failed(nowMs: number): void {
+    if (this.breaker.failed(nowMs)) {
+      this.counters.breakerOpened += 1;
+      this.logger.warn(
+        `quality guard: circuit breaker open for ${this.config.qualityGuard.breakerOpenMs} ms after repeated model failures`,
+      );
+    }
+  }
+
+  private spent(nowMs: number, input: number, output: number, started: number): void {
+    const millis = performance.now() - started;
+    this.counters.modelLatencyMsTotal += millis;
+    this.counters.modelLatencyMsMax = Math.max(this.counters.modelLatencyMsMax, millis);
+    this.counters.inputTokens += input;
+    this.counters.outputTokens += output;
+    this.budget.recordTokens(nowMs, input + output);
+  }
+
+  private countVerdict(verdict: ModelVerdict): void {
+    if (verdict.decision === 'allow') this.counters.verdictsAllow += 1;
+    else if (verdict.decision === 'flag') this.counters.verdictsFlag += 1;
+    else this.counters.verdictsReject += 1;
   }
 }

@@ -1,0 +1,125 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { centsToAmount, type Violation } from '@order-pipeline/orders';
+import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
+import { KeySchema } from './key-schema';
+import { RECORD_FLAGGED_LUA } from './lua/flagged-scripts';
+
+/**
+ * Why an accepted order is on the list: the model said `flag` (or rejected an order that was
+ * only in the monitoring sample), or the rules found it suspicious and no model verdict was
+ * available (offline mode, model unavailable under the fail-open policy).
+ */
+export type FlagSource = 'model' | 'sample' | 'rules';
+
+export interface FlaggedOrderRecord {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly contentHash: string;
+  readonly valueCents: number;
+  readonly orderTimestampMs: number;
+  readonly source: FlagSource;
+  /** True when a model verdict stands behind the entry; false for rules-only entries. */
+  readonly checked: boolean;
+  /** The model's reason (`ai:<code>`) first when there is one, then the rules' flags. */
+  readonly reasons: readonly Violation[];
+  readonly flaggedAtMs: number;
+}
+
+export interface FlaggedPage {
+  readonly items: readonly FlaggedOrderRecord[];
+  readonly nextCursor: string | null;
+}
+
+/**
+ * The quality guard's list of orders it let through but wants a person to look at. Keyed
+ * by order_id with HSETNX, so an order is listed exactly once however often its message is
+ * delivered; bounded to QUALITY_GUARD_FLAGGED_MAX entries (the oldest go first).
+ */
+@Injectable()
+export class FlaggedOrderStore {
+  private readonly keys: KeySchema;
+  private readonly recordScript: ScriptRunner<number>;
+  private readonly maxEntries: number;
+
+  constructor(
+    private readonly redis: RedisService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.keys = new KeySchema(redis.keyPrefix);
+    this.recordScript = redis.defineScript(RECORD_FLAGGED_LUA, 4);
+    this.maxEntries = config.qualityGuard.flaggedMaxEntries;
+  }
+
+  /** Lists the order once; true when it was new. */
+  async record(record: FlaggedOrderRecord): Promise<boolean> {
+    const k = this.keys.flagged();
+    const stored = await this.recordScript(
+      [k.records, k.index, k.counts, k.sequence],
+      [record.orderId, JSON.stringify(record), this.maxEntries],
+    );
+    return stored === 1;
+  }
+
+  /** Newest first. The cursor is opaque to clients: the sequence number to continue below. */
+  async list(limit: number, cursor?: number): Promise<FlaggedPage> {
+    const k = this.keys.flagged();
+    const max = cursor === undefined ? '+inf' : `(${cursor}`;
+    const ids = await this.redis.client.zrevrangebyscore(k.index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit + 1);
+    const pairs: Array<[string, number]> = [];
+    for (let i = 0; i < ids.length; i += 2) pairs.push([ids[i] ?? '', Number(ids[i + 1])]);
+    const page = pairs.slice(0, limit);
+    const records = page.length > 0 ? await this.redis.client.hmget(k.records, ...page.map(([id]) => id)) : [];
+    const items = records.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as FlaggedOrderRecord);
+    const last = page.at(-1);
+    return { items, nextCursor: pairs.length > limit && last ? String(last[1]) : null };
+  }
+
+  /** Orders ever listed, and how many of them the size bound has dropped since. */
+  async counts(): Promise<{ total: number; dropped: number }> {
+    const counts = await this.redis.client.hgetall(this.keys.flagged().counts);
+    return { total: Number(counts.total ?? 0), dropped: Number(counts.dropped ?? 0) };
+  }
+}
+
+export interface FlaggedOrderView {
+  order_id: string;
+  user_id: string;
+  order_value: number;
+  order_timestamp: string;
+  source: FlagSource;
+  checked: boolean;
+  reasons: { code: string; message: string }[];
+  flagged_at: string;
+}
+
+export interface FlaggedOrdersView {
+  items: FlaggedOrderView[];
+  next_cursor: string | null;
+  /** Orders ever listed (the list itself keeps the newest QUALITY_GUARD_FLAGGED_MAX). */
+  total: number;
+}
+
+/** GET /orders/flagged: the flagged list, newest first. */
+@Injectable()
+export class FlaggedOrdersQuery {
+  constructor(private readonly store: FlaggedOrderStore) {}
+
+  async list(limit: number, cursor?: number): Promise<FlaggedOrdersView> {
+    const [page, counts] = await Promise.all([this.store.list(limit, cursor), this.store.counts()]);
+    return {
+      items: page.items.map((r) => ({
+        order_id: r.orderId,
+        user_id: r.userId,
+        order_value: centsToAmount(r.valueCents),
+        order_timestamp: new Date(r.orderTimestampMs).toISOString(),
+        source: r.source,
+        checked: r.checked,
+        reasons: [...r.reasons],
+        flagged_at: new Date(r.flaggedAtMs).toISOString(),
+      })),
+      next_cursor: page.nextCursor,
+      total: counts.total,
+    };
+  }
+}
