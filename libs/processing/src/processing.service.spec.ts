@@ -35,9 +35,9 @@ class FakeAggregator {
   }
 }
 /** The batch calls answer one settled result per order, as OrderAggregator's do. */
-const settle = <T>(p: Promise<T>) =>
+const settle = <P extends Promise<unknown>>(p: P) =>
   p.then(
-    (value) => ({ ok: true as const, value }),
+    (value) => ({ ok: true as const, value: value as Awaited<P> }),
     (error: Error) => ({ ok: false as const, error }),
   );
 class FakeStore {
