@@ -67,6 +67,7 @@ describe('QualityGuard offline (no ANTHROPIC_API_KEY)', () => {
       model: null,
       breaker: 'closed',
       on_unavailable: 'fail-open',
+      healthy: true,
     });
   });
 

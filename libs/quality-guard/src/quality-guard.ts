@@ -86,6 +86,8 @@ export interface GuardStatus {
   readonly model: string | null;
   readonly breaker: BreakerState;
   readonly on_unavailable: 'fail-open' | 'hold';
+  /** False while the breaker is open (the configured policy decides meanwhile); readiness reports it as degraded. */
+  readonly healthy: boolean;
 }
 
 /** For /quality-guard and the metrics: status, counters and budget use. */
@@ -227,11 +229,13 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
 
   status(nowMs = Date.now()): GuardStatus {
     const g = this.config.qualityGuard;
+    const breaker = this.breaker.stateAt(nowMs);
     return {
       mode: !g.enabled ? 'off' : this.reviewer ? 'model' : 'offline',
       model: this.reviewer ? g.model : null,
-      breaker: this.breaker.stateAt(nowMs),
+      breaker,
       on_unavailable: g.onUnavailable,
+      healthy: breaker !== 'open',
     };
   }
 

@@ -1,12 +1,15 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
+  FlaggedOrdersQuery,
   OrderStatusQuery,
   RejectedOrdersQuery,
+  type FlaggedOrdersView,
   type OrderStatusView,
   type RejectedOrdersView,
 } from '@order-pipeline/aggregation';
 import { OrderIdParamDto, RejectedQueryDto } from './query.dto';
+import { FlaggedOrdersDto } from './quality-guard.dto';
 import { ErrorDto, OrderStatusDto, RejectedOrdersDto } from './response.dto';
 
 @ApiTags('orders')
@@ -16,6 +19,7 @@ export class OrdersController {
   constructor(
     private readonly status: OrderStatusQuery,
     private readonly rejected: RejectedOrdersQuery,
+    private readonly flagged: FlaggedOrdersQuery,
   ) {}
 
   @Get('rejected')
@@ -23,6 +27,17 @@ export class OrdersController {
   @ApiOkResponse({ type: RejectedOrdersDto })
   list(@Query() q: RejectedQueryDto): Promise<RejectedOrdersView> {
     return this.rejected.list(q.limit, q.cursor === undefined ? undefined : Number(q.cursor));
+  }
+
+  @Get('flagged')
+  @ApiOperation({
+    summary: 'Orders the AI quality guard accepted but flagged for a person to look at, newest first',
+    description:
+      'Listed once per order_id: the model said flag, the model flagged or rejected an order of the monitoring sample, or the rules found the order suspicious and no model verdict was available (offline mode, fail-open). Orders the model rejects are in /orders/rejected with reason ai:<code>.',
+  })
+  @ApiOkResponse({ type: FlaggedOrdersDto })
+  listFlagged(@Query() q: RejectedQueryDto): Promise<FlaggedOrdersView> {
+    return this.flagged.list(q.limit, q.cursor === undefined ? undefined : Number(q.cursor));
   }
 
   @Get(':order_id')
