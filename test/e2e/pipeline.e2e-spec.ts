@@ -91,10 +91,13 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
   it('publishes an OpenAPI document with every route and Swagger UI', async () => {
     const doc = await t.get<{ paths: Record<string, unknown> }>('/docs-json');
     expect(Object.keys(doc.body.paths).sort()).toEqual([
+      '/admin/dead-letters',
+      '/admin/dead-letters/redrive',
       '/health/live',
       '/health/ready',
       '/metrics',
       '/orders/rejected',
+      '/orders/rejected/{order_id}/reprocess',
       '/orders/{order_id}',
       '/stats/global',
       '/stats/range',

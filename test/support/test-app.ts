@@ -66,6 +66,8 @@ export async function startTestApp(
     SQS_CONSUMER_CONCURRENCY: '2',
     SQS_RETRY_BACKOFF_SECONDS: '1',
     LOAD_SAMPLE_DATA: 'false',
+    // Quiet specs: request and batch log lines only when a spec asks for them.
+    LOG_LEVEL: 'error',
     ...env,
   });
   let moduleRef: TestingModule;

@@ -1,11 +1,10 @@
 import 'reflect-metadata';
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig, type AppConfig } from '@order-pipeline/config';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './configure-app';
-
-const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Bootstrap');
@@ -19,8 +18,12 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
-  const levels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1);
-  const app = configureApp(await NestFactory.create(AppModule, { logger: levels }));
+  // Every log line goes through pino (JSON, LOG_LEVEL, request ids); lines written while the
+  // app is created wait for it.
+  const nest = await NestFactory.create(AppModule, { bufferLogs: true });
+  nest.useLogger(nest.get(PinoLogger));
+  nest.flushLogs();
+  const app = configureApp(nest);
   await app.listen(config.port, '0.0.0.0');
   logger.log(`HTTP API on http://127.0.0.1:${config.port} (Swagger UI at /docs)`);
 }

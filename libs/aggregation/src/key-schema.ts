@@ -69,6 +69,7 @@ export class KeySchema {
       byOrder: `${tag}:by-order`,
       counts: `${tag}:counts`,
       sequence: `${tag}:seq`,
+      resolved: `${tag}:resolved`,
     };
   }
 
@@ -108,6 +109,8 @@ export interface RejectedKeys {
   readonly byOrder: string;
   readonly counts: string;
   readonly sequence: string;
+  /** Records taken out of the store by a reprocess that applied the order (kept for the record). */
+  readonly resolved: string;
 }
 
 export interface FlaggedKeys {

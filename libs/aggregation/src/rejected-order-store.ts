@@ -3,7 +3,7 @@ import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import type { Violation } from '@order-pipeline/orders';
 import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
 import { KeySchema } from './key-schema';
-import { RECORD_REJECTION_LUA } from './lua/scripts';
+import { RECORD_REJECTION_LUA, RESOLVE_REJECTION_LUA } from './lua/scripts';
 
 export type RejectionKind = 'rejected' | 'conflict';
 
@@ -35,6 +35,7 @@ export interface RejectedPage {
 export class RejectedOrderStore {
   private readonly keys: KeySchema;
   private readonly recordScript: ScriptRunner<number>;
+  private readonly resolveScript: ScriptRunner<number>;
   private readonly maxBodyBytes: number;
 
   constructor(
@@ -43,6 +44,7 @@ export class RejectedOrderStore {
   ) {
     this.keys = new KeySchema(redis.keyPrefix);
     this.recordScript = redis.defineScript(RECORD_REJECTION_LUA, 5);
+    this.resolveScript = redis.defineScript(RESOLVE_REJECTION_LUA, 5);
     this.maxBodyBytes = config.rejectedBodyMaxBytes;
   }
 
@@ -79,6 +81,16 @@ export class RejectedOrderStore {
     const items = records.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as RejectedOrderRecord);
     const last = page.at(-1);
     return { items, nextCursor: pairs.length > limit && last ? String(last[1]) : null };
+  }
+
+  /**
+   * Takes a record out of the store (list, by-order index and its count) because a reprocess
+   * applied its order; it is kept in the resolved hash. True when this call resolved it.
+   */
+  async resolve(id: string, outcome: string, nowMs = Date.now()): Promise<boolean> {
+    const k = this.keys.rejected();
+    const resolution = JSON.stringify({ outcome, resolvedAtMs: nowMs });
+    return (await this.resolveScript([k.records, k.index, k.byOrder, k.counts, k.resolved], [id, resolution])) === 1;
   }
 
   async latestForOrder(orderId: string): Promise<RejectedOrderRecord | undefined> {

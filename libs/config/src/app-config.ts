@@ -5,7 +5,10 @@
  */
 export interface AppConfig {
   readonly port: number;
-  readonly logLevel: 'error' | 'warn' | 'log' | 'debug';
+  /** `log` is pino's `info`; `silent` logs nothing. */
+  readonly logLevel: 'silent' | 'error' | 'warn' | 'log' | 'debug';
+  /** JSON lines, pretty lines, or `auto`: pretty on a terminal (when pino-pretty is installed), JSON otherwise. */
+  readonly logFormat: 'json' | 'pretty' | 'auto';
   readonly redis: {
     readonly url: string;
     /** Connect as a Redis Cluster client (REDIS_URL names one seed node). */
@@ -36,6 +39,16 @@ export interface AppConfig {
     readonly maxRangeDays: number;
   };
   readonly rejectedBodyMaxBytes: number;
+  readonly http: {
+    /** Largest request body accepted (JSON or form), in bytes. */
+    readonly bodyLimitBytes: number;
+    /** Unset: the read API (stats, orders, metrics) is public. Set: it needs this key or the admin key. */
+    readonly readApiKey: string | undefined;
+    /** Unset: the admin routes are disabled (403). Set: they need this key. */
+    readonly adminApiKey: string | undefined;
+    /** Admin requests per minute and client address; more get a 429. */
+    readonly adminRateLimitPerMinute: number;
+  };
   readonly qualityGuard: {
     /** False: no rules, no model, every valid order is allowed (QUALITY_GUARD_ENABLED). */
     readonly enabled: boolean;
@@ -157,10 +170,30 @@ function name(env: Env, variable: string, fallback: string): string {
   return value;
 }
 
+/** An API key: at least 16 characters without spaces, so a guessable or mangled key cannot be set by accident. */
+function apiKey(env: Env, variable: string): string | undefined {
+  const value = raw(env, variable);
+  if (value === undefined) return undefined;
+  if (!/^\S{16,512}$/.test(value)) {
+    throw new ConfigError(variable, 'must be 16 to 512 characters without spaces (the value is not shown)');
+  }
+  return value;
+}
+
+function apiKeys(env: Env): Pick<AppConfig['http'], 'readApiKey' | 'adminApiKey'> {
+  const readApiKey = apiKey(env, 'READ_API_KEY');
+  const adminApiKey = apiKey(env, 'ADMIN_API_KEY');
+  if (readApiKey !== undefined && readApiKey === adminApiKey) {
+    throw new ConfigError('READ_API_KEY', 'must differ from ADMIN_API_KEY (a read key must not open the admin routes)');
+  }
+  return { readApiKey, adminApiKey };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const config: AppConfig = {
     port: int(env, 'PORT', 3000, 0, 65535),
-    logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'log', 'debug'] as const, 'log'),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['silent', 'error', 'warn', 'log', 'debug'] as const, 'log'),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
     redis: {
       url: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
       cluster: bool(env, 'REDIS_CLUSTER', false),
@@ -190,6 +223,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxRangeDays: int(env, 'STATS_MAX_RANGE_DAYS', 3660, 1, 36600),
     },
     rejectedBodyMaxBytes: int(env, 'REJECTED_BODY_MAX_BYTES', 4096, 64, 262144),
+    http: {
+      bodyLimitBytes: int(env, 'HTTP_BODY_LIMIT_BYTES', 65536, 1024, 10_485_760),
+      ...apiKeys(env),
+      adminRateLimitPerMinute: int(env, 'ADMIN_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000),
+    },
     qualityGuard: {
       enabled: bool(env, 'QUALITY_GUARD_ENABLED', true),
       apiKey: raw(env, 'ANTHROPIC_API_KEY'),

@@ -1,43 +1,184 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { MetricsRegistry } from '@order-pipeline/observability';
 import { QualityGuard } from '@order-pipeline/quality-guard';
-import type { OutcomeKind } from './outcome';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Outcome, OutcomeKind } from './outcome';
 
-/** In-process counters, exposed in Prometheus text format at GET /metrics. */
+const OUTCOMES: readonly OutcomeKind[] = ['accepted', 'duplicate', 'conflict', 'rejected', 'retry'];
+
+/** Distinct reason labels kept; more fall into `other` so a flood of odd input cannot blow up the series. */
+const MAX_REASON_LABELS = 200;
+
+/** Methods of QualityGuard read at scrape time when they exist (the guard grows; new numbers show up by themselves). */
+const GUARD_SNAPSHOT_METHODS = ['snapshot', 'status', 'stats'] as const;
+
+/**
+ * What ProcessingService reports about every batch, turned into Prometheus metrics on the
+ * app's registry and into log lines: one line per batch at info (counts per outcome and the
+ * duration), one per message at debug (ids, outcome, reason codes; never the body).
+ *
+ * The quality guard's figures are read at scrape time: every numeric field of its
+ * `counters` becomes `order_pipeline_quality_guard_total{event}`, and every number or
+ * boolean of a `snapshot()`/`status()`/`stats()` answer (nested keys joined with `.`)
+ * becomes `order_pipeline_quality_guard{field}`; text values (a breaker state) become
+ * `order_pipeline_quality_guard_info{field,value} 1`.
+ */
 @Injectable()
 export class PipelineMetrics {
-  private readonly outcomes: Record<OutcomeKind, number> = {
-    accepted: 0,
-    duplicate: 0,
-    conflict: 0,
-    rejected: 0,
-    retry: 0,
-  };
-  private batches = 0;
-  private batchMillis = 0;
+  private readonly logger = new Logger('Pipeline');
+  private readonly debug: boolean;
+  private readonly messages: Counter<'outcome'>;
+  private readonly reasons: Counter<'outcome' | 'reason'>;
+  private readonly batches: Counter;
+  private readonly batchSeconds: Histogram;
+  private readonly batchSize: Histogram;
+  private readonly inFlight: Gauge;
+  private readonly reasonLabels = new Set<string>();
 
-  constructor(private readonly guard: QualityGuard) {}
-
-  recordBatch(kinds: readonly OutcomeKind[], millis: number): void {
-    this.batches += 1;
-    this.batchMillis += millis;
-    for (const kind of kinds) this.outcomes[kind] += 1;
+  constructor(
+    private readonly guard: QualityGuard,
+    registry: MetricsRegistry,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.debug = config.logLevel === 'debug';
+    this.messages = registry.counter({
+      name: 'order_pipeline_messages_total',
+      help: 'Messages by outcome (accepted, duplicate, conflict, rejected; retry: left on the queue for redelivery).',
+      labelNames: ['outcome'],
+    });
+    for (const outcome of OUTCOMES) this.messages.inc({ outcome }, 0);
+    this.reasons = registry.counter({
+      name: 'order_pipeline_message_reasons_total',
+      help: 'Reason codes of rejected and conflicting messages (a message counts once per code; item indexes shown as []).',
+      labelNames: ['outcome', 'reason'],
+    });
+    this.batches = registry.counter({ name: 'order_pipeline_batches_total', help: 'Batches handled.' });
+    this.batchSeconds = registry.histogram({
+      name: 'order_pipeline_batch_duration_seconds',
+      help: 'Time to take a batch from parse to final outcomes (messages of a batch are processed together).',
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    });
+    this.batchSize = registry.histogram({
+      name: 'order_pipeline_batch_size',
+      help: 'Messages per batch.',
+      buckets: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    });
+    this.inFlight = registry.gauge({
+      name: 'order_pipeline_messages_in_flight',
+      help: 'Messages being processed right now (received, no outcome yet).',
+    });
+    this.registerGuardMetrics(registry);
   }
 
-  render(): string {
-    const lines = [
-      '# HELP order_pipeline_messages_total Messages by final outcome (retry: left on the queue for redelivery).',
-      '# TYPE order_pipeline_messages_total counter',
-      ...Object.entries(this.outcomes).map(([k, v]) => `order_pipeline_messages_total{outcome="${k}"} ${v}`),
-      '# HELP order_pipeline_batches_total Batches handled.',
-      '# TYPE order_pipeline_batches_total counter',
-      `order_pipeline_batches_total ${this.batches}`,
-      '# HELP order_pipeline_batch_seconds_total Time spent handling batches.',
-      '# TYPE order_pipeline_batch_seconds_total counter',
-      `order_pipeline_batch_seconds_total ${(this.batchMillis / 1000).toFixed(3)}`,
-      '# HELP order_pipeline_quality_guard_total Quality guard decisions on valid orders (flagged by the rules; reviewed, rejected, allowed unchecked or held by the model step).',
-      '# TYPE order_pipeline_quality_guard_total counter',
-      ...Object.entries(this.guard.counters).map(([k, v]) => `order_pipeline_quality_guard_total{event="${k}"} ${v}`),
-    ];
-    return `${lines.join('\n')}\n`;
+  /** A batch of `size` messages starts; recordBatch ends it. */
+  batchStarted(size: number): void {
+    this.inFlight.inc(size);
   }
+
+  /**
+   * A batch (announced by batchStarted) ended with these outcomes, in message order, after
+   * `millis`. Plain kinds are accepted too (no reasons, no per-message lines).
+   */
+  recordBatch(outcomes: readonly (Outcome | OutcomeKind)[], millis: number): void {
+    this.inFlight.dec(outcomes.length);
+    this.batches.inc();
+    this.batchSeconds.observe(millis / 1000);
+    this.batchSize.observe(outcomes.length);
+    const counts: Record<OutcomeKind, number> = { accepted: 0, duplicate: 0, conflict: 0, rejected: 0, retry: 0 };
+    for (const o of outcomes) {
+      const outcome: Pick<Outcome, 'kind' | 'reasons'> = typeof o === 'string' ? { kind: o } : o;
+      counts[outcome.kind] += 1;
+      for (const reason of new Set((outcome.reasons ?? []).map((r) => this.reasonLabel(r.code)))) {
+        this.reasons.inc({ outcome: outcome.kind, reason });
+      }
+      if (this.debug && typeof o !== 'string') {
+        this.logger.debug({
+          msg: 'message',
+          messageId: o.messageId,
+          orderId: o.orderId,
+          outcome: o.kind,
+          reasons: o.reasons?.map((r) => r.code),
+          error: o.error,
+        });
+      }
+    }
+    for (const outcome of OUTCOMES) if (counts[outcome] > 0) this.messages.inc({ outcome }, counts[outcome]);
+    this.logger.log({ msg: 'batch', messages: outcomes.length, ...counts, durationMs: Math.round(millis * 10) / 10 });
+  }
+
+  /** `items[3].quantity` and `items[12].quantity` are one label; unknown labels beyond the cap are `other`. */
+  private reasonLabel(code: string): string {
+    const label = code.replace(/\[\d+\]/g, '[]').slice(0, 100);
+    if (this.reasonLabels.has(label)) return label;
+    if (this.reasonLabels.size >= MAX_REASON_LABELS) return 'other';
+    this.reasonLabels.add(label);
+    return label;
+  }
+
+  private registerGuardMetrics(registry: MetricsRegistry): void {
+    const guard = this.guard;
+    registry.counter({
+      name: 'order_pipeline_quality_guard_total',
+      help: 'Quality guard counters (flagged by the rules; reviewed, rejected, allowed unchecked or held by the model step; model calls and failures; and any counter the guard adds).',
+      labelNames: ['event'],
+      collect() {
+        this.reset();
+        for (const [event, value] of numericFields(guard.counters)) this.inc({ event }, Math.max(0, value));
+      },
+    });
+    const snapshot = async (): Promise<[string, unknown][]> => {
+      const fields: [string, unknown][] = [];
+      for (const method of GUARD_SNAPSHOT_METHODS) {
+        const fn = (guard as unknown as Record<string, unknown>)[method];
+        if (typeof fn !== 'function' || fn.length > 0) continue;
+        try {
+          const value: unknown = await (fn as () => unknown).call(guard);
+          fields.push(...flatten(value, method === 'snapshot' ? '' : `${method}.`));
+        } catch {
+          // A failing snapshot must not break the scrape; its fields are simply absent.
+        }
+      }
+      return fields;
+    };
+    registry.gauge({
+      name: 'order_pipeline_quality_guard',
+      help: 'Quality guard state read at scrape time (numbers and booleans of its snapshot/status; nested keys joined with ".").',
+      labelNames: ['field'],
+      async collect() {
+        this.reset();
+        for (const [field, value] of await snapshot()) {
+          if (typeof value === 'number' && Number.isFinite(value)) this.set({ field }, value);
+          else if (typeof value === 'boolean') this.set({ field }, value ? 1 : 0);
+        }
+      },
+    });
+    registry.gauge({
+      name: 'order_pipeline_quality_guard_info',
+      help: 'Quality guard text state read at scrape time (e.g. the circuit breaker state), as value labels set to 1.',
+      labelNames: ['field', 'value'],
+      async collect() {
+        this.reset();
+        for (const [field, value] of await snapshot()) {
+          if (typeof value === 'string' && value.length <= 64) this.set({ field, value }, 1);
+        }
+      },
+    });
+  }
+}
+
+function numericFields(value: unknown): [string, number][] {
+  return flatten(value, '').filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]));
+}
+
+/** Leaves of a plain object, nested keys joined with '.', at most 4 levels deep; arrays are skipped. */
+function flatten(value: unknown, prefix: string, depth = 0): [string, unknown][] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || depth > 4) return [];
+  const out: [string, unknown][] = [];
+  for (const [key, v] of Object.entries(value)) {
+    const name = `${prefix}${key}`;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) out.push(...flatten(v, `${name}.`, depth + 1));
+    else out.push([name, v]);
+  }
+  return out;
 }

@@ -86,7 +86,7 @@ describe('ProcessingService', () => {
 
   beforeEach(() => {
     store = new FakeStore();
-    const metrics = { recordBatch: () => undefined } as unknown as PipelineMetrics;
+    const metrics = { batchStarted: () => undefined, recordBatch: () => undefined } as unknown as PipelineMetrics;
     service = new ProcessingService(
       new FakeAggregator() as unknown as OrderAggregator,
       store as unknown as RejectedOrderStore,

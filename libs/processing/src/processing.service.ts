@@ -33,6 +33,7 @@ export class ProcessingService {
 
   async processBatch(messages: readonly InboundMessage[]): Promise<Outcome[]> {
     const started = performance.now();
+    this.metrics.batchStarted(messages.length);
     const outcomes = new Map<string, Outcome>();
     const pending: Pending[] = [];
     const rejections: Promise<void>[] = [];
@@ -53,11 +54,7 @@ export class ProcessingService {
       (m) => outcomes.get(m.id) ?? { messageId: m.id, kind: 'retry' as const, error: 'no outcome was reached' },
     );
     const millis = performance.now() - started;
-    this.metrics.recordBatch(
-      result.map((o) => o.kind),
-      millis,
-    );
-    this.logger.debug(`batch of ${messages.length} in ${millis.toFixed(1)} ms`);
+    this.metrics.recordBatch(result, millis); // logs the batch (info) and each message (debug)
     return result;
   }
 

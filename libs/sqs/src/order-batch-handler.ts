@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { ProcessingService, isFinal } from '@order-pipeline/processing';
 import { RedisService } from '@order-pipeline/redis';
 import { QUEUE_TARGET, type QueueTarget } from './queue-target';
+import { originalMessageId } from './dead-letter-queue';
 
 /** Longest a message waits before its next delivery after a transient failure (seconds). */
 const MAX_BACKOFF_SECONDS = 900;
@@ -41,7 +42,8 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
       await this.redis.waitUntilReady((this.config.sqs.visibilityTimeoutSeconds * 1000) / 2);
       const outcomes = await this.processing.processBatch(
         messages.map((m) => ({
-          id: m.MessageId ?? m.ReceiptHandle ?? '',
+          // A redriven message is processed under the id it was first known by.
+          id: originalMessageId(m) ?? m.ReceiptHandle ?? '',
           body: m.Body ?? '',
           receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
         })),

@@ -1,12 +1,15 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { SqsModule } from '@ssut/nestjs-sqs';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { ObservabilityModule } from '@order-pipeline/observability';
 import { ProcessingModule } from '@order-pipeline/processing';
 import { OrderBatchHandler } from './order-batch-handler';
 import { ORDER_CONSUMERS, consumerName } from './order-consumers';
 import { QUEUE_TARGET, openQueueTarget, type QueueTarget } from './queue-target';
 import { SampleDataLoader } from './sample-data-loader';
 import { QueueHealth } from './queue-health';
+import { DeadLetterQueue, ORIGINAL_MESSAGE_ID } from './dead-letter-queue';
+import { QueueMetrics } from './queue-metrics';
 
 /** Opens the queue target once; shared by the consumers, the loader and health. */
 @Module({
@@ -29,6 +32,7 @@ class QueueTargetModule implements OnApplicationShutdown {
   imports: [
     QueueTargetModule,
     ProcessingModule,
+    ObservabilityModule,
     SqsModule.registerAsync({
       imports: [QueueTargetModule],
       inject: [APP_CONFIG, QUEUE_TARGET],
@@ -40,7 +44,10 @@ class QueueTargetModule implements OnApplicationShutdown {
           batchSize: config.sqs.batchSize,
           waitTimeSeconds: config.sqs.waitTimeSeconds,
           visibilityTimeout: config.sqs.visibilityTimeoutSeconds,
-          messageSystemAttributeNames: ['ApproximateReceiveCount'],
+          // SentTimestamp feeds the queue-wait metrics; a redriven message carries the id it
+          // was first known by (dead-letter-queue.ts).
+          messageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+          messageAttributeNames: [ORIGINAL_MESSAGE_ID],
           pollingWaitTimeMs: 0,
           // Stop without aborting: deletes of batches still finishing must go out.
           stopOptions: { abort: false },
@@ -48,7 +55,7 @@ class QueueTargetModule implements OnApplicationShutdown {
       }),
     }),
   ],
-  providers: [OrderBatchHandler, ...ORDER_CONSUMERS, SampleDataLoader, QueueHealth],
-  exports: [QueueHealth, SampleDataLoader],
+  providers: [OrderBatchHandler, ...ORDER_CONSUMERS, SampleDataLoader, QueueHealth, DeadLetterQueue, QueueMetrics],
+  exports: [QueueHealth, SampleDataLoader, DeadLetterQueue],
 })
 export class OrderQueueModule {}

@@ -1,41 +1,128 @@
-import { Controller, Get, Header, HttpCode, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  HealthCheckService,
+  HealthIndicatorService,
+  type HealthCheckResult,
+  type HealthIndicatorResult,
+} from '@nestjs/terminus';
 import type { Response } from 'express';
-import { PipelineMetrics } from '@order-pipeline/processing';
+import { MetricsRegistry } from '@order-pipeline/observability';
+import { QualityGuard } from '@order-pipeline/quality-guard';
 import { RedisService } from '@order-pipeline/redis';
 import { QueueHealth } from '@order-pipeline/sqs';
+import { PublicRoute } from './api-keys';
 
+const READY_EXAMPLE = {
+  status: 'ok',
+  info: {
+    redis: { status: 'up' },
+    queue: { status: 'up', visible: 0, in_flight: 0, delayed: 0 },
+    quality_guard: { status: 'up' },
+  },
+  error: {},
+  details: {},
+};
+
+/**
+ * Liveness and readiness (@nestjs/terminus). Ready means Redis answers PING within 1 s and
+ * the orders queue answers GetQueueAttributes within 2 s. The quality guard is reported
+ * (its status() when it has one) but never makes the app unready: without the model it
+ * still decides (fail-open or hold), and the read API does not need it.
+ */
 @ApiTags('operations')
-@Controller()
+@PublicRoute()
+@Controller('health')
 export class HealthController {
   constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
     private readonly redis: RedisService,
     private readonly queue: QueueHealth,
-    private readonly metrics: PipelineMetrics,
+    private readonly guard: QualityGuard,
   ) {}
 
-  @Get('health/live')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'The process is up' })
-  live(): { status: 'ok' } {
-    return { status: 'ok' };
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process is up and serving HTTP (checks nothing else)' })
+  @ApiOkResponse({ schema: { example: { status: 'ok', info: {}, error: {}, details: {} } } })
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
   }
 
-  @Get('health/ready')
-  @ApiOperation({ summary: 'Ready when Redis and the queue both answer' })
-  @ApiOkResponse({ description: '{"status":"ok","redis":"up","queue":"up"}' })
-  @ApiServiceUnavailableResponse({ description: 'Redis or the queue does not answer.' })
-  async ready(@Res({ passthrough: true }) res: Response): Promise<{ status: string; redis: string; queue: string }> {
-    const [redis, queue] = await Promise.all([this.redis.isHealthy(), this.queue.isHealthy()]);
-    const ok = redis && queue;
-    res.status(ok ? 200 : 503);
-    return { status: ok ? 'ok' : 'unavailable', redis: redis ? 'up' : 'down', queue: queue ? 'up' : 'down' };
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: Redis and the orders queue answer; quality guard details' })
+  @ApiOkResponse({ schema: { example: READY_EXAMPLE } })
+  @ApiServiceUnavailableResponse({ description: 'Redis or the queue does not answer; `error` names which.' })
+  async ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([() => this.redisUp(), () => this.queueUp(), () => this.guardState()]);
+    } catch (error) {
+      // Terminus answers 503 with the full report; keep the report as the body.
+      if (error instanceof ServiceUnavailableException) {
+        res.status(503);
+        return error.getResponse() as HealthCheckResult;
+      }
+      throw error;
+    }
   }
+
+  private async redisUp(): Promise<HealthIndicatorResult> {
+    const check = this.indicators.check('redis');
+    return (await this.redis.isHealthy(1_000)) ? check.up() : check.down({ message: 'no answer to PING within 1 s' });
+  }
+
+  private async queueUp(): Promise<HealthIndicatorResult> {
+    const check = this.indicators.check('queue');
+    try {
+      return check.up({ ...(await this.queue.depth(2_000)) });
+    } catch (error) {
+      return check.down({
+        message: `GetQueueAttributes failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+  }
+
+  /** The guard's own status() when it has one, with `impaired: true` when it says so (still up: see above). */
+  private async guardState(): Promise<HealthIndicatorResult> {
+    const check = this.indicators.check('quality_guard');
+    const status = (this.guard as unknown as { status?: () => unknown }).status;
+    if (typeof status !== 'function') return check.up();
+    try {
+      const details: unknown = await status.call(this.guard);
+      const data: Record<string, unknown> =
+        details !== null && typeof details === 'object'
+          ? { ...(details as Record<string, unknown>) }
+          : { state: details };
+      const reported = data.status;
+      delete data.status; // reserved by terminus
+      if (reported !== undefined) data.reported_status = reported;
+      const impaired = data.healthy === false || data.ready === false || reported === 'degraded' || reported === 'down';
+      return check.up({ ...data, impaired });
+    } catch (error) {
+      return check.up({
+        impaired: true,
+        message: `status unavailable: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+  }
+}
+
+/** Prometheus metrics of this process (prom-client registry of the app). */
+@ApiTags('operations')
+@Controller()
+export class MetricsController {
+  constructor(private readonly metrics: MetricsRegistry) {}
 
   @Get('metrics')
-  @Header('Content-Type', 'text/plain; version=0.0.4')
-  @ApiOperation({ summary: 'Prometheus metrics: messages by outcome, batches, flagged orders' })
-  render(): string {
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  @ApiProduces('text/plain')
+  @ApiOperation({
+    summary: 'Prometheus metrics',
+    description:
+      'Messages by outcome and reason, batch latency and size histograms, in-flight messages, queue and dead-letter depth, oldest message age, Redis errors, quality guard counters and state, Node.js process metrics. Needs READ_API_KEY when it is set.',
+  })
+  @ApiOkResponse({ description: 'Prometheus text exposition format.' })
+  render(): Promise<string> {
     return this.metrics.render();
   }
 }

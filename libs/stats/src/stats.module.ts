@@ -1,16 +1,50 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { AggregationModule } from '@order-pipeline/aggregation';
+import { ObservabilityModule } from '@order-pipeline/observability';
 import { ProcessingModule } from '@order-pipeline/processing';
 import { QualityGuardModule } from '@order-pipeline/quality-guard';
 import { OrderQueueModule } from '@order-pipeline/sqs';
-import { HealthController } from './health.controller';
+import { AdminController } from './admin.controller';
+import { AdminRateLimitGuard, ApiKeyGuard } from './api-keys';
+import { HealthController, MetricsController } from './health.controller';
 import { OrdersController } from './orders.controller';
 import { QualityGuardController } from './quality-guard.controller';
 import { StatsController } from './stats.controller';
 
-/** The HTTP read side: statistics, order outcomes, health and metrics. */
+/**
+ * The HTTP side: statistics, order outcomes, health, metrics and the admin tools, behind
+ * the API-key check and the admin rate limit.
+ */
 @Module({
-  imports: [AggregationModule, ProcessingModule, OrderQueueModule, QualityGuardModule],
-  controllers: [StatsController, OrdersController, HealthController, QualityGuardController],
+  imports: [
+    AggregationModule,
+    ProcessingModule,
+    OrderQueueModule,
+    QualityGuardModule,
+    ObservabilityModule,
+    // A failing readiness check is answered with its report (503); no extra error log line.
+    TerminusModule.forRoot({ logger: false }),
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => [{ name: 'admin', ttl: 60_000, limit: config.http.adminRateLimitPerMinute }],
+    }),
+  ],
+  // Global, in this order: the admin rate limit (refused attempts count too), then the key check.
+  providers: [
+    { provide: APP_GUARD, useClass: AdminRateLimitGuard },
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+  ],
+  controllers: [
+    StatsController,
+    OrdersController,
+    HealthController,
+    MetricsController,
+    AdminController,
+    QualityGuardController,
+  ],
 })
 export class StatsModule {}

@@ -87,6 +87,28 @@ return 1
 `;
 
 /**
+ * Takes one record out of the rejected store after a reprocess applied its order, in the
+ * {rej} slot. KEYS: records, index, by-order, counts, resolved. ARGV: 1 message id,
+ * 2 the resolution (JSON: outcome and time). The record moves to the resolved hash (with
+ * the resolution), the count of its kind goes down by one, and the by-order entry goes if
+ * it points at this record. Returns 1, or 0 when the record is not (or no longer) there,
+ * so two reprocesses at once resolve it once.
+ */
+export const RESOLVE_REJECTION_LUA = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local record = cjson.decode(raw)
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if type(record.orderId) == 'string' and redis.call('HGET', KEYS[3], record.orderId) == ARGV[1] then
+  redis.call('HDEL', KEYS[3], record.orderId)
+end
+redis.call('HINCRBY', KEYS[4], record.kind, -1)
+redis.call('HSET', KEYS[5], ARGV[1], '{"resolution":' .. ARGV[2] .. ',"record":' .. raw .. '}')
+return 1
+`;
+
+/**
  * Top-N of one user bucket over a set of periods, in the bucket's slot.
  * KEYS: 1 cache key for the ranked measure, 2..1+n the ranked measure's period sets,
  *       2+n..1+2n the other measure's period sets (same periods, same order).

@@ -1,0 +1,56 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { RedisService } from '@order-pipeline/redis';
+import { MetricsRegistry } from './metrics-registry';
+
+/** What ioredis hands to sendCommand: a command with its name and the promise of its reply. */
+interface SentCommand {
+  readonly name?: string;
+  readonly promise?: Promise<unknown>;
+}
+
+type SendCommand = (command: SentCommand, ...rest: unknown[]) => unknown;
+
+/**
+ * Counts Redis trouble: connection errors (the client's 'error' events, one per failed
+ * connection attempt) and failed commands (every command whose reply is an error, by command
+ * name). ioredis has no command hook, so the one client's `sendCommand` is wrapped: it only
+ * watches each command's promise and changes nothing about how the command is sent. A
+ * NOSCRIPT reply is not counted: ioredis answers it itself by sending the script again.
+ */
+@Injectable()
+export class RedisMetrics implements OnModuleInit {
+  constructor(
+    private readonly redis: RedisService,
+    private readonly metrics: MetricsRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    const connectionErrors = this.metrics.counter({
+      name: 'order_pipeline_redis_connection_errors_total',
+      help: 'Redis connection errors (ioredis error events; one per failed connection attempt while Redis is away).',
+    });
+    const commandErrors = this.metrics.counter({
+      name: 'order_pipeline_redis_command_errors_total',
+      help: 'Redis commands that failed (error reply, connection closed, timeout), by command name.',
+      labelNames: ['command'],
+    });
+    const client = this.redis.client;
+    client.on('error', () => connectionErrors.inc());
+
+    const target = client as unknown as { sendCommand: SendCommand };
+    const send = target.sendCommand.bind(client) as SendCommand;
+    // A command may pass through sendCommand more than once (offline queue, cluster redirects).
+    const watched = new WeakSet<object>();
+    target.sendCommand = (command, ...rest) => {
+      const result = send(command, ...rest);
+      if (command.promise && !watched.has(command)) {
+        watched.add(command);
+        command.promise.catch((error: unknown) => {
+          if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return;
+          commandErrors.inc({ command: (command.name ?? 'unknown').toLowerCase() });
+        });
+      }
+      return result;
+    };
+  }
+}

@@ -1,0 +1,67 @@
+import { Injectable, Logger, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
+import { NotFoundError, RejectedOrderStore } from '@order-pipeline/aggregation';
+import { normaliseId } from '@order-pipeline/orders';
+import type { OutcomeKind } from './outcome';
+import { ProcessingService } from './processing.service';
+
+export interface ReprocessResult {
+  readonly order_id: string;
+  /** The SQS message id of the stored record; the reprocess runs under the same id. */
+  readonly message_id: string;
+  /** What the record was: rejected or conflict. */
+  readonly previous_kind: 'rejected' | 'conflict';
+  readonly previous_reasons: readonly string[];
+  /** The outcome now: accepted (applied now), duplicate (already applied), rejected or conflict (still). */
+  readonly outcome: Exclude<OutcomeKind, 'retry'>;
+  readonly reasons: readonly string[];
+  /** True when the record left the rejected store (the order is now applied). */
+  readonly resolved: boolean;
+}
+
+/**
+ * Runs a stored rejected (or conflicting) message through ProcessingService again, e.g.
+ * after a rule was fixed. It is the same path as a message from the queue, under the same
+ * message id: claim and apply make a second application impossible (a duplicate at most),
+ * and a message rejected again is not stored or counted twice. When the order is applied
+ * now (accepted or already applied), the record leaves the rejected store, so the rejected
+ * count goes down by one as the order count goes up by one.
+ */
+@Injectable()
+export class RejectionReprocessor {
+  private readonly logger = new Logger(RejectionReprocessor.name);
+
+  constructor(
+    private readonly rejected: RejectedOrderStore,
+    private readonly processing: ProcessingService,
+  ) {}
+
+  async reprocess(orderIdText: string): Promise<ReprocessResult> {
+    const orderId = normaliseId(orderIdText);
+    const record = await this.rejected.latestForOrder(orderId);
+    if (!record)
+      throw new NotFoundError('rejected order', `no rejected or conflicting message is stored for order ${orderId}`);
+    if (record.rawTruncated) {
+      throw new UnprocessableEntityException(
+        `the stored body of order ${orderId} was cut to REJECTED_BODY_MAX_BYTES, so it cannot be processed again; send the order again instead`,
+      );
+    }
+    const [outcome] = await this.processing.processBatch([{ id: record.id, body: record.rawBody, receiveCount: 1 }]);
+    if (!outcome || outcome.kind === 'retry') {
+      throw new ServiceUnavailableException(
+        `order ${orderId} could not be processed now (${outcome?.error ?? 'no outcome'}); try again shortly`,
+      );
+    }
+    const applied = outcome.kind === 'accepted' || outcome.kind === 'duplicate';
+    const resolved = applied ? await this.rejected.resolve(record.id, outcome.kind) : false;
+    this.logger.log({ msg: 'reprocessed', orderId, messageId: record.id, outcome: outcome.kind, resolved });
+    return {
+      order_id: orderId,
+      message_id: record.id,
+      previous_kind: record.kind,
+      previous_reasons: record.reasons.map((r) => r.code),
+      outcome: outcome.kind,
+      reasons: (outcome.reasons ?? []).map((r) => r.code),
+      resolved,
+    };
+  }
+}

@@ -1,0 +1,248 @@
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type Message,
+  type MessageAttributeValue,
+} from '@aws-sdk/client-sqs';
+import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { QUEUE_TARGET, type QueueTarget } from './queue-target';
+import type { QueueDepth } from './queue-health';
+
+/**
+ * Message attribute that carries a message's first SQS MessageId when it is sent again
+ * (redrive). The consumer processes the message under that id, so the rejected-orders store
+ * (keyed by message id) records a redriven message once, as it would the original.
+ */
+export const ORIGINAL_MESSAGE_ID = 'op-original-message-id';
+
+/** The original message id a received message stands for: the attribute when it is plain, else its own id. */
+export function originalMessageId(message: Message): string | undefined {
+  const carried = message.MessageAttributes?.[ORIGINAL_MESSAGE_ID]?.StringValue;
+  return carried !== undefined && /^[A-Za-z0-9-]{1,128}$/.test(carried) ? carried : message.MessageId;
+}
+
+export interface DeadLetter {
+  /** SQS message id in the dead-letter queue. */
+  readonly message_id: string;
+  /** The id the pipeline knows the message by (its first message id). */
+  readonly original_message_id: string;
+  /** When it was first sent (ISO-8601), if SQS says. */
+  readonly sent_at: string | null;
+  /** Receives so far (this peek counts as one). */
+  readonly receive_count: number;
+  /** The body, cut to REJECTED_BODY_MAX_BYTES bytes. */
+  readonly body: string;
+  readonly body_truncated: boolean;
+  readonly body_bytes: number;
+}
+
+export interface DeadLetterPeek {
+  readonly queue_url: string;
+  /** ApproximateNumberOfMessages of the dead-letter queue (visible messages). */
+  readonly approximate_depth: number;
+  readonly items: readonly DeadLetter[];
+}
+
+export interface RedriveResult {
+  /** Sent to the main queue and deleted from the dead-letter queue. */
+  readonly moved: number;
+  /** Could not be sent; still in the dead-letter queue (visible again after 30 s). */
+  readonly failed: number;
+  /** Sent, but their delete failed: they come back in the dead-letter queue; moving them again is harmless. */
+  readonly not_deleted: number;
+  /** ApproximateNumberOfMessages of the dead-letter queue afterwards. */
+  readonly remaining: number;
+}
+
+/** How long messages being redriven stay invisible in the dead-letter queue. */
+const REDRIVE_VISIBILITY_SECONDS = 30;
+
+/**
+ * The dead-letter queue of the orders queue, found through the orders queue's
+ * RedrivePolicy (so it is the one SQS actually uses, embedded emulator or real queue).
+ * Peeking receives with VisibilityTimeout 0 and deletes nothing; redriving sends each
+ * message to the orders queue (with its original message id) and only then deletes it
+ * from the dead-letter queue.
+ */
+@Injectable()
+export class DeadLetterQueue {
+  private resolved: string | undefined;
+
+  constructor(
+    @Inject(QUEUE_TARGET) private readonly target: QueueTarget,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The dead-letter queue URL, or undefined when the orders queue has no redrive policy. */
+  async url(timeoutMs = 2_000): Promise<string | undefined> {
+    if (this.resolved !== undefined) return this.resolved;
+    const attributes = await this.target.client.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.target.queueUrl, AttributeNames: ['RedrivePolicy'] }),
+      { abortSignal: AbortSignal.timeout(timeoutMs) },
+    );
+    const policy = attributes.Attributes?.RedrivePolicy;
+    if (!policy) return undefined;
+    const arn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn ?? '';
+    // arn:aws:sqs:<region>:<account>:<name>
+    const [, , , , account, name] = arn.split(':');
+    if (!name) return undefined;
+    const found = await this.target.client.send(
+      new GetQueueUrlCommand({ QueueName: name, ...(account ? { QueueOwnerAWSAccountId: account } : {}) }),
+      { abortSignal: AbortSignal.timeout(timeoutMs) },
+    );
+    this.resolved = found.QueueUrl;
+    return this.resolved;
+  }
+
+  async depth(timeoutMs = 2_000): Promise<QueueDepth | undefined> {
+    const url = await this.url(timeoutMs);
+    if (url === undefined) return undefined;
+    const res = await this.target.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
+      }),
+      { abortSignal: AbortSignal.timeout(timeoutMs) },
+    );
+    const count = (
+      name:
+        'ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible' | 'ApproximateNumberOfMessagesDelayed',
+    ): number => Number(res.Attributes?.[name] ?? 0);
+    return {
+      visible: count('ApproximateNumberOfMessages'),
+      in_flight: count('ApproximateNumberOfMessagesNotVisible'),
+      delayed: count('ApproximateNumberOfMessagesDelayed'),
+    };
+  }
+
+  /** Up to `limit` (1-10) messages, left where they are (received with VisibilityTimeout 0, not deleted). */
+  async peek(limit: number): Promise<DeadLetterPeek> {
+    const url = await this.required();
+    const res = await this.target.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: Math.min(10, Math.max(1, limit)),
+        VisibilityTimeout: 0,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: [ORIGINAL_MESSAGE_ID],
+        MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+      }),
+    );
+    const depth = await this.depth();
+    return {
+      queue_url: url,
+      approximate_depth: depth?.visible ?? 0,
+      items: (res.Messages ?? []).map((m) => this.describe(m)),
+    };
+  }
+
+  /**
+   * Moves up to `limit` messages back to the orders queue, 10 at a time: send (keeping the
+   * original message id), then delete what was sent. A message is never deleted before its
+   * copy is on the orders queue; if a delete fails the message may be moved twice, which the
+   * exactly-once path absorbs (a duplicate, or the same rejection record).
+   */
+  async redrive(limit: number): Promise<RedriveResult> {
+    const url = await this.required();
+    let moved = 0;
+    let failed = 0;
+    let notDeleted = 0;
+    while (moved + failed + notDeleted < limit) {
+      const res = await this.target.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: Math.min(10, limit - moved - failed - notDeleted),
+          VisibilityTimeout: REDRIVE_VISIBILITY_SECONDS,
+          WaitTimeSeconds: 0,
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      const messages = res.Messages ?? [];
+      if (messages.length === 0) break;
+      const sent = await this.target.client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.target.queueUrl,
+          Entries: messages.map((m, i) => ({
+            Id: String(i),
+            MessageBody: m.Body ?? '',
+            MessageAttributes: {
+              ...copyAttributes(m),
+              [ORIGINAL_MESSAGE_ID]: { DataType: 'String', StringValue: originalMessageId(m) ?? '' },
+            },
+          })),
+        }),
+      );
+      const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+      const toDelete = messages.filter((_, i) => ok.has(String(i)));
+      failed += messages.length - toDelete.length;
+      if (toDelete.length > 0) {
+        const deleted = await this.target.client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: url,
+            Entries: toDelete.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+          }),
+        );
+        const undeleted = deleted.Failed?.length ?? 0;
+        notDeleted += undeleted;
+        moved += toDelete.length - undeleted;
+      }
+    }
+    const depth = await this.depth();
+    return { moved, failed, not_deleted: notDeleted, remaining: depth?.visible ?? 0 };
+  }
+
+  private async required(): Promise<string> {
+    const url = await this.url();
+    if (url === undefined) {
+      throw new NotFoundException(
+        `the orders queue has no dead-letter queue (no RedrivePolicy on ${this.target.queueUrl})`,
+      );
+    }
+    return url;
+  }
+
+  private describe(m: Message): DeadLetter {
+    const body = m.Body ?? '';
+    const bytes = Buffer.byteLength(body, 'utf8');
+    const max = this.config.rejectedBodyMaxBytes;
+    const cut =
+      bytes <= max
+        ? body
+        : Buffer.from(body, 'utf8')
+            .subarray(0, max)
+            .toString('utf8')
+            .replace(/\uFFFD$/, '');
+    const sent = Number(m.Attributes?.SentTimestamp);
+    return {
+      message_id: m.MessageId ?? '',
+      original_message_id: originalMessageId(m) ?? '',
+      sent_at: Number.isFinite(sent) && sent > 0 ? new Date(sent).toISOString() : null,
+      receive_count: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+      body: cut,
+      body_truncated: bytes > max,
+      body_bytes: bytes,
+    };
+  }
+}
+
+/** The message attributes of a received message, in the shape SendMessage takes. */
+function copyAttributes(m: Message): Record<string, MessageAttributeValue> {
+  const out: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
+    if (!value.DataType) continue;
+    out[name] = {
+      DataType: value.DataType,
+      ...(value.StringValue !== undefined ? { StringValue: value.StringValue } : {}),
+      ...(value.BinaryValue !== undefined ? { BinaryValue: value.BinaryValue } : {}),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { RejectionReprocessor, type ReprocessResult } from '@order-pipeline/processing';
+import { DeadLetterQueue, type DeadLetterPeek, type RedriveResult } from '@order-pipeline/sqs';
+import {
+  DeadLetterPeekDto,
+  DeadLetterQueryDto,
+  RedriveQueryDto,
+  RedriveResultDto,
+  ReprocessResultDto,
+} from './admin.dto';
+import { AdminRoute } from './api-keys';
+import { OrderIdParamDto } from './query.dto';
+import { ErrorDto } from './response.dto';
+
+/** Operator tools: look at and move back dead letters, reprocess a rejected order. ADMIN_API_KEY only. */
+@ApiTags('admin')
+@AdminRoute()
+@Controller()
+export class AdminController {
+  constructor(
+    private readonly deadLetters: DeadLetterQueue,
+    private readonly reprocessor: RejectionReprocessor,
+  ) {}
+
+  @Get('admin/dead-letters')
+  @ApiOperation({
+    summary: 'Peek at the dead-letter queue without consuming it',
+    description: 'One receive with VisibilityTimeout 0; nothing is deleted. Bodies are cut to REJECTED_BODY_MAX_BYTES.',
+  })
+  @ApiOkResponse({ type: DeadLetterPeekDto })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'The orders queue has no dead-letter queue.' })
+  peek(@Query() q: DeadLetterQueryDto): Promise<DeadLetterPeek> {
+    return this.deadLetters.peek(q.limit);
+  }
+
+  @Post('admin/dead-letters/redrive')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Move dead letters back to the orders queue',
+    description:
+      'Up to `limit` messages: each is sent to the orders queue (keeping its original message id) and then deleted from the dead-letter queue. They go through the exactly-once path again: an order already applied counts as a duplicate, never twice.',
+  })
+  @ApiOkResponse({ type: RedriveResultDto })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'The orders queue has no dead-letter queue.' })
+  redrive(@Query() q: RedriveQueryDto): Promise<RedriveResult> {
+    return this.deadLetters.redrive(q.limit);
+  }
+
+  @Post('orders/rejected/:order_id/reprocess')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Process the stored message of a rejected order again (after a rule was fixed)',
+    description:
+      'The latest rejected or conflicting message of the order is run through the same exactly-once path under its own message id: it can never be applied twice. When it is applied now, its record leaves the rejected list.',
+  })
+  @ApiOkResponse({ type: ReprocessResultDto })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'No rejected or conflicting message is stored for this order.' })
+  @ApiUnprocessableEntityResponse({ type: ErrorDto, description: 'The stored body was cut (REJECTED_BODY_MAX_BYTES).' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorDto,
+    description: 'Redis (or the guard under the hold policy) is unavailable.',
+  })
+  reprocess(@Param() { order_id }: OrderIdParamDto): Promise<ReprocessResult> {
+    return this.reprocessor.reprocess(order_id);
+  }
+}

@@ -1,0 +1,116 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import {
+  applyDecorators,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  SetMetadata,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiSecurity,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { ErrorDto } from './response.dto';
+
+/** Who may call a route: anyone, holders of the read key (when one is set), holders of the admin key. */
+export type RouteAccess = 'public' | 'read' | 'admin';
+
+const ACCESS = 'order-pipeline:access';
+
+/** Open to everyone, even with READ_API_KEY set (health probes). */
+export const PublicRoute = (): MethodDecorator & ClassDecorator => SetMetadata(ACCESS, 'public');
+
+/**
+ * Needs ADMIN_API_KEY (x-api-key or Authorization: Bearer); disabled (403) while it is unset;
+ * rate-limited per client address (ADMIN_RATE_LIMIT_PER_MINUTE).
+ */
+export const AdminRoute = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(
+    SetMetadata(ACCESS, 'admin'),
+    ApiSecurity('api-key'),
+    ApiBearerAuth('bearer'),
+    ApiUnauthorizedResponse({ type: ErrorDto, description: 'No key, or not the admin key.' }),
+    ApiForbiddenResponse({ type: ErrorDto, description: 'Admin routes are disabled: ADMIN_API_KEY is not set.' }),
+    ApiTooManyRequestsResponse({ type: ErrorDto, description: 'More than ADMIN_RATE_LIMIT_PER_MINUTE requests.' }),
+  );
+
+function accessOf(reflector: Reflector, context: ExecutionContext): RouteAccess {
+  return (
+    reflector.getAllAndOverride<RouteAccess | undefined>(ACCESS, [context.getHandler(), context.getClass()]) ?? 'read'
+  );
+}
+
+const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+
+/** The key a request presents: x-api-key, or the token of Authorization: Bearer. */
+function presentedKey(req: Request): string | undefined {
+  const header = req.headers['x-api-key'];
+  if (typeof header === 'string' && header !== '') return header;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return match?.[1];
+}
+
+/**
+ * The one access check, global: routes are `read` unless marked. Read routes are public
+ * while READ_API_KEY is unset; with it they need it (or the admin key). Admin routes need
+ * ADMIN_API_KEY and are refused with a 403 while it is unset. Keys are compared as SHA-256
+ * digests with timingSafeEqual: equal lengths always, and no early exit on the first
+ * differing byte.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  private readonly readDigest: Buffer | undefined;
+  private readonly adminDigest: Buffer | undefined;
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.readDigest = config.http.readApiKey === undefined ? undefined : digest(config.http.readApiKey);
+    this.adminDigest = config.http.adminApiKey === undefined ? undefined : digest(config.http.adminApiKey);
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    const access = accessOf(this.reflector, context);
+    if (access === 'public') return true;
+    const http = context.switchToHttp();
+    const presented = presentedKey(http.getRequest<Request>());
+    const matches = (expected: Buffer | undefined): boolean =>
+      expected !== undefined && presented !== undefined && timingSafeEqual(digest(presented), expected);
+    const refuse = (message: string): never => {
+      http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="order-pipeline"');
+      throw new UnauthorizedException(message);
+    };
+    if (access === 'admin') {
+      if (this.adminDigest === undefined) {
+        throw new ForbiddenException('admin routes are disabled: set ADMIN_API_KEY to enable them');
+      }
+      if (presented === undefined) refuse('this admin route needs the admin key (x-api-key or Authorization: Bearer)');
+      if (!matches(this.adminDigest)) refuse('the API key is not valid for admin routes');
+      return true;
+    }
+    if (this.readDigest === undefined) return true;
+    if (presented === undefined) refuse('this route needs the read key (x-api-key or Authorization: Bearer)');
+    if (!matches(this.readDigest) && !matches(this.adminDigest)) refuse('the API key is not valid');
+    return true;
+  }
+}
+
+/** The rate limit, on admin routes only (also counting refused attempts: it runs before the key check). */
+@Injectable()
+export class AdminRateLimitGuard extends ThrottlerGuard {
+  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return Promise.resolve(context.getType() !== 'http' || accessOf(this.reflector, context) !== 'admin');
+  }
+}
