@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import { HttpException, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
@@ -66,4 +66,19 @@ function protectHttp(app: NestExpressApplication, config: AppConfig): void {
   );
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
+  // body-parser reports too large (413), unreadable (400) or unsupported (415) bodies as
+  // plain errors; make them HTTP errors so the exception filter answers them, not a 500.
+  app.use((error: unknown, _req: unknown, _res: unknown, next: (error?: unknown) => void) => {
+    const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
+    if (typeof status !== 'number' || status < 400 || status > 499) return next(error);
+    const message =
+      type === 'entity.too.large'
+        ? `the request body is larger than ${config.http.bodyLimitBytes} bytes (HTTP_BODY_LIMIT_BYTES)`
+        : type === 'entity.parse.failed'
+          ? 'the request body is not valid JSON'
+          : error instanceof Error
+            ? error.message
+            : 'the request body cannot be read';
+    next(new HttpException(message, status));
+  });
 }

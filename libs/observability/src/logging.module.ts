@@ -45,13 +45,22 @@ export function loggerParams(config: AppConfig): Params {
     pinoHttp: {
       level: pinoLevel(config.logLevel),
       genReqId: requestId,
+      // 503 (not ready, Redis away) is an expected state, not a fault of the service.
       customLogLevel: (_req, res, error) =>
-        error !== undefined || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      // Only what an operator needs from a request: no body, no query values beyond the URL.
+        res.statusCode === 503
+          ? 'warn'
+          : error !== undefined || res.statusCode >= 500
+            ? 'error'
+            : res.statusCode >= 400
+              ? 'warn'
+              : 'info',
       // Only what an operator needs from a request: never its headers (credentials) or body.
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        // pino-http makes up an Error for every 5xx; its stack says nothing (the exception
+        // filter logs real failures with theirs).
+        err: (err: Error) => ({ type: err.name, message: err.message }),
       },
       // Defence in depth, should anyone log the raw headers.
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], remove: true },

@@ -38,7 +38,7 @@ export class RedisMetrics implements OnModuleInit {
     client.on('error', () => connectionErrors.inc());
 
     const target = client as unknown as { sendCommand: SendCommand };
-    const send = target.sendCommand.bind(client) as SendCommand;
+    const send: SendCommand = target.sendCommand.bind(client);
     // A command may pass through sendCommand more than once (offline queue, cluster redirects).
     const watched = new WeakSet<object>();
     target.sendCommand = (command, ...rest) => {

@@ -10,7 +10,7 @@ const OUTCOMES: readonly OutcomeKind[] = ['accepted', 'duplicate', 'conflict', '
 /** Distinct reason labels kept; more fall into `other` so a flood of odd input cannot blow up the series. */
 const MAX_REASON_LABELS = 200;
 
-/** Methods of QualityGuard read at scrape time when they exist (the guard grows; new numbers show up by themselves). */
+/** Methods of QualityGuard read at scrape time, the first that exists (the guard grows; new numbers show up by themselves). */
 const GUARD_SNAPSHOT_METHODS = ['snapshot', 'status', 'stats'] as const;
 
 /**
@@ -20,8 +20,8 @@ const GUARD_SNAPSHOT_METHODS = ['snapshot', 'status', 'stats'] as const;
  *
  * The quality guard's figures are read at scrape time: every numeric field of its
  * `counters` becomes `order_pipeline_quality_guard_total{event}`, and every number or
- * boolean of a `snapshot()`/`status()`/`stats()` answer (nested keys joined with `.`)
- * becomes `order_pipeline_quality_guard{field}`; text values (a breaker state) become
+ * boolean of its `snapshot()` (else `status()` or `stats()`; nested keys joined with `.`;
+ * its `counters` skipped) becomes `order_pipeline_quality_guard{field}`; text values (a breaker state) become
  * `order_pipeline_quality_guard_info{field,value} 1`.
  */
 @Injectable()
@@ -127,19 +127,19 @@ export class PipelineMetrics {
         for (const [event, value] of numericFields(guard.counters)) this.inc({ event }, Math.max(0, value));
       },
     });
+    // The first of snapshot()/status()/stats() the guard has; its counters are already exposed above.
     const snapshot = async (): Promise<[string, unknown][]> => {
-      const fields: [string, unknown][] = [];
       for (const method of GUARD_SNAPSHOT_METHODS) {
         const fn = (guard as unknown as Record<string, unknown>)[method];
         if (typeof fn !== 'function' || fn.length > 0) continue;
         try {
           const value: unknown = await (fn as () => unknown).call(guard);
-          fields.push(...flatten(value, method === 'snapshot' ? '' : `${method}.`));
+          return flatten(value, '').filter(([field]) => !field.startsWith('counters.'));
         } catch {
-          // A failing snapshot must not break the scrape; its fields are simply absent.
+          return []; // a failing snapshot must not break the scrape; its fields are simply absent
         }
       }
-      return fields;
+      return [];
     };
     registry.gauge({
       name: 'order_pipeline_quality_guard',

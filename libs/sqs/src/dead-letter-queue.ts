@@ -126,6 +126,9 @@ export class DeadLetterQueue {
   /** Up to `limit` (1-10) messages, left where they are (received with VisibilityTimeout 0, not deleted). */
   async peek(limit: number): Promise<DeadLetterPeek> {
     const url = await this.required();
+    // Counted before the receive: the peeked messages are visible again at once on SQS, but
+    // an emulator may count them as in flight until its next receive.
+    const depth = await this.depth();
     const res = await this.target.client.send(
       new ReceiveMessageCommand({
         QueueUrl: url,
@@ -136,7 +139,6 @@ export class DeadLetterQueue {
         MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
       }),
     );
-    const depth = await this.depth();
     return {
       queue_url: url,
       approximate_depth: depth?.visible ?? 0,

@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { RejectedOrderStore } from '@order-pipeline/aggregation';
+import { anOrder } from '../../libs/orders/test/order-builder';
+import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
+
+const ADMIN_KEY = 'admin-key-0123456789abcdef';
+const READ_KEY = 'read-key-0123456789abcdef';
+
+interface Reply<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+async function call<T = Record<string, unknown>>(
+  t: TestApp,
+  method: 'GET' | 'POST',
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<Reply<T>> {
+  const res = await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}${path}`, { method, headers });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+const admin = { 'x-api-key': ADMIN_KEY };
+const globalStats = async (t: TestApp): Promise<GlobalStats> => (await t.get<GlobalStats>('/stats/global')).body;
+
+describe('admin routes without ADMIN_API_KEY', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('are disabled with a 403 that says how to enable them, even for a request with a key', async () => {
+    const res = await call(t, 'GET', '/admin/dead-letters', { 'x-api-key': ADMIN_KEY });
+    expect(res.status).toBe(403);
+    expect(res.body.message).toContain('ADMIN_API_KEY');
+  });
+
+  it('leave the read API public', async () => {
+    expect((await call(t, 'GET', '/stats/global')).status).toBe(200);
+  });
+});
+
+describe('API keys', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY, READ_API_KEY: READ_KEY, ADMIN_RATE_LIMIT_PER_MINUTE: '1000' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('refuse an admin request without a key with a 401', async () => {
+    const res = await call(t, 'GET', '/admin/dead-letters');
+    expect([res.status, res.body.message]).toEqual([401, expect.stringContaining('admin key') as unknown]);
+  });
+
+  it('refuse an admin request with a wrong key with a 401', async () => {
+    expect((await call(t, 'GET', '/admin/dead-letters', { 'x-api-key': `${ADMIN_KEY}x` })).status).toBe(401);
+  });
+
+  it('refuse an admin request with the read key', async () => {
+    expect((await call(t, 'GET', '/admin/dead-letters', { 'x-api-key': READ_KEY })).status).toBe(401);
+  });
+
+  it('let the admin key in as x-api-key or as a bearer token', async () => {
+    expect((await call(t, 'GET', '/admin/dead-letters', admin)).status).toBe(200);
+    expect((await call(t, 'GET', '/admin/dead-letters', { authorization: `Bearer ${ADMIN_KEY}` })).status).toBe(200);
+  });
+
+  it('with READ_API_KEY, refuse a read request without a key and let the read or admin key in', async () => {
+    expect((await call(t, 'GET', '/stats/global')).status).toBe(401);
+    expect((await call(t, 'GET', '/metrics')).status).toBe(401);
+    expect((await call(t, 'GET', '/stats/global', { 'x-api-key': READ_KEY })).status).toBe(200);
+    expect((await call(t, 'GET', '/stats/global', admin)).status).toBe(200);
+  });
+
+  it('keep the health probes open with READ_API_KEY set', async () => {
+    expect((await call(t, 'GET', '/health/live')).status).toBe(200);
+    expect((await call(t, 'GET', '/health/ready')).status).toBe(200);
+  });
+});
+
+describe('admin rate limit', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY, ADMIN_RATE_LIMIT_PER_MINUTE: '3' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('answers 429 after ADMIN_RATE_LIMIT_PER_MINUTE admin requests, refused ones included', async () => {
+    const wrong = { 'x-api-key': 'not-the-admin-key-at-all' };
+    const statuses = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push((await call(t, 'GET', '/admin/dead-letters', i < 2 ? wrong : admin)).status);
+    expect(statuses).toEqual([401, 401, 200, 429]);
+    expect((await call(t, 'GET', '/stats/global')).status).toBe(200);
+  });
+});
+
+describe('dead letters and reprocessing', () => {
+  let t: TestApp;
+
+  beforeEach(async () => {
+    t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY, ADMIN_RATE_LIMIT_PER_MINUTE: '1000' });
+  });
+
+  afterEach(async () => {
+    await t.close();
+  });
+
+  /** Puts bodies straight on the dead-letter queue, as SQS does after the last receive; returns their ids. */
+  const deadLetter = async (bodies: string[]): Promise<string[]> => {
+    const res = await t.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: t.dlqUrl,
+        Entries: bodies.map((body, i) => ({ Id: String(i), MessageBody: body })),
+      }),
+    );
+    return bodies.map((_, i) => res.Successful?.find((s) => s.Id === String(i))?.MessageId ?? '');
+  };
+  const dlqDepth = async (): Promise<number> => {
+    const res = await t.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: t.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
+    return Number(res.Attributes?.ApproximateNumberOfMessages ?? 0);
+  };
+
+  it('peeks at dead letters without consuming them', async () => {
+    const ids = await deadLetter([anOrder().with({ order_id: 'ord-dl-1' }).json(), 'not json']);
+    type Peek = { approximate_depth: number; items: { message_id: string; body: string; receive_count: number }[] };
+    const first = await call<Peek>(t, 'GET', '/admin/dead-letters', admin);
+    const second = await call<Peek>(t, 'GET', '/admin/dead-letters', admin);
+
+    expect(first.status).toBe(200);
+    expect(first.body.approximate_depth).toBe(2);
+    expect(first.body.items.map((i) => i.body).sort()).toEqual(
+      [anOrder().with({ order_id: 'ord-dl-1' }).json(), 'not json'].sort(),
+    );
+    expect(second.body.items.map((i) => i.message_id).sort()).toEqual([...ids].sort());
+  });
+
+  it('redrives dead letters through the exactly-once path: exact totals, nothing counted twice', async () => {
+    const applied = anOrder().with({ order_id: 'ord-dl-applied', user_id: 'u-dl' }).json();
+    await t.send([applied]);
+    await eventually(async () => (await globalStats(t)).total_orders === 1);
+    const [, , , badId] = await deadLetter([
+      anOrder().with({ order_id: 'ord-dl-a', user_id: 'u-dl' }).json(),
+      anOrder().with({ order_id: 'ord-dl-b', user_id: 'u-dl' }).json(),
+      applied,
+      'not json',
+    ]);
+
+    const redrive = await call(t, 'POST', '/admin/dead-letters/redrive', admin);
+    expect(redrive).toEqual({ status: 200, body: { moved: 4, failed: 0, not_deleted: 0, remaining: 0 } });
+    await eventually(async () => {
+      const g = await globalStats(t);
+      return g.total_orders + g.duplicates + g.rejected === 5;
+    });
+    await t.drained();
+
+    expect(await globalStats(t)).toMatchObject({
+      total_orders: 3,
+      total_revenue: 299.97,
+      duplicates: 1,
+      rejected: 1,
+      conflicts: 0,
+    });
+    // The rejected record keeps the id the message had in the dead-letter queue.
+    const rejected = await t.get<{ items: { id: string }[] }>('/orders/rejected');
+    expect(rejected.body.items.map((i) => i.id)).toEqual([badId]);
+    expect(await dlqDepth()).toBe(0);
+    expect((await call(t, 'POST', '/admin/dead-letters/redrive', admin)).body).toMatchObject({ moved: 0 });
+  });
+
+  it('reprocesses a rejected order that passes now: applied once, and it leaves the rejected list', async () => {
+    const body = anOrder().with({ order_id: 'ord-fixed', user_id: 'u-fixed' }).json();
+    // Rejected under an older rule: stored as the pipeline stores rejections.
+    const store = t.app.get(RejectedOrderStore);
+    await store.record({
+      id: randomUUID(),
+      kind: 'rejected',
+      orderId: 'ORD-FIXED',
+      userId: 'U-FIXED',
+      reasons: [{ code: 'old_rule:too_strict', message: 'an old rule refused it' }],
+      receivedAtMs: Date.now(),
+      ...store.capBody(body),
+    });
+    expect(await globalStats(t)).toMatchObject({ total_orders: 0, rejected: 1 });
+
+    const first = await call(t, 'POST', '/orders/rejected/ord-fixed/reprocess', admin);
+    const again = await call(t, 'POST', '/orders/rejected/ord-fixed/reprocess', admin);
+
+    expect(first).toEqual({
+      status: 200,
+      body: expect.objectContaining({ order_id: 'ORD-FIXED', outcome: 'accepted', resolved: true }) as unknown,
+    });
+    expect(again.status).toBe(404);
+    expect(await globalStats(t)).toMatchObject({ total_orders: 1, total_revenue: 99.99, rejected: 0, duplicates: 0 });
+    expect((await t.get<{ outcome: string }>('/orders/ord-fixed')).body.outcome).toBe('accepted');
+    expect((await t.get<{ items: unknown[] }>('/orders/rejected')).body.items).toEqual([]);
+  });
+
+  it('reprocesses a rejected copy of an order already applied as a duplicate: never applied twice', async () => {
+    const body = anOrder().with({ order_id: 'ord-twice', user_id: 'u-twice' }).json();
+    await t.send([body]);
+    await eventually(async () => (await globalStats(t)).total_orders === 1);
+    const store = t.app.get(RejectedOrderStore);
+    await store.record({
+      id: randomUUID(),
+      kind: 'rejected',
+      orderId: 'ORD-TWICE',
+      userId: 'U-TWICE',
+      reasons: [{ code: 'old_rule:too_strict', message: 'an old rule refused it' }],
+      receivedAtMs: Date.now(),
+      ...store.capBody(body),
+    });
+
+    const res = await call(t, 'POST', '/orders/rejected/ord-twice/reprocess', admin);
+
+    expect(res.body).toMatchObject({ outcome: 'duplicate', resolved: true });
+    expect(await globalStats(t)).toMatchObject({ total_orders: 1, total_revenue: 99.99, rejected: 0, duplicates: 1 });
+  });
+
+  it('reprocesses an order that is still invalid without storing or counting it again', async () => {
+    await t.send([anOrder().with({ order_id: 'ord-still-bad' }).withValue(10).json()]);
+    await eventually(async () => (await globalStats(t)).rejected === 1);
+
+    const res = await call(t, 'POST', '/orders/rejected/ord-still-bad/reprocess', admin);
+
+    expect(res).toEqual({
+      status: 200,
+      body: expect.objectContaining({ outcome: 'rejected', reasons: ['value_mismatch'], resolved: false }) as unknown,
+    });
+    expect(await globalStats(t)).toMatchObject({ total_orders: 0, rejected: 1 });
+    expect((await t.get<{ items: unknown[] }>('/orders/rejected')).body.items).toHaveLength(1);
+  });
+
+  it('answers 404 for an order with no stored rejection', async () => {
+    const res = await call(t, 'POST', '/orders/rejected/ord-unknown/reprocess', admin);
+    expect(res.status).toBe(404);
+  });
+});

@@ -1,0 +1,166 @@
+import { anOrder } from '../../libs/orders/test/order-builder';
+import { freePort } from '../support/processes';
+import { eventually, startTestApp, type TestApp } from '../support/test-app';
+
+/** The value of one sample line of the Prometheus text, e.g. `order_pipeline_messages_total{outcome="accepted"}`. */
+function sample(metrics: string, series: string): number | undefined {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+interface Health {
+  status: string;
+  info: Record<string, { status: string } & Record<string, unknown>>;
+  error: Record<string, { status: string } & Record<string, unknown>>;
+}
+
+describe('operations: metrics, health, request ids, HTTP protection', () => {
+  let t: TestApp;
+  const url = (path: string): string => `${t.baseUrl.replace('[::1]', '127.0.0.1')}${path}`;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('counts a known batch by outcome, reason, batch size and queue state in /metrics', async () => {
+    const order = (id: string): string => anOrder().with({ order_id: id, user_id: 'u-metrics' }).json();
+    await t.send([
+      order('ord-m1'),
+      order('ord-m2'),
+      order('ord-m3'),
+      order('ord-m3'),
+      'not json',
+      anOrder().with({ order_id: 'ord-m-bad' }).withValue(10).json(),
+    ]);
+    const counted = (m: string, outcome: string): number =>
+      sample(m, `order_pipeline_messages_total{outcome="${outcome}"}`) ?? 0;
+    await eventually(async () => {
+      const m = await t.metrics();
+      return ['accepted', 'duplicate', 'rejected'].reduce((n, o) => n + counted(m, o), 0) === 6;
+    });
+    const metrics = await t.metrics();
+
+    expect({
+      accepted: counted(metrics, 'accepted'),
+      duplicate: counted(metrics, 'duplicate'),
+      rejected: counted(metrics, 'rejected'),
+      conflict: counted(metrics, 'conflict'),
+      retry: counted(metrics, 'retry'),
+      notJson: sample(metrics, 'order_pipeline_message_reasons_total{outcome="rejected",reason="not_json"}'),
+      mismatch: sample(metrics, 'order_pipeline_message_reasons_total{outcome="rejected",reason="value_mismatch"}'),
+      batchedMessages: sample(metrics, 'order_pipeline_batch_size_sum'),
+      inFlight: sample(metrics, 'order_pipeline_messages_in_flight'),
+    }).toEqual({
+      accepted: 3,
+      duplicate: 1,
+      rejected: 2,
+      conflict: 0,
+      retry: 0,
+      notJson: 1,
+      mismatch: 1,
+      batchedMessages: 6,
+      inFlight: 0,
+    });
+    expect(sample(metrics, 'order_pipeline_batches_total')).toBe(sample(metrics, 'order_pipeline_batch_size_count'));
+    expect(sample(metrics, 'order_pipeline_batch_duration_seconds_count')).toBe(
+      sample(metrics, 'order_pipeline_batches_total'),
+    );
+    expect(sample(metrics, 'order_pipeline_queue_up{queue="orders"}')).toBe(1);
+    expect(sample(metrics, 'order_pipeline_queue_messages{queue="dead_letter",state="visible"}')).toBe(0);
+    expect(sample(metrics, 'order_pipeline_message_queue_wait_seconds_count')).toBeGreaterThanOrEqual(6);
+    expect(sample(metrics, 'order_pipeline_quality_guard_total{event="flagged"}')).toBe(0);
+  });
+
+  it('publishes the queue, Redis, guard and Node.js metric families', async () => {
+    const names = [...(await t.metrics()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'order_pipeline_messages_total counter',
+        'order_pipeline_message_reasons_total counter',
+        'order_pipeline_batch_duration_seconds histogram',
+        'order_pipeline_batch_size histogram',
+        'order_pipeline_messages_in_flight gauge',
+        'order_pipeline_queue_messages gauge',
+        'order_pipeline_dead_letter_messages gauge',
+        'order_pipeline_queue_oldest_message_age_seconds gauge',
+        'order_pipeline_message_queue_wait_seconds histogram',
+        'order_pipeline_redis_connection_errors_total counter',
+        'order_pipeline_redis_command_errors_total counter',
+        'order_pipeline_quality_guard_total counter',
+        'order_pipeline_quality_guard gauge',
+        'process_cpu_user_seconds_total counter',
+        'nodejs_eventloop_lag_seconds gauge',
+      ]),
+    );
+  });
+
+  it('answers readiness with Redis, queue and quality guard details', async () => {
+    const res = await t.get<Health>('/health/ready');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('ok');
+    expect(res.body.info.redis?.status).toBe('up');
+    expect(res.body.info.queue).toMatchObject({ status: 'up', visible: expect.any(Number) as unknown });
+    expect(res.body.info.quality_guard?.status).toBe('up');
+  });
+
+  it('echoes an incoming x-request-id, and makes one up when there is none', async () => {
+    const given = await fetch(url('/stats/global'), { headers: { 'x-request-id': 'trace-42.a' } });
+    const made = await fetch(url('/stats/global'));
+    const unsafe = await fetch(url('/stats/global'), { headers: { 'x-request-id': 'evil"\\id with spaces' } });
+    expect(given.headers.get('x-request-id')).toBe('trace-42.a');
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('sends helmet security headers, and Swagger UI still loads under its CSP', async () => {
+    const api = await fetch(url('/stats/global'));
+    expect(api.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(api.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const ui = await fetch(url('/docs'));
+    expect(ui.status).toBe(200);
+    expect(ui.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const scripts = [...(await ui.text()).matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const src of scripts) {
+      expect((await fetch(new URL(src ?? '', url('/docs')))).status).toBe(200);
+    }
+  });
+
+  it('refuses a request body over HTTP_BODY_LIMIT_BYTES with a 413', async () => {
+    const res = await fetch(url('/admin/dead-letters/redrive'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ padding: 'x'.repeat(70_000) }),
+    });
+    expect(res.status).toBe(413);
+  });
+});
+
+describe('operations: readiness without Redis', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is live but not ready, and says Redis is the reason', async () => {
+    const ready = await t.get<Health>('/health/ready');
+    expect((await t.get('/health/live')).status).toBe(200);
+    expect(ready.status).toBe(503);
+    expect(ready.body.status).toBe('error');
+    expect(ready.body.error.redis?.status).toBe('down');
+    expect(ready.body.info.queue?.status).toBe('up');
+  });
+
+  it('counts the Redis connection errors', async () => {
+    await eventually(async () => (sample(await t.metrics(), 'order_pipeline_redis_connection_errors_total') ?? 0) > 0);
+  });
+});
