@@ -43,4 +43,27 @@ describe('loadConfig', () => {
   it('treats blank values as unset', () => {
     expect(loadConfig({ PORT: '  ', SQS_QUEUE_URL: '' }).port).toBe(3000);
   });
+
+  it('leaves the API keys unset by default: admin routes disabled, read routes public', () => {
+    expect(loadConfig({}).http).toEqual({
+      bodyLimitBytes: 65536,
+      readApiKey: undefined,
+      adminApiKey: undefined,
+      adminRateLimitPerMinute: 30,
+    });
+  });
+
+  it.each([
+    ['ADMIN_API_KEY', { ADMIN_API_KEY: 'short' }],
+    ['READ_API_KEY', { READ_API_KEY: 'has spaces in the key' }],
+    ['READ_API_KEY', { READ_API_KEY: 'same-key-0123456789', ADMIN_API_KEY: 'same-key-0123456789' }],
+    ['LOG_FORMAT', { LOG_FORMAT: 'xml' }],
+    ['HTTP_BODY_LIMIT_BYTES', { HTTP_BODY_LIMIT_BYTES: '10' }],
+    ['ADMIN_RATE_LIMIT_PER_MINUTE', { ADMIN_RATE_LIMIT_PER_MINUTE: '0' }],
+  ])('refuses a bad %s with a message naming it (and never a key)', (variable, env) => {
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: ${variable} `));
+    for (const [name, value] of Object.entries(env)) {
+      if (name.endsWith('_API_KEY')) expect(() => loadConfig(env)).not.toThrow(value);
+    }
+  });
 });
