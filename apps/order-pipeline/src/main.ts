@@ -23,6 +23,22 @@ async function bootstrap(): Promise<void> {
   const nest = await NestFactory.create(AppModule, { bufferLogs: true });
   nest.useLogger(nest.get(PinoLogger));
   nest.flushLogs();
+  // SIGTERM/SIGINT: stop receiving, let batches in flight finish (or release them), close
+  // Redis last, then exit 0. configureApp's own enableShutdownHooks skips these signals.
+  nest.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      // Bounded: if the orderly shutdown hangs, leave anyway. Nothing unacknowledged is
+      // lost: SQS delivers it again after its visibility timeout.
+      setTimeout(
+        () => {
+          logger.error(`shutdown took longer than ${config.shutdownGraceSeconds + 10} s; exiting`);
+          process.exit(1);
+        },
+        (config.shutdownGraceSeconds + 10) * 1000,
+      ).unref();
+    });
+  }
   const app = configureApp(nest);
   await app.listen(config.port, '0.0.0.0');
   logger.log(`HTTP API on http://127.0.0.1:${config.port} (Swagger UI at /docs)`);

@@ -40,6 +40,51 @@ describe('loadConfig', () => {
     expect(loadConfig({ SQS_QUEUE_URL: url }).sqs.queueUrl).toBe(url);
   });
 
+  it('reads a redis+cluster:// URL as the seed nodes of a cluster, with its credentials', () => {
+    const redis = loadConfig({ REDIS_URL: 'redis+cluster://app:s3cret@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002' }).redis;
+    expect(redis).toMatchObject({
+      cluster: true,
+      url: 'redis://app:s3cret@10.0.0.1:7000',
+      clusterNodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+    });
+  });
+
+  it('switches to a cluster client when REDIS_CLUSTER_NODES lists the seeds', () => {
+    const redis = loadConfig({ REDIS_CLUSTER_NODES: 'a.example:7000, b.example' }).redis;
+    expect(redis).toMatchObject({
+      cluster: true,
+      clusterNodes: [
+        { host: 'a.example', port: 7000 },
+        { host: 'b.example', port: 6379 },
+      ],
+    });
+  });
+
+  it('keeps REDIS_CLUSTER=true with REDIS_URL as the only seed', () => {
+    const redis = loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://127.0.0.1:7005' }).redis;
+    expect(redis).toMatchObject({ cluster: true, clusterNodes: [{ host: '127.0.0.1', port: 7005 }] });
+  });
+
+  it.each([
+    ['REDIS_CLUSTER_NODES', 'a:b:c'],
+    ['REDIS_CLUSTER_NODES', 'host:99999'],
+    ['REDIS_CLUSTER_NODES', ','],
+    ['REDIS_URL', 'redis+cluster://'],
+    ['SQS_HEARTBEAT_SECONDS', '30'],
+    ['SHUTDOWN_GRACE_SECONDS', '0'],
+  ])('refuses %s=%p with a message naming the variable', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+
+  it('extends visibility every third of the visibility timeout by default', () => {
+    expect(loadConfig({ SQS_VISIBILITY_TIMEOUT: '30' }).sqs.heartbeatSeconds).toBe(10);
+    expect(loadConfig({ SQS_VISIBILITY_TIMEOUT: '1' }).sqs.heartbeatSeconds).toBe(0);
+  });
+
   it('treats blank values as unset', () => {
     expect(loadConfig({ PORT: '  ', SQS_QUEUE_URL: '' }).port).toBe(3000);
   });

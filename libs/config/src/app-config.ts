@@ -10,9 +10,12 @@ export interface AppConfig {
   /** JSON lines, pretty lines, or `auto`: pretty on a terminal (when pino-pretty is installed), JSON otherwise. */
   readonly logFormat: 'json' | 'pretty' | 'auto';
   readonly redis: {
+    /** The standalone server, or (with `cluster`) the first seed node and the credentials. */
     readonly url: string;
-    /** Connect as a Redis Cluster client (REDIS_URL names one seed node). */
+    /** Connect as a Redis Cluster client: REDIS_CLUSTER=true, REDIS_CLUSTER_NODES or a redis+cluster:// URL. */
     readonly cluster: boolean;
+    /** The cluster's seed nodes (empty for a standalone server). */
+    readonly clusterNodes: readonly { readonly host: string; readonly port: number }[];
     /** Prefix of every key the service writes; lets several deployments share a server. */
     readonly keyPrefix: string;
   };
@@ -31,9 +34,13 @@ export interface AppConfig {
     readonly visibilityTimeoutSeconds: number;
     /** First redelivery delay after a transient failure; doubles with each receive (max 900 s). */
     readonly retryBackoffSeconds: number;
+    /** While a batch is handled its visibility is extended every this many seconds (0: never). */
+    readonly heartbeatSeconds: number;
     readonly dataDir: string;
   };
   readonly sampleData: { readonly load: boolean; readonly file: string };
+  /** On SIGTERM/SIGINT, how long batches in flight may take to finish before the app stops anyway. */
+  readonly shutdownGraceSeconds: number;
   readonly stats: {
     readonly retentionDays: number;
     readonly maxRangeDays: number;
@@ -131,7 +138,7 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false (got "${value}")`);
 }
 
-function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+function urlValue(env: Env, name: string, protocols: readonly string[]): string | undefined {
   const value = raw(env, name);
   if (value === undefined) return undefined;
   let parsed: URL;
@@ -170,6 +177,70 @@ function name(env: Env, variable: string, fallback: string): string {
   return value;
 }
 
+type HostPort = { host: string; port: number };
+
+/** `host:port` (IPv6 as `[::1]:7000`); the port defaults to 6379. */
+function hostPort(variable: string, text: string): HostPort {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(text.trim());
+  const port = Number(match?.[3] ?? 6379);
+  if (!match || port < 1 || port > 65535) {
+    throw new ConfigError(variable, `must list host:port pairs separated by commas (got "${text}")`);
+  }
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+/**
+ * REDIS_URL is a standalone server (redis:// or rediss://), or a cluster given as
+ * redis+cluster://[user:password@]host:port,host:port (rediss+cluster:// for TLS).
+ * REDIS_CLUSTER_NODES (host:port,host:port) also selects a cluster, with credentials and
+ * TLS from REDIS_URL; REDIS_CLUSTER=true takes REDIS_URL's node as the only seed.
+ */
+function redisTarget(env: Env): Pick<AppConfig['redis'], 'url' | 'cluster' | 'clusterNodes'> {
+  const text = raw(env, 'REDIS_URL');
+  const clusterUrl = text === undefined ? null : /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/.exec(text);
+  const nodesText = raw(env, 'REDIS_CLUSTER_NODES');
+  const nodesOf = (variable: string, list: string): HostPort[] =>
+    list
+      .split(',')
+      .filter((n) => n.trim() !== '')
+      .map((n) => hostPort(variable, n));
+  if (clusterUrl) {
+    const nodes = nodesOf('REDIS_URL', clusterUrl[3] ?? '');
+    if (nodes.length === 0) throw new ConfigError('REDIS_URL', `names no cluster node (got "${text}")`);
+    const first = nodes[0];
+    const auth = clusterUrl[2] ? `${clusterUrl[2]}@` : '';
+    const host = first.host.includes(':') ? `[${first.host}]` : first.host;
+    const nodeList = nodesText ? nodesOf('REDIS_CLUSTER_NODES', nodesText) : nodes;
+    return { url: `${clusterUrl[1]}://${auth}${host}:${first.port}`, cluster: true, clusterNodes: nodeList };
+  }
+  const url = urlValue(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379';
+  if (nodesText !== undefined) {
+    const nodes = nodesOf('REDIS_CLUSTER_NODES', nodesText);
+    if (nodes.length === 0) throw new ConfigError('REDIS_CLUSTER_NODES', `names no node (got "${nodesText}")`);
+    return { url, cluster: true, clusterNodes: nodes };
+  }
+  if (bool(env, 'REDIS_CLUSTER', false)) {
+    const seed = new URL(url);
+    const host = seed.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
+    return { url, cluster: true, clusterNodes: [{ host, port: Number(seed.port || 6379) }] };
+  }
+  return { url, cluster: false, clusterNodes: [] };
+}
+
+/** A whole number of seconds for the visibility heartbeat: below the visibility timeout. */
+function heartbeat(env: Env, visibilityTimeoutSeconds: number): number {
+  // Default: a third of the visibility timeout, so two heartbeats may be missed.
+  const fallback = visibilityTimeoutSeconds >= 2 ? Math.max(1, Math.floor(visibilityTimeoutSeconds / 3)) : 0;
+  const value = int(env, 'SQS_HEARTBEAT_SECONDS', fallback, 0, 43199);
+  if (value >= visibilityTimeoutSeconds) {
+    throw new ConfigError(
+      'SQS_HEARTBEAT_SECONDS',
+      `must be below SQS_VISIBILITY_TIMEOUT (${visibilityTimeoutSeconds}), or 0 for no heartbeat (got "${value}")`,
+    );
+  }
+  return value;
+}
+
 /** An API key: at least 16 characters without spaces, so a guessable or mangled key cannot be set by accident. */
 function apiKey(env: Env, variable: string): string | undefined {
   const value = raw(env, variable);
@@ -190,18 +261,18 @@ function apiKeys(env: Env): Pick<AppConfig['http'], 'readApiKey' | 'adminApiKey'
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {
+  const visibilityTimeoutSeconds = int(env, 'SQS_VISIBILITY_TIMEOUT', 30, 1, 43200);
   const config: AppConfig = {
     port: int(env, 'PORT', 3000, 0, 65535),
     logLevel: oneOf(env, 'LOG_LEVEL', ['silent', 'error', 'warn', 'log', 'debug'] as const, 'log'),
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
     redis: {
-      url: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
-      cluster: bool(env, 'REDIS_CLUSTER', false),
+      ...redisTarget(env),
       keyPrefix: name(env, 'REDIS_KEY_PREFIX', 'op'),
     },
     sqs: {
       queueUrl: queueUrl(env, 'SQS_QUEUE_URL'),
-      endpoint: url(env, 'SQS_ENDPOINT', ['http:', 'https:']),
+      endpoint: urlValue(env, 'SQS_ENDPOINT', ['http:', 'https:']),
       region: name(env, 'AWS_REGION', 'us-east-1'),
       emulatorPort: int(env, 'SQS_EMULATOR_PORT', 4566, 0, 65535),
       queueName: name(env, 'SQS_QUEUE_NAME', 'orders'),
@@ -210,14 +281,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
       consumerConcurrency: int(env, 'SQS_CONSUMER_CONCURRENCY', 4, 1, 16),
       batchSize: int(env, 'SQS_BATCH_SIZE', 10, 1, 10),
       waitTimeSeconds: int(env, 'SQS_WAIT_TIME_SECONDS', 20, 0, 20),
-      visibilityTimeoutSeconds: int(env, 'SQS_VISIBILITY_TIMEOUT', 30, 1, 43200),
+      visibilityTimeoutSeconds,
       retryBackoffSeconds: int(env, 'SQS_RETRY_BACKOFF_SECONDS', 10, 0, 900),
+      heartbeatSeconds: heartbeat(env, visibilityTimeoutSeconds),
       dataDir: raw(env, 'SQS_DATA_DIR') ?? '.data/sqs',
     },
     sampleData: {
       load: bool(env, 'LOAD_SAMPLE_DATA', false),
       file: raw(env, 'SAMPLE_DATA_FILE') ?? 'data/sample-orders.ndjson',
     },
+    shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 15, 1, 600),
     stats: {
       retentionDays: int(env, 'STATS_RETENTION_DAYS', 400, 1, 36500),
       maxRangeDays: int(env, 'STATS_MAX_RANGE_DAYS', 3660, 1, 36600),
@@ -232,7 +305,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       enabled: bool(env, 'QUALITY_GUARD_ENABLED', true),
       apiKey: raw(env, 'ANTHROPIC_API_KEY'),
       model: raw(env, 'ANTHROPIC_MODEL') ?? 'claude-haiku-4-5',
-      baseUrl: url(env, 'ANTHROPIC_BASE_URL', ['http:', 'https:']),
+      baseUrl: urlValue(env, 'ANTHROPIC_BASE_URL', ['http:', 'https:']),
       timeoutMs: int(env, 'QUALITY_GUARD_TIMEOUT_MS', 5000, 100, 120000),
       maxRetries: int(env, 'QUALITY_GUARD_MAX_RETRIES', 2, 0, 10),
       batchSize: int(env, 'QUALITY_GUARD_BATCH_SIZE', 20, 1, 100),

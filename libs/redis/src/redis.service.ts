@@ -45,21 +45,24 @@ export class RedisService implements OnApplicationShutdown {
     };
     this.keyPrefix = config.redis.keyPrefix;
     if (config.redis.cluster) {
+      // Credentials and TLS come from REDIS_URL (a redis+cluster:// URL becomes one of its seeds).
       const seed = new URL(config.redis.url);
-      const host = seed.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
-      this.client = new Cluster([{ host, port: Number(seed.port || 6379) }], {
-        enableAutoPipelining: true,
-        // Fail fast while the cluster is away (a retry outcome, a 503) instead of queueing
-        // without bound; the batch handler waits for 'ready' before it starts a batch.
-        enableOfflineQueue: false,
-        clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
-        redisOptions: {
-          ...options,
-          password: seed.password ? decodeURIComponent(seed.password) : undefined,
-          username: seed.username ? decodeURIComponent(seed.username) : undefined,
-          ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
+      this.client = new Cluster(
+        config.redis.clusterNodes.map((n) => ({ host: n.host, port: n.port })),
+        {
+          enableAutoPipelining: true,
+          // Fail fast while the cluster is away (a retry outcome, a 503) instead of queueing
+          // without bound; the batch handler waits for 'ready' before it starts a batch.
+          enableOfflineQueue: false,
+          clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
+          redisOptions: {
+            ...options,
+            password: seed.password ? decodeURIComponent(seed.password) : undefined,
+            username: seed.username ? decodeURIComponent(seed.username) : undefined,
+            ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
+          },
         },
-      });
+      );
     } else {
       this.client = new Redis(config.redis.url, options);
     }
@@ -145,16 +148,22 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   /**
-   * Resolves true as soon as the connection is ready, or false after `timeoutMs`.
-   * Lets a consumer hold a batch through a short outage instead of spending a receive.
+   * Resolves true as soon as the connection is ready, or false after `timeoutMs` (or once
+   * `signal` aborts). Lets a consumer hold a batch through a short outage instead of
+   * spending a receive.
    */
-  async waitUntilReady(timeoutMs: number): Promise<boolean> {
+  async waitUntilReady(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (this.client.status !== 'ready') {
-      if (Date.now() >= deadline) return false;
+      if (Date.now() >= deadline || signal?.aborted) return false;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return true;
+  }
+
+  /** True while the connection (every node's, for a cluster) is up. */
+  get ready(): boolean {
+    return this.client.status === 'ready';
   }
 
   /** True when Redis answers PING within the timeout. */

@@ -5,5 +5,6 @@ export { SampleDataLoader } from './sample-data-loader';
 export { DeadLetterQueue, ORIGINAL_MESSAGE_ID } from './dead-letter-queue';
 export type { DeadLetter, DeadLetterPeek, RedriveResult } from './dead-letter-queue';
 export { OrderBatchHandler } from './order-batch-handler';
+export { ConsumptionGate } from './consumption-gate';
 export { QUEUE_TARGET } from './queue-target';
 export type { QueueTarget } from './queue-target';

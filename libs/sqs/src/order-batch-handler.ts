@@ -3,6 +3,7 @@ import { ChangeMessageVisibilityBatchCommand, type Message } from '@aws-sdk/clie
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { ProcessingService, isFinal } from '@order-pipeline/processing';
 import { RedisService } from '@order-pipeline/redis';
+import { ConsumptionGate } from './consumption-gate';
 import { QUEUE_TARGET, type QueueTarget } from './queue-target';
 import { originalMessageId } from './dead-letter-queue';
 
@@ -15,17 +16,19 @@ const MAX_BACKOFF_SECONDS = 900;
  * when a batch handler returns anything but an array, so this always returns one
  * (possibly empty) and never throws. Messages left for retry get a visibility backoff
  * (SQS_RETRY_BACKOFF_SECONDS doubled per receive, at most 900 s); SQS dead-letters
- * them after SQS_MAX_RECEIVE_COUNT receives.
+ * them after SQS_MAX_RECEIVE_COUNT receives. A batch in which nothing reached a final
+ * outcome pauses the receives (ConsumptionGate); a batch received or still held while the
+ * app shuts down is released (made visible again at once) for another consumer.
  */
 @Injectable()
 export class OrderBatchHandler implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderBatchHandler.name);
   private openBatches = 0;
-  private closing = false;
 
   constructor(
     private readonly processing: ProcessingService,
     private readonly redis: RedisService,
+    private readonly gate: ConsumptionGate,
     @Inject(QUEUE_TARGET) private readonly target: QueueTarget,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -33,13 +36,16 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
   async handle(messages: Message[]): Promise<Message[]> {
     // Counted first: sqs-consumer answers every handler call with one 'response_processed'.
     this.openBatches += 1;
-    // A receive that returns while the app shuts down: leave its messages untouched (they
-    // come back after their visibility timeout) rather than start work that cannot finish.
-    if (this.closing) return [];
     try {
-      // Through a short Redis outage, hold the batch (its messages stay invisible and no
-      // receive is spent) for up to half the visibility timeout before giving up on it.
-      await this.redis.waitUntilReady((this.config.sqs.visibilityTimeoutSeconds * 1000) / 2);
+      // A receive that returns while the app shuts down: release its messages at once
+      // rather than start work that may not finish.
+      if (this.gate.closed.aborted) return await this.release(messages);
+      // Through a short Redis outage, hold the batch (its messages stay invisible, the
+      // heartbeat keeps them so, and no receive is spent) for up to half the visibility
+      // timeout before giving up on it; a shutdown ends the hold and releases the batch.
+      const visibilityMs = this.config.sqs.visibilityTimeoutSeconds * 1000;
+      const ready = await this.redis.waitUntilReady(visibilityMs / 2, this.gate.closed);
+      if (!ready && this.gate.closed.aborted) return await this.release(messages);
       const outcomes = await this.processing.processBatch(
         messages.map((m) => ({
           // A redriven message is processed under the id it was first known by.
@@ -56,6 +62,8 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
         );
       }
       await this.backOff(retry);
+      if (retry.length === messages.length) this.gate.batchFailed();
+      else this.gate.batchProgressed();
       return messages.filter((m) => !retry.includes(m));
     } catch (error) {
       this.logger.error(
@@ -63,6 +71,28 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
       );
       return [];
     }
+  }
+
+  /** Makes the messages visible again at once (nothing of them was applied); acknowledges none. */
+  private async release(messages: Message[]): Promise<Message[]> {
+    if (messages.length === 0) return [];
+    try {
+      await this.target.client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.target.queueUrl,
+          Entries: messages.map((m, i) => ({
+            Id: String(i),
+            ReceiptHandle: m.ReceiptHandle ?? '',
+            VisibilityTimeout: 0,
+          })),
+        }),
+      );
+      this.logger.log(`released ${messages.length} messages received during shutdown`);
+    } catch (error) {
+      // Their visibility timeout brings them back instead.
+      this.logger.warn(`release failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return [];
   }
 
   private async backOff(messages: Message[]): Promise<void> {
@@ -100,13 +130,18 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
   /**
    * Shutdown: the consumers were told to stop (SqsService.onModuleDestroy), but a batch may
    * still be handled, and sqs-consumer deletes its final messages only after `handle`
-   * returns. Wait (at most 15 s) until every open batch has settled ('response_processed')
-   * before the SQS client and Redis close, so acknowledged work is not redelivered. A
-   * receive still long-polling is abandoned: its messages come back after their timeout.
+   * returns. Wait (at most SHUTDOWN_GRACE_SECONDS) until every open batch has settled
+   * ('response_processed') before the SQS client and Redis close, so acknowledged work is
+   * not redelivered. A receive still long-polling is abandoned; if it returns messages
+   * they are released. A batch that outlives the grace period is not acknowledged: its
+   * messages come back after their visibility timeout (a duplicate at worst, never a loss).
    */
   async beforeApplicationShutdown(): Promise<void> {
-    this.closing = true;
-    const deadline = Date.now() + 15_000;
+    this.gate.close();
+    const deadline = Date.now() + this.config.shutdownGraceSeconds * 1000;
     while (this.openBatches > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (this.openBatches > 0) {
+      this.logger.warn(`${this.openBatches} batches still open after the grace period; they will be redelivered`);
+    }
   }
 }

@@ -3,6 +3,7 @@ import { SqsModule } from '@ssut/nestjs-sqs';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { ObservabilityModule } from '@order-pipeline/observability';
 import { ProcessingModule } from '@order-pipeline/processing';
+import { ConsumptionGate, ConsumptionGateModule } from './consumption-gate';
 import { OrderBatchHandler } from './order-batch-handler';
 import { ORDER_CONSUMERS, consumerName } from './order-consumers';
 import { QUEUE_TARGET, openQueueTarget, type QueueTarget } from './queue-target';
@@ -26,17 +27,19 @@ class QueueTargetModule implements OnApplicationShutdown {
 
 /**
  * Consumes the orders queue with @ssut/nestjs-sqs in batch mode: SQS_CONSUMER_CONCURRENCY
- * consumers, each receiving up to SQS_BATCH_SIZE messages with long polling.
+ * consumers, each receiving up to SQS_BATCH_SIZE messages with long polling, gated by
+ * ConsumptionGate, with a visibility heartbeat while a batch is handled.
  */
 @Module({
   imports: [
     QueueTargetModule,
+    ConsumptionGateModule,
     ProcessingModule,
     ObservabilityModule,
     SqsModule.registerAsync({
-      imports: [QueueTargetModule],
-      inject: [APP_CONFIG, QUEUE_TARGET],
-      useFactory: (config: AppConfig, target: QueueTarget) => ({
+      imports: [QueueTargetModule, ConsumptionGateModule],
+      inject: [APP_CONFIG, QUEUE_TARGET, ConsumptionGate],
+      useFactory: (config: AppConfig, target: QueueTarget, gate: ConsumptionGate) => ({
         consumers: Array.from({ length: config.sqs.consumerConcurrency }, (_, i) => ({
           name: consumerName(i),
           queueUrl: target.queueUrl,
@@ -44,6 +47,11 @@ class QueueTargetModule implements OnApplicationShutdown {
           batchSize: config.sqs.batchSize,
           waitTimeSeconds: config.sqs.waitTimeSeconds,
           visibilityTimeout: config.sqs.visibilityTimeoutSeconds,
+          // While a batch is handled, its messages' visibility is set back to the full
+          // timeout every SQS_HEARTBEAT_SECONDS: a long batch is not delivered twice.
+          ...(config.sqs.heartbeatSeconds > 0 ? { heartbeatInterval: config.sqs.heartbeatSeconds } : {}),
+          // No receive while Redis is away or after batches that all failed: no spinning.
+          preReceiveMessageCallback: () => gate.beforeReceive(),
           // SentTimestamp feeds the queue-wait metrics; a redriven message carries the id it
           // was first known by (dead-letter-queue.ts).
           messageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],

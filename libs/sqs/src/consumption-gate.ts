@@ -1,0 +1,88 @@
+import { Injectable, Logger, Module } from '@nestjs/common';
+import { RedisService } from '@order-pipeline/redis';
+
+/** Longest pause of the receives after batches that made no progress at all. */
+const MAX_PAUSE_MS = 30_000;
+const FIRST_PAUSE_MS = 500;
+
+/**
+ * Decides when the consumers may receive. sqs-consumer awaits `beforeReceive` before every
+ * ReceiveMessage, so while Redis is away, or for a growing pause (0.5 s doubling to 30 s)
+ * after batches whose messages all failed transiently, no message is received: nothing
+ * spins, no receive count is spent, and consumption resumes by itself once Redis answers.
+ * After `close` no further receive starts.
+ */
+@Injectable()
+export class ConsumptionGate {
+  private readonly logger = new Logger(ConsumptionGate.name);
+  private readonly closing = new AbortController();
+  private failedBatches = 0;
+  private pausedUntil = 0;
+  private paused = false;
+
+  constructor(private readonly redis: RedisService) {}
+
+  /** Aborts when the app begins to shut down. */
+  get closed(): AbortSignal {
+    return this.closing.signal;
+  }
+
+  /** True while receives are held back. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** sqs-consumer's preReceiveMessageCallback: resolves when a receive may go out. */
+  async beforeReceive(): Promise<void> {
+    while (!this.closing.signal.aborted) {
+      const waitMs = this.pausedUntil - Date.now();
+      if (this.redis.ready && waitMs <= 0) {
+        if (this.paused) this.logger.log('consumption resumed');
+        this.paused = false;
+        return;
+      }
+      if (!this.paused) {
+        this.logger.warn(
+          `consumption paused: ${this.redis.ready ? `${this.failedBatches} batches in a row failed` : 'redis is not ready'}`,
+        );
+        this.paused = true;
+      }
+      await sleep(Math.min(Math.max(waitMs, 50), 250), this.closing.signal);
+    }
+    // sqs-consumer reports this as a receive error and polls no more (it is stopped).
+    throw new Error('shutting down: no further receives');
+  }
+
+  /** A batch in which every message was left for retry: pause the receives, longer each time. */
+  batchFailed(): void {
+    this.failedBatches += 1;
+    const pause = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** Math.min(this.failedBatches - 1, 16));
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + pause);
+  }
+
+  /** A batch in which some message reached a final outcome: no pause. */
+  batchProgressed(): void {
+    this.failedBatches = 0;
+    this.pausedUntil = 0;
+  }
+
+  close(): void {
+    this.closing.abort();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** One gate shared by the consumers' options (SqsModule) and the batch handler. */
+@Module({ providers: [ConsumptionGate], exports: [ConsumptionGate] })
+export class ConsumptionGateModule {}
