@@ -1,5 +1,5 @@
-// The live dashboard: polls dashboard/summary (and orders/flagged) every 2 s and renders
-// with textContent only: order ids, reasons and bodies are untrusted text.
+// The live dashboard: polls dashboard/summary every 2 s and renders with textContent
+// only: order ids, reasons and bodies are untrusted text.
 (function () {
   'use strict';
 
@@ -7,7 +7,6 @@
   /** Orders per minute are measured over this window of successive summaries. */
   const RATE_WINDOW_MS = 60000;
   const RATE_MIN_SPAN_MS = 4000;
-  const LIST_ROWS = 10;
 
   const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const whole = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -61,7 +60,7 @@
       const code = typeof reason === 'string' ? reason : reason && reason.code;
       const message = typeof reason === 'object' && reason ? reason.message : '';
       const line = node('div');
-      line.append(node('span', kind === 'conflict' ? 'code conflict' : 'code', code || 'unknown'));
+      line.append(node('span', kind === 'conflict' || kind === 'flag' ? 'code ' + kind : 'code', code || 'unknown'));
       if (message) line.append(node('span', 'reason', message));
       td.append(line);
     }
@@ -75,10 +74,25 @@
     }
   }
 
+  // ---- reading the API (with the read key, when the server wants one) ---------------
+
+  const KEY_STORE = 'order-pipeline.api-key';
+
+  function storedKey() {
+    try {
+      return sessionStorage.getItem(KEY_STORE);
+    } catch {
+      return null;
+    }
+  }
+
   async function getJson(path) {
+    const headers = { accept: 'application/json' };
+    const key = storedKey();
+    if (key) headers['x-api-key'] = key;
     let res;
     try {
-      res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store' });
+      res = await fetch(path, { headers, cache: 'no-store' });
     } catch (error) {
       throw new Error('GET ' + path + ' failed: the service is not reachable (' + error.message + ')');
     }
@@ -175,6 +189,7 @@
             fill: 'rgba(37, 99, 235, 0.55)',
             width: 0,
             paths: uPlot.paths.bars({ size: [0.75, 28] }),
+            points: { show: false },
             value: (_u, v) => (v === null || v === undefined ? '—' : money.format(v)),
           },
         ],
@@ -194,15 +209,8 @@
     setText('revenue', money.format(t.total_revenue));
     setText('revenue-sub', 'from ' + whole.format(t.total_orders) + ' accepted orders');
     setText('orders', whole.format(t.total_orders));
-    setText(
-      'orders-sub',
-      whole.format(t.duplicates) +
-        ' duplicates · ' +
-        whole.format(t.rejected) +
-        ' rejected · ' +
-        whole.format(t.conflicts) +
-        ' conflicts',
-    );
+    setText('orders-sub', whole.format(t.rejected) + ' rejected · ' + whole.format(t.conflicts) + ' conflicts');
+    setText('orders-sub2', whole.format(t.duplicates) + ' duplicates (counted once)');
     setText('users', whole.format(t.total_users));
     setText('average', money.format(t.average_order_value));
     recordRate(s.generated_at, t.total_orders);
@@ -211,7 +219,7 @@
       setText('queue', whole.format(s.queue.visible));
       setText(
         'queue-sub',
-        'waiting · ' + whole.format(s.queue.in_flight) + ' in flight · ' + whole.format(s.queue.delayed) + ' delayed',
+        whole.format(s.queue.in_flight) + ' in flight · ' + whole.format(s.queue.delayed) + ' delayed',
       );
     } else {
       setText('queue', '?');
@@ -238,39 +246,33 @@
         ? [emptyRow(3, 'Nothing rejected.')]
         : s.recent_rejected.map((r) => {
             const order = node('td', 'mono', r.order_id === null ? '(no order id)' : r.order_id);
-            if (r.order_id === null && r.raw_preview) order.append(node('div', 'reason', r.raw_preview));
+            if (r.order_id === null && r.raw_preview) order.append(node('div', 'reason preview', r.raw_preview));
             else if (r.user_id) order.append(node('div', 'reason', r.user_id));
-            return row([cell(utc(r.received_at), 'num'), order, reasonsCell(r.reasons, r.kind)]);
+            const received = cell(utc(r.received_at).slice(11), 'num');
+            received.title = utc(r.received_at) + ' UTC';
+            return row([received, order, reasonsCell(r.reasons, r.kind)]);
           })),
     );
 
+    renderFlagged(s.recent_flagged, s.flagged_total);
     renderChart(s.daily_revenue);
   }
 
-  // ---- flagged orders (GET /orders/flagged, when the server has it) ------------------
-
-  function renderFlagged(body) {
-    const items = Array.isArray(body) ? body : body && Array.isArray(body.items) ? body.items : [];
-    const note = byId('flagged-note');
-    note.hidden = true;
+  function renderFlagged(items, total) {
+    setText('flagged-total', total > 0 ? whole.format(total) + ' in all' : '');
     byId('flagged').replaceChildren(
       ...(items.length === 0
-        ? [emptyRow(3, 'Nothing flagged.')]
-        : items.slice(0, LIST_ROWS).map((f) => {
-            const flags = f.flags || f.reasons || [];
-            return row([cell(f.order_id, 'mono'), cell(f.user_id, 'mono'), reasonsCell(flags, 'flag')]);
+        ? [emptyRow(4, 'Nothing flagged.')]
+        : items.map((f) => {
+            const flagged = cell(utc(f.flagged_at).slice(11), 'num');
+            flagged.title = utc(f.flagged_at) + ' UTC';
+            const order = node('td', 'mono', f.order_id);
+            order.append(node('div', 'reason', f.user_id));
+            const reasons = reasonsCell(f.reasons, 'flag');
+            if (!f.checked) reasons.append(node('div', 'reason', 'not reviewed by the model'));
+            return row([flagged, order, cell(money.format(f.order_value), 'num'), reasons]);
           })),
     );
-  }
-
-  function flaggedUnavailable(error) {
-    const note = byId('flagged-note');
-    note.hidden = false;
-    note.textContent =
-      error instanceof HttpError && error.status === 404
-        ? 'This server does not list flagged orders (GET /orders/flagged answered 404).'
-        : 'Flagged orders could not be read: ' + error.message;
-    byId('flagged').replaceChildren();
   }
 
   // ---- polling ----------------------------------------------------------------------
@@ -283,28 +285,41 @@
   }
 
   let hadData = false;
+  let timer = null;
 
   async function poll() {
+    clearTimeout(timer);
     const status = byId('status');
     try {
-      const [summary, flagged] = await Promise.allSettled([getJson('dashboard/summary'), getJson('orders/flagged')]);
-      if (flagged.status === 'fulfilled') renderFlagged(flagged.value);
-      else flaggedUnavailable(flagged.reason);
-      if (summary.status === 'rejected') throw summary.reason;
-      renderSummary(summary.value);
+      const summary = await getJson('dashboard/summary');
+      renderSummary(summary);
       showError(null);
+      byId('key-form').hidden = true;
       hadData = true;
       status.dataset.state = 'live';
-      status.textContent = 'Live · updated ' + utc(summary.value.generated_at).slice(11) + ' UTC';
+      status.textContent = 'Live · updated ' + utc(summary.generated_at).slice(11) + ' UTC';
     } catch (error) {
       const since = hadData ? ' (the figures below are from the last good update)' : '';
       showError(error.message + since);
+      if (error instanceof HttpError && error.status === 401) byId('key-form').hidden = false;
       status.dataset.state = 'error';
       status.textContent = 'Not updating';
     } finally {
-      setTimeout(poll, POLL_MS);
+      timer = setTimeout(poll, POLL_MS);
     }
   }
+
+  byId('key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = byId('key');
+    try {
+      sessionStorage.setItem(KEY_STORE, input.value.trim());
+    } catch {
+      // Storage is off: the key cannot be kept, and the next poll asks again.
+    }
+    input.value = '';
+    void poll();
+  });
 
   void poll();
 })();

@@ -1,4 +1,5 @@
 import type {
+  FlaggedOrdersQuery,
   RangeStatsQuery,
   RejectedOrdersQuery,
   RejectedOrderView,
@@ -53,24 +54,36 @@ function fakes(options: { queueDown?: boolean; redisDown?: boolean } = {}) {
       ),
   } as unknown as RangeStatsQuery;
   const rejectedQuery = { list: () => Promise.resolve({ items: rejected, next_cursor: null }) };
+  const flaggedQuery = {
+    list: () => Promise.resolve({ items: [{ order_id: 'ORD-9', reasons: [] }], next_cursor: null, total: 4 }),
+  } as unknown as FlaggedOrdersQuery;
   const queue = {
     depth: () =>
       options.queueDown
         ? Promise.reject(new Error('socket hang up'))
         : Promise.resolve({ visible: 3, in_flight: 1, delayed: 0 }),
   } as unknown as QueueHealth;
-  const query = new DashboardSummaryQuery(stats, top, ranges, rejectedQuery as unknown as RejectedOrdersQuery, queue);
+  const query = new DashboardSummaryQuery(
+    stats,
+    top,
+    ranges,
+    rejectedQuery as unknown as RejectedOrdersQuery,
+    flaggedQuery,
+    queue,
+  );
   return { query, calls };
 }
 
 describe('DashboardSummaryQuery', () => {
-  it('composes totals, top users, the chart days, recent rejects and the queue depth', async () => {
+  it('composes totals, top users, the chart days, recent flags and the queue depth', async () => {
     const summary = await fakes().query.summary(NOW);
     expect(summary).toMatchObject({
       generated_at: '2026-11-25T10:48:05.000Z',
       totals: { total_orders: 2, total_revenue: 199.98 },
       top_users: [{ rank: 1, user_id: 'U-1' }],
       daily_revenue: { granularity: 'day', from: '2026-03-01', to: '2026-03-31' },
+      recent_flagged: [{ order_id: 'ORD-9', reasons: [] }],
+      flagged_total: 4,
       queue: { visible: 3, in_flight: 1, delayed: 0 },
       queue_error: null,
     });

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import {
+  FlaggedOrdersQuery,
   RangeStatsQuery,
   RejectedOrdersQuery,
   StatsQuery,
   TopUsersQuery,
+  type FlaggedOrderView,
   type GlobalStatsView,
   type RangeStatsView,
   type RejectedOrderView,
@@ -12,7 +14,7 @@ import {
 import { QueueHealth, type QueueDepth } from '@order-pipeline/sqs';
 import { chartWindow, lookbackMonths } from './chart-window';
 
-/** Rows in the top-users and recent-rejected lists. */
+/** Rows in the top-users, recent-rejected and recent-flagged lists. */
 export const LIST_LENGTH = 10;
 /** A summary is reused for this long, so many open dashboards cost Redis one read a second. */
 export const SUMMARY_TTL_MS = 1_000;
@@ -24,13 +26,16 @@ export type RecentRejected = Pick<RejectedOrderView, 'kind' | 'order_id' | 'user
   raw_preview: string | null;
 };
 
-/** Everything the dashboard shows, in one answer: the page polls this alone (plus flagged orders). */
+/** Everything the dashboard shows, in one answer: the page polls this alone. */
 export interface DashboardSummary {
   generated_at: string;
   totals: GlobalStatsView;
   top_users: TopUserRow[];
   daily_revenue: RangeStatsView;
   recent_rejected: RecentRejected[];
+  /** Orders the quality guard let through but flagged, newest first; `flagged_total` counts all ever listed. */
+  recent_flagged: FlaggedOrderView[];
+  flagged_total: number;
   /** null with queue_error when the queue did not answer (Redis figures are still shown). */
   queue: QueueDepth | null;
   queue_error: string | null;
@@ -50,6 +55,7 @@ export class DashboardSummaryQuery {
     private readonly top: TopUsersQuery,
     private readonly ranges: RangeStatsQuery,
     private readonly rejected: RejectedOrdersQuery,
+    private readonly flagged: FlaggedOrdersQuery,
     private readonly queue: QueueHealth,
   ) {}
 
@@ -72,11 +78,12 @@ export class DashboardSummaryQuery {
     );
     // The top-N script goes out first: ioredis fails a script command that is defined for
     // the first time while other commands of the same tick wait in an auto-pipeline.
-    const [top, totals, months, rejected] = await Promise.all([
+    const [top, totals, months, rejected, flagged] = await Promise.all([
       this.top.top('spend', LIST_LENGTH, undefined),
       this.stats.global(),
       this.ranges.series(lookbackMonths(nowMs), 'month'),
       this.rejected.list(LIST_LENGTH),
+      this.flagged.list(LIST_LENGTH),
     ]);
     const daily = await this.ranges.series(chartWindow(months.periods, nowMs), 'day');
     const { depth, error } = await queue;
@@ -93,6 +100,8 @@ export class DashboardSummaryQuery {
         received_at: r.received_at,
         raw_preview: r.order_id === null ? r.raw_body.slice(0, RAW_PREVIEW_CHARS) : null,
       })),
+      recent_flagged: flagged.items,
+      flagged_total: flagged.total,
       queue: depth,
       queue_error: error,
     };

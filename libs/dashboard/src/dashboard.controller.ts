@@ -1,6 +1,7 @@
 import { Controller, Get, Header, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { PublicRoute } from '@order-pipeline/stats';
 import { DashboardAssets, type DashboardAsset } from './dashboard-assets';
 import { DashboardSummaryQuery, type DashboardSummary } from './dashboard-summary';
 
@@ -12,6 +13,8 @@ const REVALIDATE = 'no-cache';
 /**
  * The live dashboard at GET /: a static page, its assets, and the one JSON summary it
  * polls. Not part of the documented API (the page's own feed may change with the page).
+ * The page and assets hold no data and are public; the summary is a read route like the
+ * API's (it needs READ_API_KEY when that is set: the page asks for it).
  */
 @ApiExcludeController()
 @Controller()
@@ -22,11 +25,13 @@ export class DashboardController {
   ) {}
 
   @Get()
+  @PublicRoute()
   page(@Res() res: Response): void {
     send(res, this.assets.page, REVALIDATE);
   }
 
   @Get('dashboard/assets/:name')
+  @PublicRoute()
   asset(@Param('name') name: string, @Query('v') version: unknown, @Res() res: Response): void {
     const asset = this.assets.get(name);
     if (!asset) throw new NotFoundException(`no dashboard asset is named ${name}`);

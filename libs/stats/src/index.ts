@@ -1,2 +1,3 @@
 export { StatsModule } from './stats.module';
 export { HttpErrorFilter, createValidationPipe } from './http-errors';
+export { PublicRoute } from './api-keys';
