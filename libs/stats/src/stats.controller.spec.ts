@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
+  FlaggedOrdersQuery,
   NotFoundError,
   OrderStatusQuery,
   RangeStatsQuery,
@@ -61,6 +62,7 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
   const stats = new FakeStats();
   const top = new FakeTop();
   const rejected = new FakeRejected();
+  const flagged = new FakeRejected(); // same paging surface
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
@@ -71,6 +73,7 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
         { provide: TopUsersQuery, useValue: top },
         { provide: RangeStatsQuery, useValue: new FakeRanges() },
         { provide: RejectedOrdersQuery, useValue: rejected },
+        { provide: FlaggedOrdersQuery, useValue: flagged },
         { provide: OrderStatusQuery, useValue: new FakeStatus() },
       ],
     }).compile();
@@ -107,6 +110,8 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
     ['/users/a:b/stats', 'user_id'],
     ['/orders/rejected?limit=501', 'limit'],
     ['/orders/rejected?cursor=abc', 'cursor'],
+    ['/orders/flagged?limit=501', 'limit'],
+    ['/orders/flagged?cursor=abc', 'cursor'],
   ])('answers %s with a 400 naming %s', async (path, parameter) => {
     const res = await get(path);
     expect(res.status).toBe(400);
@@ -141,6 +146,11 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
   it('passes the rejected-list cursor as a number', async () => {
     await get('/orders/rejected?limit=5&cursor=42');
     expect(rejected.calls.at(-1)).toEqual([5, 42]);
+  });
+
+  it('passes the flagged-list cursor as a number', async () => {
+    await get('/orders/flagged?limit=5&cursor=42');
+    expect(flagged.calls.at(-1)).toEqual([5, 42]);
   });
 
   it('answers an unknown route with a JSON 404, not a 500', async () => {
