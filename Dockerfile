@@ -12,6 +12,7 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY apps/order-pipeline/package.json apps/order-pipeline/
 COPY libs/aggregation/package.json libs/aggregation/
 COPY libs/config/package.json libs/config/
+COPY libs/dashboard/package.json libs/dashboard/
 COPY libs/orders/package.json libs/orders/
 COPY libs/processing/package.json libs/processing/
 COPY libs/quality-guard/package.json libs/quality-guard/

@@ -64,6 +64,26 @@ ensure_deps() {
   echo "$sum" >"$stamp"
 }
 
+# Chromium for the browser test (test/e2e/dashboard.browser.e2e-spec.ts): Debian's package,
+# driven by playwright-core. When it is missing, root installs it with apt-get
+# (non-interactive); anyone else is told how. Never fatal: without it that test fails and
+# says why.
+ensure_chromium() {
+  local bin="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  [ -x "$bin" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian's chromium for the browser test (apt-get, once)"
+    if DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2 &&
+      [ -x "$bin" ]; then
+      return 0
+    fi
+    echo "apt-get could not install chromium: the browser test will fail." >&2
+    return 0
+  fi
+  echo "Chromium is not installed ($bin): the browser test will fail. Install it with 'sudo apt-get install chromium' (Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium binary." >&2
+}
+
 ensure_toolchain() {
   ensure_node
   ensure_pnpm
