@@ -1,3 +1,5 @@
+import type { Cluster } from 'ioredis';
+import { RedisService } from '@order-pipeline/redis';
 import {
   amount,
   expectedTop,
@@ -11,27 +13,39 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
  * The same scripts on a real three-master Redis Cluster: every script's keys share one
- * hash tag, and reads merge per-bucket partials across the nodes.
+ * hash tag, and reads merge per-bucket partials across the nodes. A script that touched
+ * two slots would fail with CROSSSLOT; the processing service turns a failed script into
+ * a `retry` outcome, so every run here also checks that no message was ever retried.
  */
-describe('on a Redis Cluster', () => {
-  let cluster: RedisCluster;
+let cluster: RedisCluster;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+}, 60_000);
+
+afterAll(async () => {
+  await cluster.stop();
+});
+
+const retries = async (t: TestApp): Promise<number> =>
+  Number(/order_pipeline_messages_total\{outcome="retry"\} (\d+)/.exec(await t.metrics())?.[1] ?? 0);
+
+describe('on a Redis Cluster (REDIS_CLUSTER_NODES)', () => {
   let t: TestApp;
   let expected: Expected;
 
   beforeAll(async () => {
-    cluster = await startRedisCluster();
     const generated = generateOrders([
       ...['--seed', '99', '--count', '1500', '--users', '300', '--from', '2026-06-01', '--to', '2026-08-31'],
       ...['--duplicate-rate', '0.05', '--invalid-rate', '0.03', '--conflict-rate', '0.01'],
     ]);
     expected = generated.expected;
-    t = await startTestApp({ REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', STATS_RETENTION_DAYS: '3650' });
+    t = await startTestApp({ REDIS_CLUSTER_NODES: cluster.nodes.join(','), STATS_RETENTION_DAYS: '3650' });
     await sendGenerated(t, generated.lines, expected.messages.total);
   }, 120_000);
 
   afterAll(async () => {
     await t.close();
-    await cluster.stop();
   });
 
   it('keeps exact global totals and outcome counts', async () => {
@@ -42,6 +56,10 @@ describe('on a Redis Cluster', () => {
       rejected: expected.messages.invalid,
       conflicts: expected.messages.conflicts,
     });
+  });
+
+  it('never fails a script (no CROSSSLOT): no message was left for retry', async () => {
+    expect(await retries(t)).toBe(0);
   });
 
   it('answers a ranged top-N (merged with ZUNIONSTORE inside each slot) exactly', async () => {
@@ -62,4 +80,47 @@ describe('on a Redis Cluster', () => {
       expect([user, body.order_count, body.total_spend]).toEqual([user, want.orders, amount(want.cents)]);
     }
   });
+});
+
+describe('a script whose keys lie in two slots (REDIS_CLUSTER=true)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ REDIS_URL: cluster.url, REDIS_CLUSTER: 'true' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is refused with CROSSSLOT, so a cross-slot script in the service could not pass', async () => {
+    const redis = t.app.get(RedisService);
+    const keys = [`${redis.keyPrefix}:{a}:x`, `${redis.keyPrefix}:{b}:y`]; // slots 15495 and 3300
+    // Through the service's own script runner: ioredis refuses before sending.
+    const crossSlot = redis.defineScript<string>("return redis.call('SET', KEYS[1], KEYS[2])", 2);
+    await expect(crossSlot(keys, [])).rejects.toThrow(/same slot/);
+    // Sent as is to a node, the server answers CROSSSLOT.
+    const node = (redis.client as Cluster).nodes('master')[0];
+    await expect(node?.eval("return redis.call('SET', KEYS[1], KEYS[2])", 2, ...keys)).rejects.toThrow(/CROSSSLOT/);
+  });
+});
+
+/**
+ * The main pipeline scenarios (test/e2e/pipeline.e2e-spec.ts), unchanged, against the
+ * cluster: while they run, the e2e Redis URL names the cluster as redis+cluster://.
+ */
+describe('the pipeline scenarios on a Redis Cluster (redis+cluster:// URL)', () => {
+  let saved: string | undefined;
+
+  beforeAll(() => {
+    saved = process.env.E2E_REDIS_URL;
+    process.env.E2E_REDIS_URL = `redis+cluster://${cluster.nodes.join(',')}`;
+  });
+
+  afterAll(() => {
+    process.env.E2E_REDIS_URL = saved;
+  });
+
+  // Registers that file's describe/it blocks here, inside this describe.
+  jest.requireActual('./pipeline.e2e-spec');
 });

@@ -107,6 +107,8 @@ export function stopProcess(child: ChildProcess): Promise<void> {
 export interface RedisCluster {
   /** A seed node, for REDIS_URL with REDIS_CLUSTER=true. */
   readonly url: string;
+  /** Every master as host:port, for REDIS_CLUSTER_NODES or a redis+cluster:// URL. */
+  readonly nodes: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -138,7 +140,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
       await new Promise((r) => setTimeout(r, 100));
     }
-    return { url: `redis://127.0.0.1:${ports[0]}`, stop };
+    return { url: `redis://127.0.0.1:${ports[0]}`, nodes, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
@@ -29,7 +29,7 @@ export interface ScriptRunner<R> {
  * turn that into a retryable outcome) instead of queueing without bound.
  */
 @Injectable()
-export class RedisService implements OnApplicationShutdown {
+export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
   readonly client: Redis | Cluster;
   readonly keyPrefix: string;
@@ -174,6 +174,15 @@ export class RedisService implements OnApplicationShutdown {
       () => false,
     );
     return Promise.race([ping, timeout]);
+  }
+
+  /**
+   * Start-up waits (a few seconds at most) for the connection, so the first requests find
+   * it ready: a Cluster client fails commands until it knows the slots. An app whose Redis
+   * is away still starts; readiness reports it and the consumers wait.
+   */
+  async onModuleInit(): Promise<void> {
+    if (!(await this.waitUntilReady(5_000))) this.logger.warn('redis is not ready yet; starting without it');
   }
 
   async onApplicationShutdown(): Promise<void> {
