@@ -60,7 +60,7 @@ class FakeGuard {
         if (o.userId === 'U-FRAUD') {
           return {
             decision: 'reject',
-            reasons: [{ code: 'quality_guard:fraud_suspected', message: 'x' }],
+            reasons: [{ code: 'ai:fraud_suspected', message: 'x' }],
             suspicious: true,
             checked: true,
           };
@@ -119,7 +119,7 @@ describe('ProcessingService', () => {
     await service.processBatch([message('2', 'not json'), forUser('3', 'u-taken'), forUser('6', 'u-fraud')]);
     expect(store.records.map((r) => [r.id, r.kind, r.reasons.map((x) => x.code)])).toEqual([
       ['2', 'rejected', ['not_json']],
-      ['6', 'rejected', ['quality_guard:fraud_suspected']],
+      ['6', 'rejected', ['ai:fraud_suspected']],
       ['3', 'conflict', ['conflict:order_id_reused']],
     ]);
   });
