@@ -16,6 +16,10 @@ export function configureApp(app: INestApplication): INestApplication {
   };
   express.set('case sensitive routing', true);
   if (express.router) express.router.caseSensitive = true;
+  // The read path (docs/PERFORMANCE.md): no ETag, which costs a SHA-1 of every JSON answer
+  // for clients that never revalidate live figures, and no X-Powered-By.
+  express.set('etag', false);
+  express.set('x-powered-by', false);
   protectHttp(app as NestExpressApplication, app.get<AppConfig>(APP_CONFIG));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter());

@@ -1,0 +1,145 @@
+// API: autocannon against the app's read endpoints (the app of the e2e part, with its data
+// loaded) and against bare-server.ts (node:http + ioredis answering the same key reads), one
+// endpoint at a time, alternating app and baseline. Before timing, each endpoint's answer is
+// checked to be the same from both servers.
+
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { RunningApp } from './e2e.ts';
+import { DAY_MS } from './orders-model.ts';
+import { ROOT, dec, freePort, int, log, startChild, stopChild, type ReportRow } from './harness.ts';
+
+const require = createRequire(import.meta.url);
+type Autocannon = typeof import('autocannon');
+const autocannon = require('autocannon') as Autocannon;
+
+export interface ApiOptions {
+  readonly redisUrl: string;
+  readonly app: RunningApp;
+  readonly connections: number;
+  readonly durationSeconds: number;
+}
+
+interface Endpoint {
+  readonly name: string;
+  /** Paths to cycle through (one for a fixed URL). */
+  readonly paths: readonly string[];
+  readonly p99TargetMs: number;
+  /** Whether the req/s ratio against bare Node has a target (≥ 50%). */
+  readonly ratioTarget: boolean;
+}
+
+interface Measured {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly requests: number;
+  readonly failures: number;
+}
+
+const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+async function startBare(redisUrl: string, prefix: string): Promise<{ child: ChildProcess; baseUrl: string }> {
+  const port = await freePort();
+  const child = startChild(process.execPath, [join(ROOT, 'scripts', 'tools', 'bench', 'bare-server.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BARE_PORT: String(port), BARE_REDIS_URL: redisUrl, BARE_PREFIX: prefix },
+  });
+  await new Promise<void>((done, fail) => {
+    child.once('exit', (code) => fail(new Error(`bare-server exited (${code})`)));
+    createInterface({ input: child.stdout ?? process.stdin }).on('line', (line) => line === 'ready' && done());
+  });
+  return { child, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+async function measure(
+  baseUrl: string,
+  paths: readonly string[],
+  connections: number,
+  seconds: number,
+): Promise<Measured> {
+  let i = 0;
+  const result = await autocannon({
+    url: baseUrl,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (request) => ({ ...request, path: paths[i++ % paths.length] ?? '/' }),
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    failures: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+async function sameAnswer(appUrl: string, bareUrl: string, path: string): Promise<void> {
+  const [a, b] = await Promise.all([fetch(appUrl + path), fetch(bareUrl + path)]);
+  const [ta, tb] = [await a.text(), await b.text()];
+  if (a.status !== 200 || b.status !== 200 || JSON.stringify(JSON.parse(ta)) !== JSON.stringify(JSON.parse(tb))) {
+    throw new Error(`api: ${path} differs: app ${a.status} ${ta.slice(0, 300)} / bare ${b.status} ${tb.slice(0, 300)}`);
+  }
+}
+
+export async function runApi(options: ApiOptions): Promise<{ rows: ReportRow[]; detail: Record<string, unknown> }> {
+  const { app, connections, durationSeconds } = options;
+  const users = app.model.sampleActiveUsers(2_000).map((id) => `/users/${id}/stats`);
+  const from = isoDay(app.firstDayMs);
+  const to = isoDay(app.firstDayMs + 364 * DAY_MS);
+  const endpoints: Endpoint[] = [
+    { name: 'GET /users/{id}/stats (2,000 users in turn)', paths: users, p99TargetMs: 10, ratioTarget: true },
+    { name: 'GET /stats/global', paths: ['/stats/global'], p99TargetMs: 10, ratioTarget: true },
+    {
+      name: 'GET /stats/top-users?limit=10 (all time)',
+      paths: ['/stats/top-users?by=spend&limit=10'],
+      p99TargetMs: 20,
+      ratioTarget: false,
+    },
+    {
+      name: `GET /stats/range, 1 year by month (${from}..${to})`,
+      paths: [`/stats/range?from=${from}&to=${to}&granularity=month`],
+      p99TargetMs: 20,
+      ratioTarget: false,
+    },
+  ];
+  const bare = await startBare(options.redisUrl, app.keyPrefix);
+  const rows: ReportRow[] = [];
+  const detail: Record<string, unknown> = { connections, duration_seconds: durationSeconds };
+  try {
+    for (const e of endpoints) {
+      await sameAnswer(app.baseUrl, bare.baseUrl, e.paths[0] ?? '/');
+      // Warm both (JIT, connections), then time them one after the other.
+      await measure(app.baseUrl, e.paths, connections, 1);
+      await measure(bare.baseUrl, e.paths, connections, 1);
+      const a = await measure(app.baseUrl, e.paths, connections, durationSeconds);
+      const b = await measure(bare.baseUrl, e.paths, connections, durationSeconds);
+      if (a.failures > 0 || b.failures > 0) {
+        throw new Error(`api: ${e.name}: ${a.failures} failed requests on the app, ${b.failures} on the bare server`);
+      }
+      log(`api ${e.name}: app ${int(a.rps)} req/s p99 ${a.p99} ms; bare ${int(b.rps)} req/s p99 ${b.p99} ms`);
+      detail[e.name] = { app: a, bare: b };
+      const ratio = a.rps / b.rps;
+      rows.push({
+        part: 'api',
+        figure: `API ${e.name}, ${connections} connections: req/s (p50 / p99 ms)`,
+        value: `${int(a.rps)} (${dec(a.p50, 1)} / ${dec(a.p99, 1)})`,
+        baseline: `${int(b.rps)} (${dec(b.p50, 1)} / ${dec(b.p99, 1)}) bare node:http`,
+        ratio,
+        target: e.ratioTarget ? `≥ 50%, p99 ≤ ${e.p99TargetMs} ms` : `p99 ≤ ${e.p99TargetMs} ms`,
+        met: a.p99 <= e.p99TargetMs && (!e.ratioTarget || ratio >= 0.5),
+      });
+    }
+  } finally {
+    await stopChild(bare.child);
+  }
+  return { rows, detail };
+}

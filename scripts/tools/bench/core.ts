@@ -1,0 +1,259 @@
+// Processing core: the real ProcessingService (parse -> validate -> guard -> claim -> apply)
+// over pre-generated messages into the private Redis, against the Redis limit: a minimal
+// loop that sends the same two Lua scripts, with the same keys and arguments and the same
+// pipelining (a batch of 10 = one claim pipeline, then one apply pipeline; the same number
+// of batches in flight), straight through ioredis with everything computed beforehand.
+
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DAY_MS, OrderStream } from './orders-model.ts';
+import { ROOT, int, log, type ReportRow } from './harness.ts';
+
+const require = createRequire(import.meta.url);
+
+export interface CoreOptions {
+  readonly redisUrl: string;
+  readonly orders: number;
+  /** Batches of 10 in flight, for both the service and the baseline. */
+  readonly inFlight: number;
+  /** Alternating baseline/service rounds; the best round of each is reported. */
+  readonly rounds: number;
+}
+
+export interface CoreResult {
+  readonly rows: ReportRow[];
+  readonly detail: Record<string, unknown>;
+}
+
+interface ScriptCall {
+  readonly keys: readonly string[];
+  readonly args: readonly (string | number)[];
+}
+interface Order {
+  readonly orderId: string;
+}
+interface Aggregator {
+  claimCall(order: Order, nowMs: number): ScriptCall;
+  applyCall(order: Order): ScriptCall;
+}
+interface Outcome {
+  readonly kind: string;
+  readonly error?: string;
+}
+interface Processing {
+  processBatch(messages: readonly { id: string; body: string; receiveCount: number }[]): Promise<Outcome[]>;
+}
+interface NestContext {
+  get<T>(token: unknown): T;
+  close(): Promise<void>;
+}
+type Pipeline = Record<string, (...args: (string | number)[]) => unknown> & {
+  exec(): Promise<[Error | null, unknown][] | null>;
+};
+interface RawRedis {
+  defineCommand(name: string, def: { lua: string; numberOfKeys: number }): void;
+  pipeline(): Pipeline;
+  hmget(key: string, ...fields: string[]): Promise<(string | null)[]>;
+  flushdb(): Promise<string>;
+  quit(): Promise<string>;
+  info(section: string): Promise<string>;
+  config(op: string): Promise<unknown>;
+}
+
+const BATCH = 10;
+
+function dist(lib: string, file = 'index'): unknown {
+  return require(join(ROOT, 'dist', 'libs', lib, 'src', `${file}.js`));
+}
+
+/** A Nest application context with config, Redis and processing, for one key prefix. */
+async function processingContext(redisUrl: string, prefix: string): Promise<NestContext> {
+  const { NestFactory } = require('@nestjs/core') as {
+    NestFactory: { createApplicationContext(m: unknown, o: unknown): Promise<NestContext> };
+  };
+  const { Module } = require('@nestjs/common') as { Module: (meta: unknown) => (target: unknown) => void };
+  const { ConfigModule } = dist('config') as { ConfigModule: unknown };
+  const { RedisModule } = dist('redis') as { RedisModule: unknown };
+  const { ProcessingModule } = dist('processing') as { ProcessingModule: unknown };
+  // loadConfig reads the environment of this process when the context is created.
+  Object.assign(process.env, { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' });
+  class BenchCoreModule {}
+  Module({ imports: [ConfigModule, RedisModule, ProcessingModule] })(BenchCoreModule);
+  return NestFactory.createApplicationContext(BenchCoreModule, { logger: ['error', 'warn'] });
+}
+
+/** Runs `batches` through `worker` with `width` of them in flight. */
+async function inFlight<T>(batches: readonly T[], width: number, worker: (b: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < batches.length) await worker(batches[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, batches.length) }, lane));
+}
+
+/** Microseconds Redis spent in EVAL/EVALSHA since the last CONFIG RESETSTAT. */
+function scriptMicros(commandstats: string): number {
+  let total = 0;
+  for (const m of commandstats.matchAll(/^cmdstat_(?:eval|evalsha):calls=\d+,usec=(\d+)/gm)) total += Number(m[1]);
+  return total;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export async function runCore(options: CoreOptions): Promise<CoreResult> {
+  const { redisUrl, orders: n, inFlight: width, rounds } = options;
+  const { Redis } = require('ioredis') as { Redis: new (url: string, o?: object) => RawRedis };
+  const { parseOrderMessage } = dist('orders') as {
+    parseOrderMessage: (body: string) => { ok: true; order: Order } | { ok: false };
+  };
+  const { OrderAggregator } = dist('aggregation') as { OrderAggregator: unknown };
+  const { ProcessingService } = dist('processing') as { ProcessingService: unknown };
+  const { CLAIM_LUA, APPLY_LUA } = dist('aggregation', 'lua/scripts') as { CLAIM_LUA: string; APPLY_LUA: string };
+  const { KeySchema, USER_BUCKETS } = dist('aggregation', 'key-schema') as {
+    KeySchema: new (p: string) => { bucket(b: number): { totals: string } };
+    USER_BUCKETS: number;
+  };
+
+  const todayStartMs = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  const stream = new OrderStream({
+    seed: 11,
+    users: Math.max(1_000, Math.floor(n / 10)),
+    orders: n,
+    days: 365,
+    todayStartMs,
+  });
+  const bodies: string[] = [];
+  let expectedCents = 0;
+  for (let i = 0; i < n; i++) {
+    const o = stream.next();
+    bodies.push(o.body);
+    expectedCents += o.cents;
+  }
+  const raw = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  raw.defineCommand('benchClaim', { lua: CLAIM_LUA, numberOfKeys: 1 });
+  raw.defineCommand('benchApply', { lua: APPLY_LUA, numberOfKeys: 13 });
+
+  const checkTotals = async (prefix: string, what: string): Promise<void> => {
+    const keys = new KeySchema(prefix);
+    let count = 0;
+    let cents = 0;
+    for (let b = 0; b < USER_BUCKETS; b++) {
+      const [o, r] = await raw.hmget(keys.bucket(b).totals, 'orders', 'revenue');
+      count += Number(o ?? 0);
+      cents += Number(r ?? 0);
+    }
+    if (count !== n || cents !== expectedCents) {
+      throw new Error(`${what}: Redis holds ${count} orders / ${cents} cents, expected ${n} / ${expectedCents}`);
+    }
+  };
+
+  /** The Redis limit: precomputed calls, one claim pipeline then one apply pipeline per batch. */
+  const baseline = async (prefix: string, count: number): Promise<number> => {
+    const ctx = await processingContext(redisUrl, prefix);
+    const aggregator = ctx.get<Aggregator>(OrderAggregator);
+    const now = Date.now();
+    const calls = bodies.slice(0, count).map((body) => {
+      const parsed = parseOrderMessage(body);
+      if (!parsed.ok) throw new Error('a generated order did not parse');
+      return { claim: aggregator.claimCall(parsed.order, now), apply: aggregator.applyCall(parsed.order) };
+    });
+    await ctx.close();
+    const send = async (command: string, list: readonly ScriptCall[]): Promise<void> => {
+      const p = raw.pipeline();
+      for (const c of list) p[command]?.(...c.keys, ...c.args);
+      const results = await p.exec();
+      for (const [error] of results ?? []) if (error) throw error;
+    };
+    await raw.config('RESETSTAT');
+    const t0 = performance.now();
+    await inFlight(chunks(calls, BATCH), width, async (batch) => {
+      await send(
+        'benchClaim',
+        batch.map((c) => c.claim),
+      );
+      await send(
+        'benchApply',
+        batch.map((c) => c.apply),
+      );
+    });
+    const rate = (count / (performance.now() - t0)) * 1000;
+    redisMicros.push(scriptMicros(await raw.info('commandstats')) / count);
+    return rate;
+  };
+
+  /** The real ProcessingService, batches of 10 raw message bodies. */
+  const service = async (prefix: string, count: number): Promise<number> => {
+    const ctx = await processingContext(redisUrl, prefix);
+    const processing = ctx.get<Processing>(ProcessingService);
+    const messages = bodies.slice(0, count).map((body, i) => ({ id: `m-${i}`, body, receiveCount: 1 }));
+    let accepted = 0;
+    let other: Outcome | undefined;
+    const t0 = performance.now();
+    await inFlight(chunks(messages, BATCH), width, async (batch) => {
+      for (const outcome of await processing.processBatch(batch)) {
+        if (outcome.kind === 'accepted') accepted += 1;
+        else other ??= outcome;
+      }
+    });
+    const rate = (count / (performance.now() - t0)) * 1000;
+    await ctx.close();
+    if (accepted !== count) {
+      throw new Error(`core: ${accepted} of ${count} accepted; first other outcome ${JSON.stringify(other)}`);
+    }
+    return rate;
+  };
+
+  const redisMicros: number[] = [];
+  const baseRates: number[] = [];
+  const serviceRates: number[] = [];
+  try {
+    // Warm-up (JIT, script cache), untimed, then alternating rounds on an empty Redis each.
+    const warm = Math.min(n, 5_000);
+    await raw.flushdb();
+    await baseline('warmbase', warm);
+    await service('warmcore', warm);
+    for (let r = 1; r <= rounds; r++) {
+      await raw.flushdb();
+      baseRates.push(await baseline(`base${r}`, n));
+      await checkTotals(`base${r}`, 'core baseline');
+      await raw.flushdb();
+      serviceRates.push(await service(`core${r}`, n));
+      await checkTotals(`core${r}`, 'core');
+      log(
+        `core round ${r}: baseline ${int(baseRates.at(-1) ?? 0)}/s (Redis ${(redisMicros.at(-1) ?? 0).toFixed(1)} µs of script per order), service ${int(serviceRates.at(-1) ?? 0)}/s`,
+      );
+    }
+    await raw.flushdb();
+  } finally {
+    await raw.quit();
+  }
+  const base = Math.max(...baseRates);
+  const core = Math.max(...serviceRates);
+  const ratio = core / base;
+  return {
+    rows: [
+      {
+        part: 'core',
+        figure: `Processing core: ProcessingService, ${int(n)} orders, ${width} batches of 10 in flight (orders/s)`,
+        value: int(core),
+        baseline: `${int(base)} (same Lua, same pipelining, raw ioredis)`,
+        ratio,
+        target: '≥ 40,000/s and ≥ 35%',
+        met: core >= 40_000 && ratio >= 0.35,
+      },
+    ],
+    detail: {
+      redis_script_us_per_order: redisMicros,
+      orders: n,
+      in_flight_batches: width,
+      rounds,
+      baseline_rates: baseRates,
+      service_rates: serviceRates,
+    },
+  };
+}

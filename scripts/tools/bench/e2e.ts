@@ -1,0 +1,343 @@
+// End to end: N orders through the built app with its embedded SQS emulator, from the first
+// send to the last acknowledged (deleted) order, with the totals checked exactly, against
+// the emulator's own receive-and-delete drain (drain-baseline.ts) with the same client
+// settings. Both are driven the same way from this process: N messages sent with 16
+// SendMessageBatch calls in flight while the consumers drain, and the queue polled until
+// it is empty. Also measured here: the app's peak RSS and Redis memory per 1,000 orders.
+
+import { type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { DAY_MS, ExpectedModel, OrderStream } from './orders-model.ts';
+import {
+  ROOT,
+  dec,
+  freePort,
+  infoField,
+  int,
+  log,
+  peakRssMb,
+  scratchDir,
+  startChild,
+  stopChild,
+  until,
+} from './harness.ts';
+import type { ReportRow } from './harness.ts';
+
+const require = createRequire(import.meta.url);
+const sqsLib = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
+
+const BATCH_SIZE = 10;
+const WAIT_TIME_SECONDS = 20;
+const VISIBILITY_TIMEOUT = 30;
+const SENDS_IN_FLIGHT = 16;
+/** The sender waits while more messages than this are visible in the queue. */
+const MAX_BACKLOG = 2_000;
+const POLL_MS = 20;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface E2eOptions {
+  readonly redisUrl: string;
+  readonly orders: number;
+  readonly consumers: number;
+  /** Skip the drain baseline (the api part alone only needs the loaded app). */
+  readonly baseline: boolean;
+}
+
+/** The app left running with the data loaded, for the api part. */
+export interface RunningApp {
+  readonly baseUrl: string;
+  readonly keyPrefix: string;
+  readonly model: ExpectedModel;
+  readonly firstDayMs: number;
+  stop(): Promise<void>;
+}
+
+export interface E2eResult {
+  readonly rows: ReportRow[];
+  readonly detail: Record<string, unknown>;
+  readonly app: RunningApp;
+}
+
+interface Drained {
+  readonly seconds: number;
+  readonly sendSeconds: number;
+}
+
+function sqsClient(port: number): InstanceType<typeof sqsLib.SQSClient> {
+  return new sqsLib.SQSClient({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${port}`,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+/**
+ * Sends every body (SENDS_IN_FLIGHT batches of 10 in flight) while the consumers drain, and
+ * polls the queue until nothing is visible or in flight: first send to last delete. The
+ * sender holds back while more than MAX_BACKLOG messages wait: fauxqs keeps a queue in one
+ * array and takes messages off its front, which gets slower the longer the array is, so an
+ * unbounded backlog would measure that rather than the consumers.
+ */
+async function sendAndDrain(
+  port: number,
+  queueUrl: string,
+  bodies: readonly string[],
+  timeoutMs: number,
+): Promise<Drained> {
+  const sqs = sqsClient(port);
+  let visible = 0;
+  let inFlight = 0;
+  let sending = true;
+  let pollError: Error | undefined;
+  const poll = async (): Promise<void> => {
+    const a = await sqs.send(
+      new sqsLib.GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    visible = Number(a.Attributes?.ApproximateNumberOfMessages ?? Number.NaN);
+    inFlight = Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? Number.NaN);
+  };
+  const poller = (async (): Promise<void> => {
+    while (sending) {
+      await poll().catch((error: unknown) => (pollError = error instanceof Error ? error : new Error(String(error))));
+      await sleep(POLL_MS);
+    }
+  })();
+  try {
+    const start = performance.now();
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < bodies.length) {
+        while (visible > MAX_BACKLOG) await sleep(2);
+        const first = next;
+        if (first >= bodies.length) break;
+        next += BATCH_SIZE;
+        const batch = bodies.slice(first, first + BATCH_SIZE);
+        const answer = await sqs.send(
+          new sqsLib.SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: batch.map((b, k) => ({ Id: String(k), MessageBody: b })),
+          }),
+        );
+        if ((answer.Failed ?? []).length > 0) throw new Error(`send failed: ${JSON.stringify(answer.Failed)}`);
+        visible += batch.length;
+      }
+    };
+    await Promise.all(Array.from({ length: SENDS_IN_FLIGHT }, lane));
+    const sendSeconds = (performance.now() - start) / 1000;
+    sending = false;
+    await poller;
+    if (pollError) throw pollError;
+    await until(
+      async () => {
+        await poll();
+        return visible + inFlight === 0;
+      },
+      timeoutMs,
+      'the queue to drain',
+      POLL_MS,
+    );
+    return { seconds: (performance.now() - start) / 1000, sendSeconds };
+  } finally {
+    sending = false;
+    await poller;
+    sqs.destroy();
+  }
+}
+
+/** Resolves with the first stdout line of the child that starts with `prefix`. */
+function lineFrom(child: ChildProcess, prefix: string, timeoutMs: number): Promise<string> {
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no "${prefix}" line within ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code) => fail(new Error(`child exited (${code}) before "${prefix}"`)));
+    if (!child.stdout) return fail(new Error('child has no stdout'));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith(prefix)) {
+        clearTimeout(timer);
+        done(line.slice(prefix.length).trim());
+      }
+    });
+  });
+}
+
+async function drainBaseline(bodies: readonly string[], consumers: number, timeoutMs: number): Promise<Drained> {
+  const port = await freePort();
+  const dataDir = scratchDir('bench-drain-');
+  const child = startChild(process.execPath, [join(ROOT, 'scripts', 'tools', 'bench', 'drain-baseline.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      DRAIN_PORT: String(port),
+      DRAIN_CONSUMERS: String(consumers),
+      DRAIN_BATCH_SIZE: String(BATCH_SIZE),
+      DRAIN_WAIT_TIME_SECONDS: String(WAIT_TIME_SECONDS),
+      DRAIN_VISIBILITY_TIMEOUT: String(VISIBILITY_TIMEOUT),
+      DRAIN_DATA_DIR: dataDir,
+    },
+  });
+  try {
+    const queueUrl = await lineFrom(child, 'ready ', 30_000);
+    return await sendAndDrain(port, queueUrl, bodies, timeoutMs);
+  } finally {
+    await stopChild(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The built app with the embedded emulator (no SQS_QUEUE_URL), as ./scripts/start runs it. */
+async function startApp(
+  redisUrl: string,
+  keyPrefix: string,
+  consumers: number,
+): Promise<{ child: ChildProcess; baseUrl: string; sqsPort: number; queueUrl: string; dataDir: string }> {
+  const port = await freePort();
+  const sqsPort = await freePort();
+  const dataDir = scratchDir('bench-app-sqs-');
+  const child = startChild(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      // NODE_OPTIONS=--cpu-prof ./scripts/bench e2e profiles the app too.
+      ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
+      PORT: String(port),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      SQS_EMULATOR_PORT: String(sqsPort),
+      SQS_DATA_DIR: dataDir,
+      SQS_CONSUMER_CONCURRENCY: String(consumers),
+      SQS_BATCH_SIZE: String(BATCH_SIZE),
+      SQS_WAIT_TIME_SECONDS: String(WAIT_TIME_SECONDS),
+      SQS_VISIBILITY_TIMEOUT: String(VISIBILITY_TIMEOUT),
+      LOAD_SAMPLE_DATA: 'false',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await until(async () => (await fetch(`${baseUrl}/health/ready`)).ok, 60_000, 'the app to be ready', 100);
+  const sqs = sqsClient(sqsPort);
+  const queueUrl = (await sqs.send(new sqsLib.GetQueueUrlCommand({ QueueName: 'orders' }))).QueueUrl ?? '';
+  sqs.destroy();
+  return { child, baseUrl, sqsPort, queueUrl, dataDir };
+}
+
+interface RedisInfo {
+  info(section: string): Promise<string>;
+  quit(): Promise<string>;
+}
+
+export async function runE2e(options: E2eOptions): Promise<E2eResult> {
+  const { redisUrl, orders: n, consumers } = options;
+  const todayStartMs = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  const users = Math.max(1_000, Math.floor(n / 10));
+  const stream = new OrderStream({ seed: 21, users, orders: n, days: 365, todayStartMs });
+  const model = new ExpectedModel(users, 365);
+  const bodies: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const o = stream.next();
+    model.add(o);
+    bodies.push(o.body);
+  }
+  const timeoutMs = Math.max(120_000, n * 2);
+  const rows: ReportRow[] = [];
+  const detail: Record<string, unknown> = {
+    orders: n,
+    consumers,
+    batch_size: BATCH_SIZE,
+    sends_in_flight: SENDS_IN_FLIGHT,
+  };
+
+  let baseline: Drained | undefined;
+  if (options.baseline) {
+    log(`e2e baseline: ${int(n)} messages through the emulator alone, ${consumers} consumers`);
+    baseline = await drainBaseline(bodies, consumers, timeoutMs);
+    detail.baseline = baseline;
+  }
+
+  const { Redis } = require('ioredis') as { Redis: new (url: string) => RedisInfo };
+  const redis = new Redis(redisUrl);
+  const keyPrefix = `e2e${Date.now().toString(36)}`;
+  const app = await startApp(redisUrl, keyPrefix, consumers);
+  let stopped = false;
+  const stopApp = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await stopChild(app.child, 20_000);
+    rmSync(app.dataDir, { recursive: true, force: true });
+  };
+  try {
+    const usedBefore = Number(infoField(await redis.info('memory'), 'used_memory'));
+    log(`e2e: ${int(n)} orders through the app's embedded emulator, ${consumers} consumers`);
+    const run = await sendAndDrain(app.sqsPort, app.queueUrl, bodies, timeoutMs);
+    const peakRss = peakRssMb(app.child.pid ?? 0);
+    const usedAfter = Number(infoField(await redis.info('memory'), 'used_memory'));
+    const global = (await (await fetch(`${app.baseUrl}/stats/global`)).json()) as {
+      total_orders: number;
+      total_revenue: number;
+    };
+    const revenueCents = Math.round(global.total_revenue * 100);
+    if (global.total_orders !== n || revenueCents !== model.totalRevenue) {
+      throw new Error(
+        `e2e: the app reports ${global.total_orders} orders / ${revenueCents} cents, expected ${n} / ${model.totalRevenue}`,
+      );
+    }
+    const rate = n / run.seconds;
+    const bytesPer1k = ((usedAfter - usedBefore) / n) * 1000;
+    detail.app = { ...run, peak_rss_mb: peakRss, redis_used_memory_delta: usedAfter - usedBefore };
+    if (baseline) {
+      const base = n / baseline.seconds;
+      rows.push({
+        part: 'e2e',
+        figure: `End to end: ${int(n)} orders, first send to last ack, exact totals, ${consumers} consumers (orders/s)`,
+        value: `${int(rate)} (${dec(run.seconds, 1)} s)`,
+        baseline: `${int(base)} (${dec(baseline.seconds, 1)} s; emulator receive+delete only)`,
+        ratio: rate / base,
+        target: '≥ 80%',
+        met: rate / base >= 0.8,
+      });
+    }
+    rows.push(
+      {
+        part: 'memory',
+        figure: `Memory: app peak RSS during the e2e run (${int(n)} orders, emulator inside)`,
+        value: `${dec(peakRss, 0)} MB`,
+        baseline: '',
+        ratio: undefined,
+        target: '≤ 250 MB',
+        met: peakRss <= 250,
+      },
+      {
+        part: 'memory',
+        figure: 'Memory: Redis used_memory per 1,000 orders',
+        value: `${dec(bytesPer1k / 1024, 0)} KiB`,
+        baseline: '',
+        ratio: undefined,
+        target: '(reported)',
+        met: true,
+      },
+    );
+    return {
+      rows,
+      detail,
+      app: {
+        baseUrl: app.baseUrl,
+        keyPrefix,
+        model,
+        firstDayMs: stream.firstDay,
+        stop: stopApp,
+      },
+    };
+  } catch (error) {
+    await stopApp();
+    throw error;
+  } finally {
+    await redis.quit();
+  }
+}

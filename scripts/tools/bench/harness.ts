@@ -1,0 +1,112 @@
+// Shared plumbing of the benchmark suite (scripts/tools/bench/suite.ts): free ports,
+// waiting for a condition, child processes that are always stopped, peak RSS, and the
+// row type of the report table.
+
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+
+export const log = (message: string): void => {
+  process.stderr.write(`[bench] ${message}\n`);
+};
+
+/** One line of the report: a figure of the project against its baseline, same run. */
+export interface ReportRow {
+  readonly part: 'core' | 'e2e' | 'api' | 'memory';
+  readonly figure: string;
+  /** What the project reached, formatted (e.g. "41,230 orders/s"). */
+  readonly value: string;
+  /** The baseline it is compared with, formatted; "" when the figure has none. */
+  readonly baseline: string;
+  /** value / baseline as a fraction, or undefined when there is no baseline. */
+  readonly ratio: number | undefined;
+  /** The target, in words (e.g. "≥ 40k/s and ≥ 35%"). */
+  readonly target: string;
+  readonly met: boolean;
+}
+
+/** A port the OS just handed out and released. */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Polls `check` every `everyMs` until it answers true; throws after `timeoutMs`. */
+export async function until(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+  everyMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await Promise.resolve(check()).catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+const children = new Set<ChildProcess>();
+const scratch = new Set<string>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+// Ctrl-C or a kill: leave no emulator, app or server behind ('exit' runs on process.exit).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+/** Starts a child process that is killed when this process exits, whatever happens. */
+export function startChild(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, options);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/**
+ * A fresh directory for the emulator's SQLite files (WAL, an fsync per commit), removed at
+ * exit. On a disk that fsync is the whole cost of a message; a RAM-backed directory, where
+ * there is one (/dev/shm), takes it out of every run, so the figures are about the
+ * pipeline, not the disk.
+ */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), prefix));
+  scratch.add(dir);
+  return dir;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(timer);
+}
+
+/** Peak resident set size (VmHWM) of a live process, in MB (Linux /proc). */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+/** A field of a Redis INFO answer. */
+export function infoField(info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
+export const int = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
+export const dec = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+export const pct = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? '' : `${Math.round(x * 100)}%`;

@@ -1,0 +1,183 @@
+// The benchmark suite behind `./scripts/bench [core|e2e|api ...]`: each figure against its
+// own baseline, measured in the same run, written as a markdown table (docs/PERFORMANCE.md).
+// ./scripts/bench starts the private redis-server and passes BENCH_REDIS_URL.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { UsageError, intOption, parseArgs } from '../args.ts';
+import { runApi } from './api.ts';
+import { runCore } from './core.ts';
+import { runE2e, type RunningApp } from './e2e.ts';
+import { ROOT, log, pct, type ReportRow } from './harness.ts';
+
+const PARTS = ['core', 'e2e', 'api'] as const;
+type Part = (typeof PARTS)[number];
+
+const USAGE = `Usage: ./scripts/bench [core] [e2e] [api] [options]
+
+Without a part, runs all three (about 4-5 minutes). Each figure is measured against its own
+baseline in the same run, on loopback, with a private redis-server.
+  core   ProcessingService over pre-generated messages vs the same Lua scripts sent raw
+  e2e    N orders through the built app's embedded SQS emulator vs the emulator's own
+         receive-and-delete drain; also the app's peak RSS and Redis memory per 1k orders
+  api    autocannon on the stats endpoints of the app vs a bare node:http + ioredis server
+
+Options:
+  --orders N       orders for core and e2e (default 100000)
+  --rounds N       core: alternating baseline/service rounds, best of each (default 2)
+  --in-flight N    core: batches of 10 in flight (default 16)
+  --consumers N    e2e: SQS_CONSUMER_CONCURRENCY of the app and of the drain baseline (default 8)
+  --connections N  api: autocannon connections (default 32)
+  --duration S     api: seconds per endpoint and server (default 5)
+  --out FILE       also write the markdown table to FILE
+Other benchmarks: ./scripts/bench analytics (read side at 1M orders), ./scripts/bench ingest.
+Writes .data/bench/suite-<timestamp>.{json,md}.`;
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(process.argv.slice(2), {
+      help: 'boolean',
+      orders: 'string',
+      rounds: 'string',
+      'in-flight': 'string',
+      consumers: 'string',
+      connections: 'string',
+      duration: 'string',
+      out: 'string',
+    });
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const { options: o, positionals } = parsed;
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  for (const p of positionals) {
+    if (!(PARTS as readonly string[]).includes(p)) {
+      process.stderr.write(`unknown part ${p}\n\n${USAGE}\n`);
+      return 2;
+    }
+  }
+  const parts = new Set<Part>(positionals.length > 0 ? (positionals as Part[]) : PARTS);
+  const positive = (name: string, fallback: number): number => {
+    const v = intOption(o[name], name, fallback);
+    if (v < 1) throw new UsageError(`--${name} must be at least 1`);
+    return v;
+  };
+  const settings = {
+    orders: positive('orders', 100_000),
+    rounds: positive('rounds', 2),
+    inFlight: positive('in-flight', 16),
+    consumers: positive('consumers', 8),
+    connections: positive('connections', 32),
+    duration: positive('duration', 5),
+  };
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  if (!redisUrl) {
+    process.stderr.write(
+      'BENCH_REDIS_URL is not set: run through ./scripts/bench, which starts a private redis-server\n',
+    );
+    return 2;
+  }
+  const command = process.env.BENCH_COMMAND ?? `./scripts/bench ${process.argv.slice(2).join(' ')}`.trim();
+  const startedAt = new Date();
+  log(`${command}: ${[...parts].join(', ')}; ${JSON.stringify(settings)}`);
+
+  const rows: ReportRow[] = [];
+  const detail: Record<string, unknown> = {};
+  if (parts.has('core')) {
+    const core = await runCore({
+      redisUrl,
+      orders: settings.orders,
+      inFlight: settings.inFlight,
+      rounds: settings.rounds,
+    });
+    rows.push(...core.rows);
+    detail.core = core.detail;
+  }
+  let app: RunningApp | undefined;
+  try {
+    if (parts.has('e2e') || parts.has('api')) {
+      // The api part reads the data the e2e run loaded; alone, it loads it the same way
+      // (through the app's queue) without the drain baseline.
+      const e2e = await runE2e({
+        redisUrl,
+        orders: settings.orders,
+        consumers: settings.consumers,
+        baseline: parts.has('e2e'),
+      });
+      app = e2e.app;
+      if (parts.has('e2e')) {
+        rows.push(...e2e.rows);
+        detail.e2e = e2e.detail;
+      }
+    }
+    if (parts.has('api') && app) {
+      const api = await runApi({
+        redisUrl,
+        app,
+        connections: settings.connections,
+        durationSeconds: settings.duration,
+      });
+      rows.push(...api.rows);
+      detail.api = api.detail;
+    }
+  } finally {
+    await app?.stop();
+  }
+
+  const environment = {
+    command,
+    date: startedAt.toISOString(),
+    node: process.version,
+    redis: process.env.BENCH_REDIS_SERVER_VERSION ?? 'redis-server',
+    cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`,
+  };
+  const markdown = render(rows, environment);
+  process.stdout.write(`\n${markdown}\n`);
+  const stamp = environment.date.replace(/[-:]/g, '').slice(0, 15);
+  const dir = join(ROOT, '.data', 'bench');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `suite-${stamp}Z.md`), `${markdown}\n`);
+  writeFileSync(
+    join(dir, `suite-${stamp}Z.json`),
+    `${JSON.stringify({ environment, settings, rows, detail }, null, 2)}\n`,
+  );
+  if (typeof o.out === 'string') {
+    const out = resolve(process.env.BENCH_CWD ?? process.cwd(), o.out);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${markdown}\n`);
+    log(`table written to ${out}`);
+  }
+  return 0;
+}
+
+function render(rows: readonly ReportRow[], env: Record<string, string>): string {
+  const esc = (s: string): string => s.replaceAll('|', '\\|');
+  const lines = [
+    `Command: \`${env.command}\` · date ${env.date} · Node ${env.node} · ${env.redis} · ${env.cpus}`,
+    '',
+    '| figure | value | baseline (same run) | ratio | target | met |',
+    '|---|---:|---:|---:|---|:-:|',
+    ...rows.map(
+      (r) =>
+        `| ${esc(r.figure)} | ${esc(r.value)} | ${esc(r.baseline)} | ${pct(r.ratio)} | ${esc(r.target)} | ${r.met ? 'yes' : '**no**'} |`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
