@@ -12,7 +12,7 @@ import {
 import { STATUS_CODES } from 'node:http';
 import { getMetadataStorage } from 'class-validator';
 import { InvalidQueryError, NotFoundError } from '@order-pipeline/aggregation';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 
 /** A 400 that names the parameter at fault. */
 class ParameterException extends BadRequestException {
@@ -85,11 +85,11 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
-    const body = this.toBody(exception);
+    const body = this.toBody(exception, host.switchToHttp().getRequest<Request>().path);
     res.status(body.statusCode).json(body);
   }
 
-  private toBody(exception: unknown): ErrorBody {
+  private toBody(exception: unknown, path: string): ErrorBody {
     if (exception instanceof ParameterException) {
       return { statusCode: 400, error: 'Bad Request', message: exception.message, parameter: exception.parameter };
     }
@@ -98,6 +98,16 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (exception instanceof NotFoundError) {
       return { statusCode: 404, error: 'Not Found', message: exception.message };
+    }
+    if (exception instanceof HttpException && exception.message.startsWith('Failed to decode param')) {
+      // Express refuses a path segment that is not percent-encoded UTF-8 before any route runs.
+      const parameter = undecodablePathParameter(path);
+      return {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: `${parameter} is not valid percent-encoded UTF-8`,
+        parameter,
+      };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
@@ -118,6 +128,23 @@ export class HttpErrorFilter implements ExceptionFilter {
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { statusCode: 500, error: 'Internal Server Error', message: 'unexpected error' };
   }
+}
+
+/** The path parameter whose segment cannot be decoded: the id after /users/ or /orders/ (and /orders/rejected/). */
+function undecodablePathParameter(path: string): string {
+  const segments = path.split('/');
+  const index = segments.findIndex((segment) => {
+    try {
+      decodeURIComponent(segment);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  const before = segments[index - 1];
+  if (before === 'users') return 'user_id';
+  if (before === 'orders' || before === 'rejected') return 'order_id';
+  return 'path';
 }
 
 /** Redis cannot serve right now: away, full (a ranged top-N writes a cache key), read-only, loading, cluster down. */
