@@ -210,7 +210,7 @@
     setText('revenue-sub', 'from ' + whole.format(t.total_orders) + ' accepted orders');
     setText('orders', whole.format(t.total_orders));
     setText('orders-sub', whole.format(t.rejected) + ' rejected · ' + whole.format(t.conflicts) + ' conflicts');
-    setText('orders-sub2', whole.format(t.duplicates) + ' duplicates (counted once)');
+    setText('orders-sub2', whole.format(t.duplicates) + ' duplicates');
     setText('users', whole.format(t.total_users));
     setText('average', money.format(t.average_order_value));
     recordRate(s.generated_at, t.total_orders);
@@ -248,7 +248,7 @@
             const order = node('td', 'mono', r.order_id === null ? '(no order id)' : r.order_id);
             if (r.order_id === null && r.raw_preview) order.append(node('div', 'reason preview', r.raw_preview));
             else if (r.user_id) order.append(node('div', 'reason', r.user_id));
-            const received = cell(utc(r.received_at).slice(11), 'num');
+            const received = cell(utc(r.received_at).slice(11), 'time');
             received.title = utc(r.received_at) + ' UTC';
             return row([received, order, reasonsCell(r.reasons, r.kind)]);
           })),
@@ -264,12 +264,16 @@
       ...(items.length === 0
         ? [emptyRow(4, 'Nothing flagged.')]
         : items.map((f) => {
-            const flagged = cell(utc(f.flagged_at).slice(11), 'num');
+            const flagged = cell(utc(f.flagged_at).slice(11), 'time');
             flagged.title = utc(f.flagged_at) + ' UTC';
             const order = node('td', 'mono', f.order_id);
             order.append(node('div', 'reason', f.user_id));
             const reasons = reasonsCell(f.reasons, 'flag');
-            if (!f.checked) reasons.append(node('div', 'reason', 'not reviewed by the model'));
+            if (!f.checked) {
+              const tag = node('span', 'tag', 'unchecked');
+              tag.title = 'Flagged by the rules; no model verdict (offline mode or model unavailable)';
+              (reasons.lastElementChild || reasons).append(tag);
+            }
             return row([flagged, order, cell(money.format(f.order_value), 'num'), reasons]);
           })),
     );
