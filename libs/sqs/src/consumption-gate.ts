@@ -19,6 +19,7 @@ export class ConsumptionGate {
   private failedBatches = 0;
   private pausedUntil = 0;
   private paused = false;
+  private heldSteps = 0;
 
   constructor(private readonly redis: RedisService) {}
 
@@ -30,6 +31,11 @@ export class ConsumptionGate {
   /** True while receives are held back. */
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /** How many times a receive was held back (once per wait step of at most 250 ms). */
+  get held(): number {
+    return this.heldSteps;
   }
 
   /** sqs-consumer's preReceiveMessageCallback: resolves when a receive may go out. */
@@ -47,6 +53,7 @@ export class ConsumptionGate {
         );
         this.paused = true;
       }
+      this.heldSteps += 1;
       await sleep(Math.min(Math.max(waitMs, 50), 250), this.closing.signal);
     }
     // sqs-consumer reports this as a receive error and polls no more (it is stopped).

@@ -1,0 +1,61 @@
+import type { RedisService } from '@order-pipeline/redis';
+import { ConsumptionGate } from './consumption-gate';
+
+/** The one thing the gate reads from Redis: whether the connection is ready. */
+const fakeRedis = (ready: boolean): { ready: boolean } => ({ ready });
+
+describe('ConsumptionGate', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  const settled = (promise: Promise<void>): (() => boolean) => {
+    let done = false;
+    promise.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    return () => done;
+  };
+
+  it('lets a receive go at once while Redis is ready', async () => {
+    const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    await expect(gate.beforeReceive()).resolves.toBeUndefined();
+  });
+
+  it('holds a receive while Redis is away and lets it go when Redis is back', async () => {
+    const redis = fakeRedis(false);
+    const gate = new ConsumptionGate(redis as unknown as RedisService);
+    const done = settled(gate.beforeReceive());
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect([done(), gate.isPaused]).toEqual([false, true]);
+    redis.ready = true;
+    await jest.advanceTimersByTimeAsync(300);
+    expect([done(), gate.isPaused]).toEqual([true, false]);
+  });
+
+  it('pauses after batches that made no progress, doubling from 0.5 s', async () => {
+    const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    gate.batchFailed();
+    gate.batchFailed(); // second in a row: 1 s
+    const done = settled(gate.beforeReceive());
+    await jest.advanceTimersByTimeAsync(900);
+    expect(done()).toBe(false);
+    await jest.advanceTimersByTimeAsync(400);
+    expect(done()).toBe(true);
+  });
+
+  it('lifts the pause as soon as a batch makes progress', async () => {
+    const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    gate.batchFailed();
+    gate.batchProgressed();
+    await expect(gate.beforeReceive()).resolves.toBeUndefined();
+  });
+
+  it('refuses every receive once the app shuts down, even one already held', async () => {
+    const gate = new ConsumptionGate(fakeRedis(false) as unknown as RedisService);
+    const held = gate.beforeReceive();
+    gate.close();
+    await expect(held).rejects.toThrow(/shutting down/);
+    await expect(gate.beforeReceive()).rejects.toThrow(/shutting down/);
+  });
+});

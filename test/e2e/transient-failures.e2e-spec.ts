@@ -1,0 +1,133 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { QualityGuard, type Verdict } from '@order-pipeline/quality-guard';
+import type { Order } from '@order-pipeline/orders';
+import { ConsumptionGate, OrderBatchHandler } from '@order-pipeline/sqs';
+import { anOrder } from '../../libs/orders/test/order-builder';
+import { startRedisServer, type RedisServer } from '../support/processes';
+import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
+
+const depth = async (t: TestApp, url = t.queueUrl): Promise<{ visible: number; inFlight: number }> => {
+  const res = await t.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(res.Attributes?.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
+};
+
+describe('while Redis is away', () => {
+  let redis: RedisServer;
+  let t: TestApp;
+
+  beforeEach(async () => {
+    redis = await startRedisServer({ dir: mkdtempSync(join(tmpdir(), 'op-aof-')) });
+    // One receive per message is all the queue allows: a consumer that received while Redis
+    // is away and gave the messages back would send them to the dead-letter queue.
+    t = await startTestApp({
+      REDIS_URL: redis.url,
+      SQS_MAX_RECEIVE_COUNT: '1',
+      SQS_VISIBILITY_TIMEOUT: '2',
+      SQS_CONSUMER_CONCURRENCY: '1',
+    });
+  });
+
+  afterEach(async () => {
+    await t.close();
+    await redis.stop();
+  });
+
+  it('pauses the receives instead of spinning, and resumes by itself when Redis is back', async () => {
+    const gate = t.app.get(ConsumptionGate);
+    await redis.stop();
+    await eventually(() => gate.isPaused);
+    // Held for a second: a receive that was long-polling when Redis went has ended.
+    const paused = gate.held;
+    await eventually(() => gate.held >= paused + 5);
+    await t.send(
+      Array.from({ length: 50 }, (_, i) =>
+        anOrder()
+          .with({ user_id: `u-${i % 5}` })
+          .json(),
+      ),
+    );
+    // Three more seconds of held receives: nothing was received meanwhile.
+    const sent = gate.held;
+    await eventually(() => gate.held >= sent + 12);
+    expect(await depth(t)).toEqual({ visible: 50, inFlight: 0 });
+
+    redis = await startRedisServer({ port: redis.port, dir: redis.dir });
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 50, 30_000, 100);
+    expect(await depth(t, t.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+  }, 60_000);
+});
+
+describe('a batch received while the app shuts down', () => {
+  let t: TestApp;
+
+  beforeEach(async () => {
+    t = await startTestApp({ SQS_CONSUMER_CONCURRENCY: '1' });
+  });
+
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('is released at once (visible again) and nothing of it is acknowledged', async () => {
+    const handler = t.app.get(OrderBatchHandler);
+    await handler.beforeApplicationShutdown(); // the shutdown has begun: no new batch starts
+    await t.send(Array.from({ length: 5 }, () => anOrder().json()));
+    // Received with a long visibility timeout, as a long poll in flight at shutdown would be.
+    const received = await t.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: t.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }),
+    );
+    const messages = received.Messages ?? [];
+    expect(messages.length).toBeGreaterThan(0);
+
+    expect(await handler.handle(messages)).toEqual([]);
+    handler.batchSettled(); // what sqs-consumer's 'response_processed' would report
+    await eventually(async () => (await depth(t)).visible === 5);
+    expect((await t.get<GlobalStats>('/stats/global')).body.total_orders).toBe(0);
+  });
+});
+
+/** A guard that takes longer than the visibility timeout, and counts how often it saw each order. */
+class SlowGuard extends QualityGuard {
+  static reviews = new Map<string, number>();
+
+  override async review(orders: readonly Order[]): Promise<Verdict[]> {
+    for (const o of orders) SlowGuard.reviews.set(o.orderId, (SlowGuard.reviews.get(o.orderId) ?? 0) + 1);
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    return super.review(orders);
+  }
+}
+
+describe('a batch that takes longer than the visibility timeout', () => {
+  let t: TestApp;
+
+  beforeEach(async () => {
+    // Visibility 2 s, heartbeat every second (the default third, at least 1 s).
+    t = await startTestApp({ SQS_VISIBILITY_TIMEOUT: '2', SQS_CONSUMER_CONCURRENCY: '2' }, (builder) =>
+      builder.overrideProvider(QualityGuard).useClass(SlowGuard),
+    );
+  });
+
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('keeps its messages invisible with a heartbeat: no second delivery while it runs', async () => {
+    await t.send([anOrder().with({ order_id: 'ord-slow', user_id: 'u-slow' }).json()]);
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 1, 30_000, 100);
+    await t.drained();
+    expect([SlowGuard.reviews.get('ORD-SLOW'), (await t.get<GlobalStats>('/stats/global')).body.duplicates]).toEqual([
+      1, 0,
+    ]);
+  }, 30_000);
+});
