@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { RunningApp } from './e2e.ts';
 import { DAY_MS } from './orders-model.ts';
+import { serverMicros } from './stats.ts';
 import { ROOT, dec, freePort, int, log, startChild, stopChild, type ReportRow } from './harness.ts';
 
 const require = createRequire(import.meta.url);
@@ -32,6 +33,8 @@ interface Endpoint {
 }
 
 interface Measured {
+  /** Microseconds Redis spent per request (INFO commandstats): what the reads cost Redis. */
+  readonly redisUsPerRequest: number;
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
@@ -55,12 +58,20 @@ async function startBare(redisUrl: string, prefix: string): Promise<{ child: Chi
   return { child, baseUrl: `http://127.0.0.1:${port}` };
 }
 
+interface RedisStats {
+  config(op: string): Promise<unknown>;
+  info(section: string): Promise<string>;
+  quit(): Promise<string>;
+}
+
 async function measure(
+  redis: RedisStats,
   baseUrl: string,
   paths: readonly string[],
   connections: number,
   seconds: number,
 ): Promise<Measured> {
+  await redis.config('RESETSTAT');
   let i = 0;
   const result = await autocannon({
     url: baseUrl,
@@ -73,7 +84,9 @@ async function measure(
       },
     ],
   });
+  const micros = serverMicros(await redis.info('commandstats'));
   return {
+    redisUsPerRequest: result.requests.total > 0 ? micros / result.requests.total : Number.NaN,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -112,20 +125,24 @@ export async function runApi(options: ApiOptions): Promise<{ rows: ReportRow[]; 
     },
   ];
   const bare = await startBare(options.redisUrl, app.keyPrefix);
+  const { Redis } = require('ioredis') as { Redis: new (url: string) => RedisStats };
+  const redis = new Redis(options.redisUrl);
   const rows: ReportRow[] = [];
   const detail: Record<string, unknown> = { connections, duration_seconds: durationSeconds };
   try {
     for (const e of endpoints) {
       await sameAnswer(app.baseUrl, bare.baseUrl, e.paths[0] ?? '/');
       // Warm both (JIT, connections), then time them one after the other.
-      await measure(app.baseUrl, e.paths, connections, 1);
-      await measure(bare.baseUrl, e.paths, connections, 1);
-      const a = await measure(app.baseUrl, e.paths, connections, durationSeconds);
-      const b = await measure(bare.baseUrl, e.paths, connections, durationSeconds);
+      await measure(redis, app.baseUrl, e.paths, connections, 1);
+      await measure(redis, bare.baseUrl, e.paths, connections, 1);
+      const a = await measure(redis, app.baseUrl, e.paths, connections, durationSeconds);
+      const b = await measure(redis, bare.baseUrl, e.paths, connections, durationSeconds);
       if (a.failures > 0 || b.failures > 0) {
         throw new Error(`api: ${e.name}: ${a.failures} failed requests on the app, ${b.failures} on the bare server`);
       }
-      log(`api ${e.name}: app ${int(a.rps)} req/s p99 ${a.p99} ms; bare ${int(b.rps)} req/s p99 ${b.p99} ms`);
+      log(
+        `api ${e.name}: app ${int(a.rps)} req/s p99 ${a.p99} ms; bare ${int(b.rps)} req/s p99 ${b.p99} ms; Redis ${dec(a.redisUsPerRequest, 0)} µs per request`,
+      );
       detail[e.name] = { app: a, bare: b };
       const ratio = a.rps / b.rps;
       rows.push({
@@ -139,6 +156,7 @@ export async function runApi(options: ApiOptions): Promise<{ rows: ReportRow[]; 
       });
     }
   } finally {
+    await redis.quit();
     await stopChild(bare.child);
   }
   return { rows, detail };

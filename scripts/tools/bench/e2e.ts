@@ -37,6 +37,12 @@ const SENDS_IN_FLIGHT = 16;
 /** The sender waits while more messages than this are visible in the queue. */
 const MAX_BACKLOG = 2_000;
 const POLL_MS = 20;
+/**
+ * Node flags the app runs with in ./scripts/start, the Dockerfile and `pnpm start:prod`. V8
+ * sizes the young generation by the machine's RAM (64 MB semi-spaces on a 23 GB machine);
+ * a fixed 8 MB keeps the resident size down at no measurable cost in throughput.
+ */
+const APP_NODE_FLAGS = ['--max-semi-space-size=8'];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface E2eOptions {
@@ -200,26 +206,30 @@ async function startApp(
   const port = await freePort();
   const sqsPort = await freePort();
   const dataDir = scratchDir('bench-app-sqs-');
-  const child = startChild(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      // NODE_OPTIONS=--cpu-prof ./scripts/bench e2e profiles the app too.
-      ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
-      PORT: String(port),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      SQS_EMULATOR_PORT: String(sqsPort),
-      SQS_DATA_DIR: dataDir,
-      SQS_CONSUMER_CONCURRENCY: String(consumers),
-      SQS_BATCH_SIZE: String(BATCH_SIZE),
-      SQS_WAIT_TIME_SECONDS: String(WAIT_TIME_SECONDS),
-      SQS_VISIBILITY_TIMEOUT: String(VISIBILITY_TIMEOUT),
-      LOAD_SAMPLE_DATA: 'false',
-      LOG_LEVEL: 'warn',
+  const child = startChild(
+    process.execPath,
+    [...APP_NODE_FLAGS, join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        // NODE_OPTIONS=--cpu-prof ./scripts/bench e2e profiles the app too.
+        ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
+        PORT: String(port),
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: keyPrefix,
+        SQS_EMULATOR_PORT: String(sqsPort),
+        SQS_DATA_DIR: dataDir,
+        SQS_CONSUMER_CONCURRENCY: String(consumers),
+        SQS_BATCH_SIZE: String(BATCH_SIZE),
+        SQS_WAIT_TIME_SECONDS: String(WAIT_TIME_SECONDS),
+        SQS_VISIBILITY_TIMEOUT: String(VISIBILITY_TIMEOUT),
+        LOAD_SAMPLE_DATA: 'false',
+        LOG_LEVEL: 'warn',
+      },
     },
-  });
+  );
   const baseUrl = `http://127.0.0.1:${port}`;
   await until(async () => (await fetch(`${baseUrl}/health/ready`)).ok, 60_000, 'the app to be ready', 100);
   const sqs = sqsClient(sqsPort);
