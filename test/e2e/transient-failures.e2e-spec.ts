@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { SqsService } from '@ssut/nestjs-sqs';
 import { QualityGuard, type Verdict } from '@order-pipeline/quality-guard';
 import type { Order } from '@order-pipeline/orders';
 import { ConsumptionGate, OrderBatchHandler } from '@order-pipeline/sqs';
@@ -81,11 +82,21 @@ describe('a batch received while the app shuts down', () => {
 
   it('is released at once (visible again) and nothing of it is acknowledged', async () => {
     const handler = t.app.get(OrderBatchHandler);
-    await handler.beforeApplicationShutdown(); // the shutdown has begun: no new batch starts
+    // The shutdown as Nest runs it: the consumers stop (their last receive ends), then the
+    // handler closes its gate.
+    const consumers = [...t.app.get(SqsService).consumers.values()].map((c) => c.instance);
+    for (const consumer of consumers) consumer.stop();
+    await eventually(() => consumers.every((c) => !c.status.isPolling));
+    await handler.beforeApplicationShutdown();
     await t.send(Array.from({ length: 5 }, () => anOrder().json()));
     // Received with a long visibility timeout, as a long poll in flight at shutdown would be.
     const received = await t.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: t.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }),
+      new ReceiveMessageCommand({
+        QueueUrl: t.queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 300,
+        WaitTimeSeconds: 1,
+      }),
     );
     const messages = received.Messages ?? [];
     expect(messages.length).toBeGreaterThan(0);

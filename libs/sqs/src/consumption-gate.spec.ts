@@ -51,6 +51,17 @@ describe('ConsumptionGate', () => {
     await expect(gate.beforeReceive()).resolves.toBeUndefined();
   });
 
+  it('forgets the failures of an outage once Redis is back', async () => {
+    const redis = fakeRedis(false);
+    const gate = new ConsumptionGate(redis as unknown as RedisService);
+    const held = settled(gate.beforeReceive());
+    await jest.advanceTimersByTimeAsync(300);
+    for (let i = 0; i < 8; i += 1) gate.batchFailed(); // a 30 s pause
+    redis.ready = true;
+    await jest.advanceTimersByTimeAsync(300);
+    expect(held()).toBe(true);
+  });
+
   it('refuses every receive once the app shuts down, even one already held', async () => {
     const gate = new ConsumptionGate(fakeRedis(false) as unknown as RedisService);
     const held = gate.beforeReceive();

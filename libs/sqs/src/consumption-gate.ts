@@ -20,6 +20,7 @@ export class ConsumptionGate {
   private pausedUntil = 0;
   private paused = false;
   private heldSteps = 0;
+  private redisWasAway = false;
 
   constructor(private readonly redis: RedisService) {}
 
@@ -41,6 +42,9 @@ export class ConsumptionGate {
   /** sqs-consumer's preReceiveMessageCallback: resolves when a receive may go out. */
   async beforeReceive(): Promise<void> {
     while (!this.closing.signal.aborted) {
+      // Redis back after an outage: the failures were its absence, not the messages.
+      if (this.redis.ready && this.redisWasAway) this.batchProgressed();
+      this.redisWasAway = !this.redis.ready;
       const waitMs = this.pausedUntil - Date.now();
       if (this.redis.ready && waitMs <= 0) {
         if (this.paused) this.logger.log('consumption resumed');
@@ -60,7 +64,11 @@ export class ConsumptionGate {
     throw new Error('shutting down: no further receives');
   }
 
-  /** A batch in which every message was left for retry: pause the receives, longer each time. */
+  /**
+   * A batch in which every message was left for retry while Redis looked ready (a poison
+   * message, the guard's model away under `hold`, Redis refusing writes): pause the
+   * receives, longer each time. Redis being away is handled by the readiness check alone.
+   */
   batchFailed(): void {
     this.failedBatches += 1;
     const pause = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** Math.min(this.failedBatches - 1, 16));

@@ -62,7 +62,7 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
         );
       }
       await this.backOff(retry);
-      if (retry.length === messages.length) this.gate.batchFailed();
+      if (retry.length === messages.length && ready) this.gate.batchFailed();
       else this.gate.batchProgressed();
       return messages.filter((m) => !retry.includes(m));
     } catch (error) {
