@@ -39,6 +39,13 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+const running = new Set<ChildProcess>();
+
+/** SIGKILLs every process still running (the chaos CLI calls it when it is interrupted). */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
 /** A child process whose output goes to a log file in the run directory. */
 export class Child {
   readonly process: ChildProcess;
@@ -48,7 +55,13 @@ export class Child {
     this.process = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     this.process.stdout?.pipe(log, { end: false });
     this.process.stderr?.pipe(log, { end: false });
-    this.exited = new Promise((resolve) => this.process.once('exit', () => resolve()));
+    running.add(this.process);
+    this.exited = new Promise((resolve) =>
+      this.process.once('exit', () => {
+        running.delete(this.process);
+        resolve();
+      }),
+    );
   }
 
   get running(): boolean {

@@ -3,7 +3,7 @@
 // killed with SIGKILL and restarted, and while Redis is crashed and restarted from its
 // append-only file; at the end every total is compared with the generator's expected values.
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -442,6 +442,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     report.dead_lettered === 0 &&
     report.left_in_queue === 0 &&
     report.final_exit_code === 0;
+  // A passing run leaves nothing behind; a failing one keeps its logs and Redis files.
+  if (report.ok) rmSync(dir, { recursive: true, force: true });
+  else o.log(`kept ${dir} for inspection (processes.log, redis.log, the append-only file)`);
   return report;
 }
 

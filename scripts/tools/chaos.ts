@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, intOption, UsageError } from './args.ts';
 import { DEFAULT_OPTIONS, formatReport, runChaos } from './chaos-run.ts';
+import { killAll } from './chaos-processes.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const d = DEFAULT_OPTIONS;
@@ -69,6 +70,14 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`${formatReport(report, command)}\n`);
   if (typeof a.report === 'string') writeFileSync(a.report, `${JSON.stringify({ command, ...report }, null, 2)}\n`);
   return report.ok ? 0 : 1;
+}
+
+// Interrupted: take the app, the emulator and Redis down with us.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -42,6 +42,7 @@ describe('the chaos run (./scripts/chaos, 10k orders, one kill -9, one Redis cra
     });
     if (!existsSync(reportPath)) throw new Error(`the chaos tool wrote no report:\n${run.output}`);
     const report = JSON.parse(readFileSync(reportPath, 'utf8')) as ChaosReport;
+    rmSync(join(reportPath, '..'), { recursive: true, force: true });
 
     expect({ error: report.error, mismatches: report.mismatches.slice(0, 10) }).toEqual({
       error: null,
