@@ -80,7 +80,7 @@ async function processingContext(redisUrl: string, prefix: string): Promise<Nest
   Object.assign(process.env, { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' });
   class BenchCoreModule {}
   Module({ imports: [ConfigModule, RedisModule, ProcessingModule] })(BenchCoreModule);
-  return NestFactory.createApplicationContext(BenchCoreModule, { logger: ['error', 'warn'] });
+  return NestFactory.createApplicationContext(BenchCoreModule, { logger: ['error'] });
 }
 
 /** Runs `batches` through `worker` with `width` of them in flight. */

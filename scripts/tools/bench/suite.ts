@@ -137,7 +137,7 @@ async function main(): Promise<number> {
     command,
     date: startedAt.toISOString(),
     node: process.version,
-    redis: process.env.BENCH_REDIS_SERVER_VERSION ?? 'redis-server',
+    redis: `Redis ${/v=([\d.]+)/.exec(process.env.BENCH_REDIS_SERVER_VERSION ?? '')?.[1] ?? '?'}`,
     cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`,
   };
   const markdown = render(rows, environment);
