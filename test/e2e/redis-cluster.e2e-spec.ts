@@ -9,7 +9,7 @@ import {
   type Expected,
 } from '../support/generated-orders';
 import { startRedisCluster, type RedisCluster } from '../support/processes';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { eventually, startTestApp, type TestApp } from '../support/test-app';
 
 /**
  * The same scripts on a real three-master Redis Cluster: every script's keys share one
@@ -99,8 +99,11 @@ describe('a script whose keys lie in two slots (REDIS_CLUSTER=true)', () => {
     // Through the service's own script runner: ioredis refuses before sending.
     const crossSlot = redis.defineScript<string>("return redis.call('SET', KEYS[1], KEYS[2])", 2);
     await expect(crossSlot(keys, [])).rejects.toThrow(/same slot/);
-    // Sent as is to a node, the server answers CROSSSLOT.
-    const node = (redis.client as Cluster).nodes('master')[0];
+    // Sent as is to a node, the server answers CROSSSLOT. Under load the client may still be
+    // discovering the cluster, so wait until it knows a master.
+    const client = redis.client as Cluster;
+    await eventually(() => client.nodes('master').length > 0);
+    const node = client.nodes('master')[0];
     await expect(node?.eval("return redis.call('SET', KEYS[1], KEYS[2])", 2, ...keys)).rejects.toThrow(/CROSSSLOT/);
   });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { createHash } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /** The keys and arguments of one script call. */
@@ -80,45 +81,37 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Registers a script once; the returned function runs it with the given keys and
-   * arguments. With `numberOfKeys` 'variable' each call may pass any number of keys: the
-   * script is registered once per key count, so the first argument is always a key (the
-   * Cluster client's auto-pipelining routes a command by its first argument).
+   * arguments. A fixed key count becomes an ioredis command, defined here, before any
+   * call. With 'variable' the key count is only known per call, and defining a command
+   * then is unsafe: an auto-pipeline opened earlier in the same tick lacks the new method
+   * and ioredis crashes the process. So variable-key scripts go out as plain EVALSHA (which
+   * ioredis routes by its first key in a Cluster), falling back to EVAL when the server
+   * does not hold the script.
    */
   defineScript<R>(lua: string, numberOfKeys: number | 'variable'): ScriptRunner<R> {
     const name = `opScript${++this.scriptCount}`;
-    const client = this.client as unknown as Record<string, (...args: (string | number)[]) => Promise<R>>;
-    const defined = new Set<number>();
-    const commandFor = (keyCount: number): string => {
-      const command = numberOfKeys === 'variable' ? `${name}k${keyCount}` : name;
-      if (!defined.has(keyCount)) {
-        this.client.defineCommand(command, { lua, numberOfKeys: keyCount });
-        defined.add(keyCount);
-      }
-      return command;
-    };
-    if (numberOfKeys !== 'variable') commandFor(numberOfKeys);
+    const sha = createHash('sha1').update(lua).digest('hex');
+    if (numberOfKeys !== 'variable') this.client.defineCommand(name, { lua, numberOfKeys });
+    const fixed = this.client as unknown as Record<string, (...args: (string | number)[]) => Promise<R>>;
     const checkKeys = (keys: readonly string[]): void => {
       if (numberOfKeys !== 'variable' && keys.length !== numberOfKeys) {
         throw new Error(`script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
       }
     };
-    const run = (keys: readonly string[], args: readonly (string | number)[]): Promise<R> => {
+    const run = async (keys: readonly string[], args: readonly (string | number)[]): Promise<R> => {
       checkKeys(keys);
-      const command = client[commandFor(keys.length)];
-      if (!command) throw new Error(`script ${name} is not registered`);
-      return command.call(this.client, ...keys, ...args);
+      if (numberOfKeys !== 'variable') return fixed[name].call(this.client, ...keys, ...args);
+      try {
+        return (await this.client.evalsha(sha, keys.length, ...keys, ...args)) as R;
+      } catch (error) {
+        if (!isNoScript(error)) throw error;
+        return (await this.client.eval(lua, keys.length, ...keys, ...args)) as R;
+      }
     };
     const many = async (calls: readonly ScriptCall[]): Promise<ScriptAnswer<R>[]> => {
       if (calls.length === 0) return [];
       if (this.client instanceof Cluster) {
-        return Promise.all(
-          calls.map((c) =>
-            run(c.keys, c.args).then(
-              (value): ScriptAnswer<R> => ({ ok: true, value }),
-              (error: unknown): ScriptAnswer<R> => ({ ok: false, error: asError(error) }),
-            ),
-          ),
-        );
+        return Promise.all(calls.map((c) => settle(run(c.keys, c.args))));
       }
       const pipeline = this.client.pipeline() as unknown as Record<
         string,
@@ -128,9 +121,8 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       };
       for (const c of calls) {
         checkKeys(c.keys);
-        const command = pipeline[commandFor(c.keys.length)];
-        if (!command) throw new Error(`script ${name} is not registered`);
-        command.call(pipeline, ...c.keys, ...c.args);
+        if (numberOfKeys === 'variable') pipeline.evalsha(sha, c.keys.length, ...c.keys, ...c.args);
+        else pipeline[name].call(pipeline, ...c.keys, ...c.args);
       }
       let results: [Error | null, unknown][] | null;
       try {
@@ -139,10 +131,15 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
         const failed: ScriptAnswer<R> = { ok: false, error: asError(error) };
         return calls.map(() => failed);
       }
-      return calls.map((_, i): ScriptAnswer<R> => {
-        const [error, value] = results?.[i] ?? [new Error('no answer from redis'), undefined];
-        return error ? { ok: false, error } : { ok: true, value: value as R };
-      });
+      return Promise.all(
+        calls.map(async (c, i): Promise<ScriptAnswer<R>> => {
+          const [error, value] = results?.[i] ?? [new Error('no answer from redis'), undefined];
+          if (!error) return { ok: true, value: value as R };
+          // A server that lost its script cache (restart, SCRIPT FLUSH): one more try via EVAL.
+          if (numberOfKeys === 'variable' && isNoScript(error)) return settle(run(c.keys, c.args));
+          return { ok: false, error };
+        }),
+      );
     };
     return Object.assign(run, { many });
   }
@@ -191,3 +188,11 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
 }
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+
+const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith('NOSCRIPT');
+
+const settle = <R>(answer: Promise<R>): Promise<ScriptAnswer<R>> =>
+  answer.then(
+    (value): ScriptAnswer<R> => ({ ok: true, value }),
+    (error: unknown): ScriptAnswer<R> => ({ ok: false, error: asError(error) }),
+  );
