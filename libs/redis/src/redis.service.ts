@@ -56,6 +56,8 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
           // without bound; the batch handler waits for 'ready' before it starts a batch.
           enableOfflineQueue: false,
           clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
+          // ioredis gives CLUSTER SLOTS 1 s by default; a busy host can miss that on every try.
+          slotsRefreshTimeout: 5_000,
           redisOptions: {
             ...options,
             password: seed.password ? decodeURIComponent(seed.password) : undefined,
