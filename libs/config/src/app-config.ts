@@ -70,6 +70,11 @@ export interface AppConfig {
     readonly batchSize: number;
     /** How long the first model-bound order waits for others (from concurrent batches) to share its call. */
     readonly collectWindowMs: number;
+    /**
+     * Seconds a suspicious order's message waits on the queue, on its first delivery, while
+     * the model reviews it in the background (0: the batch waits for the model instead).
+     */
+    readonly deferSeconds: number;
     readonly suspiciousOrderCents: number;
     /** Share of unflagged orders also sent to the model (0 to 1), chosen by content hash, reviewed in the background. */
     readonly sampleRate: number;
@@ -310,6 +315,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxRetries: int(env, 'QUALITY_GUARD_MAX_RETRIES', 2, 0, 10),
       batchSize: int(env, 'QUALITY_GUARD_BATCH_SIZE', 20, 1, 100),
       collectWindowMs: int(env, 'QUALITY_GUARD_COLLECT_WINDOW_MS', 20, 0, 2000),
+      deferSeconds: int(env, 'QUALITY_GUARD_DEFER_SECONDS', 2, 0, 900),
       suspiciousOrderCents: int(env, 'QUALITY_GUARD_SUSPICIOUS_CENTS', 1_000_000, 0, Number.MAX_SAFE_INTEGER),
       sampleRate: fraction(env, 'QUALITY_GUARD_SAMPLE_RATE', 0.01),
       // `allow` is the name this setting had before `fail-open`; it still means the same.

@@ -19,6 +19,12 @@ export interface Outcome {
   readonly reasons?: readonly Violation[];
   /** For `retry`: what went wrong (a transient failure such as Redis being away). */
   readonly error?: string;
+  /**
+   * For `retry`: when the message should come back, if not after the failure backoff. Set
+   * for an order deferred while the quality guard's model reviews it: a planned wait, not
+   * a failure.
+   */
+  readonly retryAfterSeconds?: number;
 }
 
 export const isFinal = (outcome: Outcome): boolean => outcome.kind !== 'retry';

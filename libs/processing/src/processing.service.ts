@@ -65,12 +65,23 @@ export class ProcessingService {
   ): Promise<Pending[]> {
     if (pending.length === 0) return [];
     try {
-      const verdicts = await this.guard.review(pending.map((p) => p.order));
+      const verdicts = await this.guard.review(
+        pending.map((p) => p.order),
+        undefined,
+        pending.map((p) => p.message.receiveCount <= 1),
+      );
       const allowed: Pending[] = [];
       pending.forEach((p, i) => {
         const verdict = verdicts[i];
         if (verdict?.decision === 'reject') {
           rejections.push(this.reject(p.message, verdict.reasons, p.order.orderId, p.order.userId, outcomes));
+        } else if (verdict?.decision === 'defer') {
+          outcomes.set(p.message.id, {
+            messageId: p.message.id,
+            kind: 'retry',
+            error: 'deferred while the quality guard reviews it',
+            retryAfterSeconds: verdict.retryAfterSeconds ?? 0,
+          });
         } else if (verdict?.decision === 'hold') {
           outcomes.set(p.message.id, retry(p.message, new Error('quality guard unavailable; held for retry')));
         } else {

@@ -438,6 +438,44 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
     });
   });
 
+  describe('deferring (the consumer never waits for the model)', () => {
+    it('defers a suspicious order on its first delivery and reviews it in the background', async () => {
+      const { guard } = modelRig();
+      const o = suspicious({ user_id: 'u-fraud' });
+
+      const verdicts = await guard.review([o, ordinary()], NOW, [true, true]);
+
+      expect(verdicts.map((v) => v.decision)).toEqual(['defer', 'allow']);
+      expect(verdicts[0]?.retryAfterSeconds).toBe(2);
+      await guard.settled();
+      expect(api.requests).toHaveLength(1);
+      expect(guard.counters.deferred).toBe(1);
+    });
+
+    it('decides a deferred order from the cached verdict when it comes back, with no second call', async () => {
+      const { guard } = modelRig();
+      const o = suspicious({ user_id: 'u-fraud' });
+      await guard.review([o], NOW, [true]);
+      await guard.settled();
+
+      const [again] = await guard.review([o], NOW, [false]);
+
+      expect(again?.reasons[0]?.code).toBe('ai:fraud_suspected');
+      expect(api.requests).toHaveLength(1);
+    });
+
+    it('waits for the model on a redelivery, so a message is deferred at most once', async () => {
+      const [verdict] = await modelRig().guard.review([suspicious({ user_id: 'u-fraud' })], NOW, [false]);
+      expect(verdict?.decision).toBe('reject');
+    });
+
+    it('waits for the model in the batch when QUALITY_GUARD_DEFER_SECONDS is 0', async () => {
+      const { guard } = modelRig({ QUALITY_GUARD_DEFER_SECONDS: '0' });
+      const [verdict] = await guard.review([suspicious({ user_id: 'u-fraud' })], NOW, [true]);
+      expect(verdict?.decision).toBe('reject');
+    });
+  });
+
   describe('monitoring sample', () => {
     it('reviews a sampled order in the background and never rejects it', async () => {
       api.reply = (r) => ({

@@ -24,8 +24,12 @@ import { ReviewBatcher, type Answer, type UnavailableReason } from './review-bat
 import { VerdictCache } from './verdict-cache';
 
 export interface Verdict {
-  /** `hold`: the model was needed but unavailable under the hold policy; retry later. */
-  readonly decision: 'allow' | 'reject' | 'hold';
+  /**
+   * `hold`: the model was needed but unavailable under the hold policy; retry later.
+   * `defer`: the model is reviewing the order in the background; retry after
+   * QUALITY_GUARD_DEFER_SECONDS, when the cached verdict decides at once.
+   */
+  readonly decision: 'allow' | 'reject' | 'hold' | 'defer';
   /** For a reject: `ai:<code>` first, then the rules' flags. For an allowed order: its flags. */
   readonly reasons: readonly Flag[];
   /** True when a rule flagged the order. */
@@ -34,6 +38,8 @@ export interface Verdict {
   readonly checked: boolean;
   /** True when the order was put on the flagged list (GET /orders/flagged). */
   readonly flagged?: boolean;
+  /** For `defer`: when to look at the order again (seconds). */
+  readonly retryAfterSeconds?: number;
 }
 
 /**
@@ -58,6 +64,8 @@ export interface GuardCounters {
   malformedAnswers: number;
   /** Orders a call's answer left out (each is unchecked). */
   missingVerdicts: number;
+  /** Suspicious orders sent back to the queue while the model reviews them in the background. */
+  deferred: number;
   /** Answer entries dropped by validation. */
   invalidVerdicts: number;
   /** Calls not made because a per-minute budget was used up. */
@@ -150,6 +158,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     truncated: 0,
     malformedAnswers: 0,
     missingVerdicts: 0,
+    deferred: 0,
     invalidVerdicts: 0,
     overBudget: 0,
     breakerRejected: 0,
@@ -263,7 +272,14 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
    * One verdict per order, in order. Throws only when Redis fails (the caller retries the
    * batch); every model problem ends in the configured policy instead.
    */
-  async review(orders: readonly Order[], nowMs = Date.now()): Promise<Verdict[]> {
+  /**
+   * One verdict per order, in order. `mayDefer[i]` (the first delivery of its message) lets
+   * a suspicious order without a cached verdict be deferred instead of waited for, so the
+   * consumer never holds a batch for the model's latency; on its redelivery the verdict is
+   * cached, or (the call failed) the batch waits and the unavailable policy applies. So a
+   * message is deferred at most once.
+   */
+  async review(orders: readonly Order[], nowMs = Date.now(), mayDefer: readonly boolean[] = []): Promise<Verdict[]> {
     const g = this.config.qualityGuard;
     if (!g.enabled || orders.length === 0) return orders.map(() => CLEAN);
     const [users, global] = await Promise.all([this.history.users(orders.map((o) => o.userId)), this.global()]);
@@ -279,6 +295,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     this.counters.flagged += suspicious.filter(Boolean).length;
 
     const answers = new Map<string, Answer>();
+    const deferred: boolean[] = [];
     if (this.reviewer) {
       const sample = orders.map((o, i) => !suspicious[i] && sampled(o, g.sampleRate));
       this.counters.sampled += sample.filter(Boolean).length;
@@ -294,13 +311,26 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
           this.track(answer.then((a) => this.afterSample(item, a, nowMs)));
         } else if (suspicious[i]) {
           if (hit) answers.set(order.orderId, { verdict: hit });
-          else waits.push(this.batcher.submit(item, nowMs, false).then((a) => void answers.set(order.orderId, a)));
+          else if (mayDefer[i] && g.deferSeconds > 0 && this.breaker.stateAt(nowMs) !== 'open') {
+            deferred[i] = true;
+            this.track(this.batcher.submit(item, nowMs, false).then(() => undefined));
+          } else waits.push(this.batcher.submit(item, nowMs, false).then((a) => void answers.set(order.orderId, a)));
         }
       });
       await Promise.all(waits);
     }
 
-    const verdicts = orders.map((order, i) => this.decide(flags[i] ?? [], answers.get(order.orderId)));
+    const verdicts = orders.map((order, i): Verdict => {
+      if (!deferred[i]) return this.decide(flags[i] ?? [], answers.get(order.orderId));
+      this.counters.deferred += 1;
+      return {
+        decision: 'defer',
+        reasons: flags[i] ?? [],
+        suspicious: true,
+        checked: false,
+        retryAfterSeconds: g.deferSeconds,
+      };
+    });
     await Promise.all(
       verdicts.map(async (v, i) => {
         const order = orders[i];

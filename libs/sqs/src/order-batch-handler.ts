@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ChangeMessageVisibilityBatchCommand, type Message } from '@aws-sdk/client-sqs';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
-import { ProcessingService, isFinal } from '@order-pipeline/processing';
+import { ProcessingService, isFinal, type Outcome } from '@order-pipeline/processing';
+
 import { RedisService } from '@order-pipeline/redis';
 import { ConsumptionGate } from './consumption-gate';
 import { QUEUE_TARGET, type QueueTarget } from './queue-target';
@@ -9,6 +10,8 @@ import { originalMessageId } from './dead-letter-queue';
 
 /** Longest a message waits before its next delivery after a transient failure (seconds). */
 const MAX_BACKOFF_SECONDS = 900;
+
+const NO_OUTCOME: Outcome = { messageId: '', kind: 'retry', error: 'no outcome was reached' };
 
 /**
  * The adapter between sqs-consumer and ProcessingService. It returns exactly the
@@ -54,17 +57,22 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
           receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
         })),
       );
-      const retry = messages.filter((_, i) => !isFinal(outcomes[i] ?? { messageId: '', kind: 'retry' }));
-      const firstRetry = outcomes.find((o) => o.kind === 'retry');
+      const retry = messages.flatMap((message, i) => {
+        const outcome = outcomes[i] ?? NO_OUTCOME;
+        return isFinal(outcome) ? [] : [{ message, after: outcome.retryAfterSeconds }];
+      });
+      // A planned wait (an order deferred for the quality guard) is not a failure.
+      const failed = outcomes.filter((o) => o.kind === 'retry' && o.retryAfterSeconds === undefined).length;
+      const firstRetry = outcomes.find((o) => o.kind === 'retry' && o.retryAfterSeconds === undefined);
       if (firstRetry) {
         this.logger.warn(
-          `${retry.length} of ${messages.length} messages left for redelivery: ${firstRetry.error ?? 'unknown error'}`,
+          `${failed} of ${messages.length} messages left for redelivery: ${firstRetry.error ?? 'unknown error'}`,
         );
       }
       await this.backOff(retry);
-      if (retry.length === messages.length && ready) this.gate.batchFailed();
+      if (failed === messages.length && ready) this.gate.batchFailed();
       else this.gate.batchProgressed();
-      return messages.filter((m) => !retry.includes(m));
+      return messages.filter((m) => !retry.some((r) => r.message === m));
     } catch (error) {
       this.logger.error(
         `batch of ${messages.length} not acknowledged: ${error instanceof Error ? error.message : String(error)}`,
@@ -95,17 +103,16 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
     return [];
   }
 
-  private async backOff(messages: Message[]): Promise<void> {
+  /** Each message comes back after its planned wait, or after the failure backoff. */
+  private async backOff(messages: readonly { message: Message; after: number | undefined }[]): Promise<void> {
     if (messages.length === 0) return;
-    const entries = messages.map((m, i) => {
+    const entries = messages.map(({ message: m, after }, i) => {
       const receives = Number(m.Attributes?.ApproximateReceiveCount ?? 1);
       return {
         Id: String(i),
         ReceiptHandle: m.ReceiptHandle ?? '',
-        VisibilityTimeout: Math.min(
-          MAX_BACKOFF_SECONDS,
-          this.config.sqs.retryBackoffSeconds * 2 ** Math.min(receives - 1, 16),
-        ),
+        VisibilityTimeout:
+          after ?? Math.min(MAX_BACKOFF_SECONDS, this.config.sqs.retryBackoffSeconds * 2 ** Math.min(receives - 1, 16)),
       };
     });
     try {
