@@ -9,10 +9,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { mulberry32 } from '../prng.ts';
+import { freePort, until } from './harness.ts';
 import { FakeMessagesApi, type SeenRequest } from '../../../libs/quality-guard/test/fake-messages-api.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -41,41 +42,12 @@ function option(argv: string[], name: string, fallback: number): number {
   return value;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A small deterministic PRNG (mulberry32), so every run drains the same orders. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const STREETS = ['Station Rd', 'High St', 'Mill Lane', 'Church St', 'Park Ave', 'Bahnhofstr.', 'Rue de la Paix'];
 const CITIES = ['Springfield', 'München', 'Lyon', 'Leeds', 'Porto', 'Graz'];
 
 /** N valid, distinct orders; `suspiciousPerMille` of them are worth 12,500.00 (over the default threshold). */
 function orders(n: number, suspiciousPerMille: number): string[] {
-  const random = prng(5);
+  const random = mulberry32(5); // deterministic: every run drains the same orders
   const users = Math.max(1, Math.floor(n / 5));
   const now = Date.now();
   const every = suspiciousPerMille > 0 ? Math.round(1000 / suspiciousPerMille) : Number.POSITIVE_INFINITY;

@@ -4,12 +4,12 @@
 // message has an outcome. Run it through `./scripts/bench ingest`; see docs/PERFORMANCE.md.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
+import { freePort, peakRssMb, until } from './harness.ts';
 import { OrderStream, DAY_MS } from './orders-model.ts';
 import { fmt, fmtInt, table } from './stats.ts';
 
@@ -37,34 +37,12 @@ function option(argv: string[], name: string, fallback: number): number {
   return value;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 function outcomes(metrics: string): number {
   let total = 0;
   for (const m of metrics.matchAll(/order_pipeline_messages_total\{outcome="(\w+)"\} (\d+)/g)) {
     if (m[1] !== 'retry') total += Number(m[2]);
   }
   return total;
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 async function main(): Promise<void> {
@@ -168,7 +146,7 @@ async function main(): Promise<void> {
     const final = await metrics();
     const global = (await (await fetch(`${base}/stats/global`)).json()) as { total_orders: number };
     const batches = Number(/order_pipeline_batches_total (\d+)/.exec(final)?.[1] ?? 0);
-    const batchSeconds = Number(/order_pipeline_batch_seconds_total ([\d.]+)/.exec(final)?.[1] ?? 0);
+    const batchSeconds = Number(/order_pipeline_batch_duration_seconds_sum ([\d.e+-]+)/.exec(final)?.[1] ?? 0);
     const result = {
       command: process.env.BENCH_COMMAND ?? 'scripts/tools/bench/ingest.ts',
       date: new Date().toISOString(),
