@@ -50,20 +50,51 @@ export function createValidationPipe(): ValidationPipe {
 /**
  * class-validator's whitelist takes names such as "constructor" or "toString" for known
  * properties (they exist on every object), so unknown query keys are checked here first,
- * against the DTO's declared properties.
+ * against the DTO's declared properties (read once per DTO class).
+ *
+ * The read path (docs/PERFORMANCE.md): most requests carry no query at all, and an empty
+ * query always transforms to the same DTO, so its first successful result is kept per DTO
+ * class and each later empty query gets a shallow copy instead of a new round of
+ * class-transformer and class-validator. An empty query that fails validation (a DTO with
+ * required fields) is never kept and fails the normal way every time.
  */
 class StrictQueryValidationPipe extends ValidationPipe {
+  private readonly knownKeys = new WeakMap<object, ReadonlySet<string>>();
+  private readonly emptyQuery = new WeakMap<object, object>();
+
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'query' && metadata.metatype && typeof value === 'object' && value !== null) {
-      const known = new Set(
+    const metatype = metadata.metatype;
+    if (metadata.type !== 'query' || !metatype || typeof value !== 'object' || value === null) {
+      return super.transform(value, metadata);
+    }
+    const keys = Object.keys(value);
+    if (keys.length === 0) {
+      const kept = this.emptyQuery.get(metatype);
+      if (kept) return Object.assign(Object.create(Object.getPrototypeOf(kept) as object) as object, kept);
+    }
+    const unknown = keys.find((key) => !this.known(metatype).has(key));
+    if (unknown !== undefined) throw new ParameterException(unknown, `unknown parameter ${unknown}`);
+    const result: unknown = await super.transform(value, metadata);
+    if (keys.length === 0 && typeof result === 'object' && result !== null) {
+      this.emptyQuery.set(
+        metatype,
+        Object.assign(Object.create(Object.getPrototypeOf(result) as object) as object, result),
+      );
+    }
+    return result;
+  }
+
+  private known(metatype: object): ReadonlySet<string> {
+    let known = this.knownKeys.get(metatype);
+    if (!known) {
+      known = new Set(
         getMetadataStorage()
-          .getTargetValidationMetadatas(metadata.metatype, '', true, false)
+          .getTargetValidationMetadatas(metatype as new () => object, '', true, false)
           .map((m) => m.propertyName),
       );
-      const unknown = Object.keys(value).find((key) => !known.has(key));
-      if (unknown !== undefined) throw new ParameterException(unknown, `unknown parameter ${unknown}`);
+      this.knownKeys.set(metatype, known);
     }
-    return super.transform(value, metadata);
+    return known;
   }
 }
 

@@ -124,6 +124,24 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
     expect(top.calls.at(-1)).toEqual(['spend', 10, undefined]);
   });
 
+  it('applies the defaults again to a later request without a query, after one with a query', async () => {
+    await get('/stats/top-users');
+    await get('/stats/top-users?by=orders&limit=3');
+    await get('/stats/top-users');
+    expect(top.calls.slice(-3)).toEqual([
+      ['spend', 10, undefined],
+      ['orders', 3, undefined],
+      ['spend', 10, undefined],
+    ]);
+  });
+
+  it('refuses an empty query to a route whose parameters are required, every time', async () => {
+    const first = await get('/stats/range');
+    const second = await get('/stats/range');
+    expect([first.status, second.status]).toEqual([400, 400]);
+    expect(second.body).toMatchObject({ parameter: 'from' });
+  });
+
   it('passes an inclusive UTC day range to the query', async () => {
     await get('/stats/top-users?by=orders&limit=3&from=2026-01-01&to=2026-01-31');
     expect(top.calls.at(-1)).toEqual(['orders', 3, { fromMs: Date.UTC(2026, 0, 1), toMs: Date.UTC(2026, 0, 31) }]);
