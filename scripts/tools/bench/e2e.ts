@@ -41,8 +41,9 @@ const POLL_MS = 20;
  * Node flags the app runs with in ./scripts/start, the Dockerfile and `pnpm start:prod`. V8
  * sizes the young generation by the machine's RAM (64 MB semi-spaces on a 23 GB machine);
  * a fixed 8 MB keeps the resident size down at no measurable cost in throughput.
+ * BENCH_APP_NODE_FLAGS replaces them, to measure other settings (docs/PERFORMANCE.md).
  */
-const APP_NODE_FLAGS = ['--max-semi-space-size=8'];
+const APP_NODE_FLAGS = (process.env.BENCH_APP_NODE_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface E2eOptions {
