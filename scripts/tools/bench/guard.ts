@@ -7,18 +7,14 @@
 // Run it through `./scripts/bench guard`; results go to docs/PERFORMANCE.md.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { mulberry32 } from '../prng.ts';
-import { freePort, until } from './harness.ts';
+import { freePort, sendAll, startEmulator, until } from './harness.ts';
 import { FakeMessagesApi, type SeenRequest } from '../../../libs/quality-guard/test/fake-messages-api.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
-const require = createRequire(import.meta.url);
-const sqsLib = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
 
 const USAGE = `Usage: ./scripts/bench guard [--messages N] [--suspicious-per-mille N] [--latency-ms N] [--consumers N]
 
@@ -111,52 +107,18 @@ async function main(): Promise<void> {
   });
   try {
     const apiUrl = await api.start();
-    const sqsPort = await freePort();
     const scenarios: Scenario[] = [
       { name: 'guard off', env: { QUALITY_GUARD_ENABLED: 'false' } },
       { name: 'rules only (offline)', env: {} },
       { name: `rules + model (${latencyMs} ms)`, env: { ANTHROPIC_API_KEY: 'bench-key', ANTHROPIC_BASE_URL: apiUrl } },
     ];
-    const init = join(mkdtempSync(join(tmpdir(), 'bench-guard-')), 'init.json');
-    writeFileSync(
-      init,
-      JSON.stringify({
-        queues: scenarios.map((_, i) => ({ name: `bench-guard-${i}`, attributes: { VisibilityTimeout: '60' } })),
-      }),
-    );
-    const fauxqs = spawn(process.execPath, [join(ROOT, 'node_modules', 'fauxqs', 'dist', 'cli.js')], {
-      stdio: 'ignore',
-      env: { ...process.env, FAUXQS_PORT: String(sqsPort), FAUXQS_LOGGER: 'false', FAUXQS_INIT: init },
-    });
-    children.push(fauxqs);
-    const endpoint = `http://127.0.0.1:${sqsPort}`;
-    const sqs = new sqsLib.SQSClient({
-      region: 'us-east-1',
-      endpoint,
-      credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
-    });
-    const queueUrl = async (name: string): Promise<string> =>
-      (await sqs.send(new sqsLib.GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? '';
-    await until(async () => (await queueUrl('bench-guard-0')) !== '', 20_000, 'the emulator');
+    const { endpoint, sqs, queueUrl } = await startEmulator(scenarios.map((_, i) => `bench-guard-${i}`));
 
     const bodies = orders(messages, perMille);
     const results: RunResult[] = [];
     for (const [index, scenario] of scenarios.entries()) {
       const url = await queueUrl(`bench-guard-${index}`);
-      for (let i = 0; i < bodies.length; i += 160) {
-        await Promise.all(
-          Array.from({ length: 16 }, (_, j) => bodies.slice(i + j * 10, i + j * 10 + 10))
-            .filter((b) => b.length > 0)
-            .map((batch) =>
-              sqs.send(
-                new sqsLib.SendMessageBatchCommand({
-                  QueueUrl: url,
-                  Entries: batch.map((b, k) => ({ Id: String(k), MessageBody: b })),
-                }),
-              ),
-            ),
-        );
-      }
+      await sendAll(sqs, url, bodies);
       const callsBefore = api.requests.length;
       const ordersBefore = api.requests.reduce((sum, r) => sum + r.orders.length, 0);
       const port = await freePort();

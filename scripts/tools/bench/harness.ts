@@ -3,12 +3,14 @@
 // row type of the report table.
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const sqsLib = createRequire(import.meta.url)('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
 
 export const log = (message: string): void => {
   process.stderr.write(`[bench] ${message}\n`);
@@ -110,3 +112,56 @@ export const int = (x: number): string => (Number.isFinite(x) ? Math.round(x).to
 export const dec = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 export const pct = (x: number | undefined): string =>
   x === undefined || !Number.isFinite(x) ? '' : `${Math.round(x * 100)}%`;
+
+/** A fauxqs emulator in its own process, its queues, and a client for it. */
+export interface Emulator {
+  readonly endpoint: string;
+  readonly sqs: import('@aws-sdk/client-sqs').SQSClient;
+  readonly queueUrl: (name: string) => Promise<string>;
+}
+
+/** Starts the fauxqs CLI on a free port with these queues (60 s visibility) and waits until it answers. */
+export async function startEmulator(queueNames: readonly string[]): Promise<Emulator> {
+  const port = await freePort();
+  const init = join(scratchDir('bench-fauxqs-'), 'init.json');
+  writeFileSync(
+    init,
+    JSON.stringify({ queues: queueNames.map((name) => ({ name, attributes: { VisibilityTimeout: '60' } })) }),
+  );
+  startChild(process.execPath, [join(ROOT, 'node_modules', 'fauxqs', 'dist', 'cli.js')], {
+    stdio: 'ignore',
+    env: { ...process.env, FAUXQS_PORT: String(port), FAUXQS_LOGGER: 'false', FAUXQS_INIT: init },
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const sqs = new sqsLib.SQSClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
+  });
+  const queueUrl = async (name: string): Promise<string> =>
+    (await sqs.send(new sqsLib.GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? '';
+  await until(async () => (await queueUrl(queueNames[0] ?? '')) !== '', 20_000, 'the emulator');
+  return { endpoint, sqs, queueUrl };
+}
+
+/** Sends the bodies in order, 16 SendMessageBatch calls of 10 in flight. */
+export async function sendAll(
+  sqs: import('@aws-sdk/client-sqs').SQSClient,
+  queueUrl: string,
+  bodies: readonly string[],
+): Promise<void> {
+  for (let i = 0; i < bodies.length; i += 160) {
+    await Promise.all(
+      Array.from({ length: 16 }, (_, j) => bodies.slice(i + j * 10, i + j * 10 + 10))
+        .filter((b) => b.length > 0)
+        .map((batch) =>
+          sqs.send(
+            new sqsLib.SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: batch.map((b, k) => ({ Id: String(k), MessageBody: b })),
+            }),
+          ),
+        ),
+    );
+  }
+}

@@ -4,18 +4,14 @@
 // message has an outcome. Run it through `./scripts/bench ingest`; see docs/PERFORMANCE.md.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createRequire } from 'node:module';
-import { freePort, peakRssMb, until } from './harness.ts';
+import { freePort, peakRssMb, sendAll, startEmulator, until } from './harness.ts';
 import { OrderStream, DAY_MS } from './orders-model.ts';
 import { fmt, fmtInt, table } from './stats.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
-const require = createRequire(import.meta.url);
-const sqsLib = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
 
 const USAGE = `Usage: ./scripts/bench ingest [--messages N] [--users N] [--consumers N]
 
@@ -58,52 +54,15 @@ async function main(): Promise<void> {
   const stopAll = (): void => children.forEach((c) => c.kill('SIGKILL'));
   process.on('exit', stopAll);
   try {
-    const sqsPort = await freePort();
-    const init = join(mkdtempSync(join(tmpdir(), 'bench-fauxqs-')), 'init.json');
-    writeFileSync(
-      init,
-      JSON.stringify({ queues: [{ name: 'bench-orders', attributes: { VisibilityTimeout: '60' } }] }),
-    );
-    const fauxqs = spawn(process.execPath, [join(ROOT, 'node_modules', 'fauxqs', 'dist', 'cli.js')], {
-      stdio: 'ignore',
-      env: { ...process.env, FAUXQS_PORT: String(sqsPort), FAUXQS_LOGGER: 'false', FAUXQS_INIT: init },
-    });
-    children.push(fauxqs);
-    const endpoint = `http://127.0.0.1:${sqsPort}`;
-    const sqs = new sqsLib.SQSClient({
-      region: 'us-east-1',
-      endpoint,
-      credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
-    });
-    let queueUrl = '';
-    await until(
-      async () => {
-        queueUrl = (await sqs.send(new sqsLib.GetQueueUrlCommand({ QueueName: 'bench-orders' }))).QueueUrl ?? '';
-        return queueUrl !== '';
-      },
-      20_000,
-      'the emulator',
-    );
+    const { endpoint, sqs, queueUrl: urlOf } = await startEmulator(['bench-orders']);
+    const queueUrl = await urlOf('bench-orders');
 
     // Pre-fill: N valid orders, 16 SendMessageBatch calls in flight.
     const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
     const stream = new OrderStream({ seed: 7, users, orders: messages, days: 365, todayStartMs: today });
     const bodies = Array.from({ length: messages }, () => stream.next().body);
     const sendStart = performance.now();
-    for (let i = 0; i < bodies.length; i += 160) {
-      await Promise.all(
-        Array.from({ length: 16 }, (_, j) => bodies.slice(i + j * 10, i + j * 10 + 10))
-          .filter((b) => b.length > 0)
-          .map((batch) =>
-            sqs.send(
-              new sqsLib.SendMessageBatchCommand({
-                QueueUrl: queueUrl,
-                Entries: batch.map((b, k) => ({ Id: String(k), MessageBody: b })),
-              }),
-            ),
-          ),
-      );
-    }
+    await sendAll(sqs, queueUrl, bodies);
     const sendSeconds = (performance.now() - sendStart) / 1000;
 
     // The built app, consuming the pre-filled queue.
