@@ -1,3 +1,4 @@
+import { RedisService } from '@order-pipeline/redis';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { FakeMessagesApi } from '../../libs/quality-guard/test/fake-messages-api';
 import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
@@ -44,6 +45,7 @@ describe('the AI quality guard in the running pipeline (real SDK, fake Messages 
       ANTHROPIC_BASE_URL: baseUrl,
       QUALITY_GUARD_SUSPICIOUS_CENTS: '5000', // 50.00: every 99.99 test order is suspicious
       QUALITY_GUARD_SAMPLE_RATE: '0',
+      ADMIN_API_KEY: 'qg-admin-key-for-tests',
     });
   });
 
@@ -106,6 +108,24 @@ describe('the AI quality guard in the running pipeline (real SDK, fake Messages 
     } finally {
       api.latencyMs = 0;
     }
+  });
+
+  it('reprocesses an order the model rejected by asking the model again at once, never deferring it', async () => {
+    await t.send([anOrder().with({ order_id: 'qg-again-fraud', user_id: 'u-fraud' }).json()]);
+    await eventually(async () => (await rejectedIds(t)).includes('QG-AGAIN-FRAUD'));
+    // The cached verdict has expired (as it does after QUALITY_GUARD_CACHE_TTL_SECONDS).
+    const redis = t.app.get(RedisService);
+    const cached = await redis.client.keys(`${redis.keyPrefix}:{guard}:verdict:*`);
+    if (cached.length > 0) await redis.client.del(...cached);
+
+    const res = await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}/orders/rejected/qg-again-fraud/reprocess`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'qg-admin-key-for-tests' },
+    });
+
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ order_id: 'QG-AGAIN-FRAUD', outcome: 'rejected' });
+    expect(askedAbout('QG-AGAIN-FRAUD')).toBe(2);
   });
 
   it('never sends a rule rejection to the model, whatever its text asks for', async () => {

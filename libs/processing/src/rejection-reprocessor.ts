@@ -45,7 +45,9 @@ export class RejectionReprocessor {
         `the stored body of order ${orderId} was cut to REJECTED_BODY_MAX_BYTES, so it cannot be processed again; send the order again instead`,
       );
     }
-    const [outcome] = await this.processing.processBatch([{ id: record.id, body: record.rawBody, receiveCount: 1 }]);
+    // Not a first delivery: the operator waits for the answer, so the quality guard must decide
+    // now (waiting for its model) rather than defer the order to a redelivery that never comes.
+    const [outcome] = await this.processing.processBatch([{ id: record.id, body: record.rawBody, receiveCount: 2 }]);
     if (!outcome || outcome.kind === 'retry') {
       throw new ServiceUnavailableException(
         `order ${orderId} could not be processed now (${outcome?.error ?? 'no outcome'}); try again shortly`,

@@ -139,6 +139,11 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
   private readonly batcher: ReviewBatcher;
   private readonly cache: VerdictCache;
   private readonly breaker: CircuitBreaker;
+  /**
+   * Deferring spends one receive of the message; with SQS_MAX_RECEIVE_COUNT 1 that receive
+   * would dead-letter it, so the batch waits for the model instead.
+   */
+  private readonly canDefer: boolean;
   private readonly budget: CallBudget;
   private readonly background = new Set<Promise<void>>();
   private globalFigures: { value: History; readAt: number } | undefined;
@@ -193,6 +198,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
         : undefined;
     this.cache = new VerdictCache(redis, g.cacheTtlSeconds);
     this.breaker = new CircuitBreaker(g.breakerFailures, g.breakerOpenMs);
+    this.canDefer = g.deferSeconds > 0 && config.sqs.maxReceiveCount > 1;
     this.budget = new CallBudget(g.maxCallsPerMinute, g.maxTokensPerMinute);
     this.batcher = new ReviewBatcher(
       {
@@ -311,7 +317,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
           this.track(answer.then((a) => this.afterSample(item, a, nowMs)));
         } else if (suspicious[i]) {
           if (hit) answers.set(order.orderId, { verdict: hit });
-          else if (mayDefer[i] && g.deferSeconds > 0 && this.breaker.stateAt(nowMs) !== 'open') {
+          else if (mayDefer[i] && this.canDefer && this.breaker.stateAt(nowMs) !== 'open') {
             deferred[i] = true;
             this.track(this.batcher.submit(item, nowMs, false).then(() => undefined));
           } else waits.push(this.batcher.submit(item, nowMs, false).then((a) => void answers.set(order.orderId, a)));
