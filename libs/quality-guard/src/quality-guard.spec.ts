@@ -171,6 +171,17 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       ]);
     });
 
+    it('never lets two contents of one order_id share a verdict: they go in separate calls', async () => {
+      const fraud = suspicious({ order_id: 'ord-twice', user_id: 'u-fraud' });
+      const odd = suspicious({ order_id: 'ord-twice', user_id: 'u-odd' });
+
+      const verdicts = await modelRig().guard.review([fraud, odd], NOW);
+
+      expect(verdicts.map((v) => v.decision)).toEqual(['reject', 'allow']);
+      expect(verdicts[1]?.reasons[0]?.code).toBe('ai:implausible_values');
+      expect(api.requests.map((r) => r.orders.map((o) => o.user_id))).toEqual([['U-FRAUD'], ['U-ODD']]);
+    });
+
     it('accepts an order the model allows without listing it', async () => {
       const r = modelRig();
       const [verdict] = await r.guard.review([suspicious()], NOW);

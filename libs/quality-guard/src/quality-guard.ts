@@ -316,18 +316,19 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
           const answer = hit ? Promise.resolve<Answer>({ verdict: hit }) : this.batcher.submit(item, nowMs, true);
           this.track(answer.then((a) => this.afterSample(item, a, nowMs)));
         } else if (suspicious[i]) {
-          if (hit) answers.set(order.orderId, { verdict: hit });
+          if (hit) answers.set(order.contentHash, { verdict: hit });
           else if (mayDefer[i] && this.canDefer && this.breaker.stateAt(nowMs) !== 'open') {
             deferred[i] = true;
             this.track(this.batcher.submit(item, nowMs, false).then(() => undefined));
-          } else waits.push(this.batcher.submit(item, nowMs, false).then((a) => void answers.set(order.orderId, a)));
+          } else
+            waits.push(this.batcher.submit(item, nowMs, false).then((a) => void answers.set(order.contentHash, a)));
         }
       });
       await Promise.all(waits);
     }
 
     const verdicts = orders.map((order, i): Verdict => {
-      if (!deferred[i]) return this.decide(flags[i] ?? [], answers.get(order.orderId));
+      if (!deferred[i]) return this.decide(flags[i] ?? [], answers.get(order.contentHash));
       this.counters.deferred += 1;
       return {
         decision: 'defer',

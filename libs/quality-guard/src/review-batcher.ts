@@ -96,11 +96,22 @@ export class ReviewBatcher {
     if (foreground === 0) this.timer.unref();
   }
 
-  /** One call for up to batchSize waiting orders: those a batch waits for first. */
+  /**
+   * One call for up to batchSize waiting orders: those a batch waits for first. The model
+   * answers by order_id, so one call never holds two contents of the same order_id (a
+   * conflict): the second waits for the next call instead of sharing the first's verdict.
+   */
   private flush(): void {
     if (this.waiting.length === 0) return;
     const ordered = [...this.waiting.filter((e) => !e.background), ...this.waiting.filter((e) => e.background)];
-    const taken = ordered.slice(0, this.options.batchSize);
+    const ids = new Set<string>();
+    const taken: typeof ordered = [];
+    for (const e of ordered) {
+      if (taken.length === this.options.batchSize) break;
+      if (ids.has(e.item.order.orderId)) continue;
+      ids.add(e.item.order.orderId);
+      taken.push(e);
+    }
     const takenSet = new Set(taken);
     const rest = this.waiting.filter((e) => !takenSet.has(e));
     this.waiting.length = 0;
