@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { centsToAmount, type Violation } from '@order-pipeline/orders';
 import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
+import { newestFirstPage } from './newest-first-page';
 import { KeySchema } from './key-schema';
 import { RECORD_FLAGGED_LUA } from './lua/flagged-scripts';
 
@@ -63,16 +64,7 @@ export class FlaggedOrderStore {
 
   /** Newest first. The cursor is opaque to clients: the sequence number to continue below. */
   async list(limit: number, cursor?: number): Promise<FlaggedPage> {
-    const k = this.keys.flagged();
-    const max = cursor === undefined ? '+inf' : `(${cursor}`;
-    const ids = await this.redis.client.zrevrangebyscore(k.index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit + 1);
-    const pairs: Array<[string, number]> = [];
-    for (let i = 0; i < ids.length; i += 2) pairs.push([ids[i] ?? '', Number(ids[i + 1])]);
-    const page = pairs.slice(0, limit);
-    const records = page.length > 0 ? await this.redis.client.hmget(k.records, ...page.map(([id]) => id)) : [];
-    const items = records.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as FlaggedOrderRecord);
-    const last = page.at(-1);
-    return { items, nextCursor: pairs.length > limit && last ? String(last[1]) : null };
+    return newestFirstPage<FlaggedOrderRecord>(this.redis.client, this.keys.flagged(), limit, cursor);
   }
 
   /** Orders ever listed, and how many of them the size bound has dropped since. */
