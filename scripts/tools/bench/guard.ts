@@ -6,12 +6,11 @@
 // @anthropic-ai/sdk. The guard runs with its defaults (sample rate, window, batch size, budgets).
 // Run it through `./scripts/bench guard`; results go to docs/PERFORMANCE.md.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { mulberry32 } from '../prng.ts';
-import { freePort, sendAll, startEmulator, until } from './harness.ts';
+import { freePort, sendAll, startChild, startEmulator, until } from './harness.ts';
 import { FakeMessagesApi, type SeenRequest } from '../../../libs/quality-guard/test/fake-messages-api.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -92,9 +91,6 @@ async function main(): Promise<void> {
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench guard');
 
-  const children: ChildProcess[] = [];
-  const stopAll = (): void => children.forEach((c) => c.kill('SIGKILL'));
-  process.on('exit', stopAll);
   const api = new FakeMessagesApi();
   api.latencyMs = latencyMs;
   // The suspicious orders are flagged for a person; everything else is allowed.
@@ -122,7 +118,7 @@ async function main(): Promise<void> {
       const callsBefore = api.requests.length;
       const ordersBefore = api.requests.reduce((sum, r) => sum + r.orders.length, 0);
       const port = await freePort();
-      const app = spawn(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
+      const app = startChild(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
         cwd: ROOT,
         stdio: ['ignore', 'ignore', 'inherit'],
         env: {
@@ -140,7 +136,6 @@ async function main(): Promise<void> {
           ...scenario.env,
         },
       });
-      children.push(app);
       const base = `http://127.0.0.1:${port}`;
       const accepted = async (): Promise<number> =>
         ((await (await fetch(`${base}/stats/global`)).json()) as { total_orders: number }).total_orders;
@@ -226,12 +221,15 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`results: ${file.slice(ROOT.length + 1)}`);
   } finally {
-    stopAll();
     await api.stop();
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+// Exit either way: the harness stops the emulator and the apps on exit.
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

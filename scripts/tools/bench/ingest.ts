@@ -3,11 +3,10 @@
 // (dist/) starts against it and a private redis-server, and /metrics is sampled until every
 // message has an outcome. Run it through `./scripts/bench ingest`; see docs/PERFORMANCE.md.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, peakRssMb, sendAll, startEmulator, until } from './harness.ts';
+import { freePort, peakRssMb, sendAll, startChild, startEmulator, until } from './harness.ts';
 import { OrderStream, DAY_MS } from './orders-model.ts';
 import { fmt, fmtInt, table } from './stats.ts';
 
@@ -50,103 +49,99 @@ async function main(): Promise<void> {
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench ingest');
 
-  const children: ChildProcess[] = [];
-  const stopAll = (): void => children.forEach((c) => c.kill('SIGKILL'));
-  process.on('exit', stopAll);
-  try {
-    const { endpoint, sqs, queueUrl: urlOf } = await startEmulator(['bench-orders']);
-    const queueUrl = await urlOf('bench-orders');
+  const { endpoint, sqs, queueUrl: urlOf } = await startEmulator(['bench-orders']);
+  const queueUrl = await urlOf('bench-orders');
 
-    // Pre-fill: N valid orders, 16 SendMessageBatch calls in flight.
-    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
-    const stream = new OrderStream({ seed: 7, users, orders: messages, days: 365, todayStartMs: today });
-    const bodies = Array.from({ length: messages }, () => stream.next().body);
-    const sendStart = performance.now();
-    await sendAll(sqs, queueUrl, bodies);
-    const sendSeconds = (performance.now() - sendStart) / 1000;
+  // Pre-fill: N valid orders, 16 SendMessageBatch calls in flight.
+  const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  const stream = new OrderStream({ seed: 7, users, orders: messages, days: 365, todayStartMs: today });
+  const bodies = Array.from({ length: messages }, () => stream.next().body);
+  const sendStart = performance.now();
+  await sendAll(sqs, queueUrl, bodies);
+  const sendSeconds = (performance.now() - sendStart) / 1000;
 
-    // The built app, consuming the pre-filled queue.
-    const port = await freePort();
-    const app = spawn(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        PORT: String(port),
-        REDIS_URL: redisUrl,
-        REDIS_KEY_PREFIX: `ingest${Date.now()}`,
-        SQS_QUEUE_URL: queueUrl,
-        SQS_ENDPOINT: endpoint,
-        AWS_ACCESS_KEY_ID: 'b',
-        AWS_SECRET_ACCESS_KEY: 'b',
-        SQS_CONSUMER_CONCURRENCY: String(consumers),
-        SQS_WAIT_TIME_SECONDS: '1',
-        LOG_LEVEL: 'warn',
-      },
-    });
-    children.push(app);
-    const base = `http://127.0.0.1:${port}`;
-    const appStart = performance.now();
-    const metrics = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
-    await until(async () => (await fetch(`${base}/health/live`)).ok, 60_000, 'the app');
-    let first = 0;
-    let firstAt = 0;
-    await until(
-      async () => {
-        first = outcomes(await metrics());
-        firstAt = performance.now();
-        return first > 0;
-      },
-      60_000,
-      'the first outcome',
-    );
-    await until(async () => outcomes(await metrics()) >= messages, 30 * 60_000, 'every outcome');
-    const doneAt = performance.now();
-    const final = await metrics();
-    const global = (await (await fetch(`${base}/stats/global`)).json()) as { total_orders: number };
-    const batches = Number(/order_pipeline_batches_total (\d+)/.exec(final)?.[1] ?? 0);
-    const batchSeconds = Number(/order_pipeline_batch_duration_seconds_sum ([\d.e+-]+)/.exec(final)?.[1] ?? 0);
-    const result = {
-      command: process.env.BENCH_COMMAND ?? 'scripts/tools/bench/ingest.ts',
-      date: new Date().toISOString(),
-      node: process.version,
-      messages,
-      users,
-      consumers,
-      prefill_messages_per_second: Math.round(messages / sendSeconds),
-      drain_messages_per_second: Math.round((messages - first) / ((doneAt - firstAt) / 1000)),
-      start_to_drained_seconds: (doneAt - appStart) / 1000,
-      mean_batch_ms: batches > 0 ? (batchSeconds * 1000) / batches : 0,
-      app_peak_rss_mb: peakRssMb(app.pid ?? 0),
-      accepted: global.total_orders,
-    };
-    console.log(
-      table(
-        ['measure', 'value'],
-        [
-          ['messages (all valid, distinct)', fmtInt(messages)],
-          ['consumers (receives in flight)', String(consumers)],
-          ['pre-fill rate (msg/s, 16 batches in flight)', fmtInt(result.prefill_messages_per_second)],
-          ['drain rate (msg/s, app SQS->Redis)', fmtInt(result.drain_messages_per_second)],
-          ['app start to queue drained (s)', fmt(result.start_to_drained_seconds)],
-          ['mean batch handling (ms, 10 msgs)', fmt(result.mean_batch_ms)],
-          ['app peak RSS (MB)', fmt(result.app_peak_rss_mb)],
-          ['accepted orders (check)', fmtInt(result.accepted)],
-        ],
-      ),
-    );
-    if (result.accepted !== messages) throw new Error(`expected ${messages} accepted orders, got ${result.accepted}`);
-    const dir = join(ROOT, '.data', 'bench');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `ingest-${result.date.replace(/[-:]/g, '').slice(0, 15)}Z.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(`results: ${file.slice(ROOT.length + 1)}`);
-  } finally {
-    stopAll();
-  }
+  // The built app, consuming the pre-filled queue.
+  const port = await freePort();
+  const app = startChild(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: `ingest${Date.now()}`,
+      SQS_QUEUE_URL: queueUrl,
+      SQS_ENDPOINT: endpoint,
+      AWS_ACCESS_KEY_ID: 'b',
+      AWS_SECRET_ACCESS_KEY: 'b',
+      SQS_CONSUMER_CONCURRENCY: String(consumers),
+      SQS_WAIT_TIME_SECONDS: '1',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const appStart = performance.now();
+  const metrics = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
+  await until(async () => (await fetch(`${base}/health/live`)).ok, 60_000, 'the app');
+  let first = 0;
+  let firstAt = 0;
+  await until(
+    async () => {
+      first = outcomes(await metrics());
+      firstAt = performance.now();
+      return first > 0;
+    },
+    60_000,
+    'the first outcome',
+  );
+  await until(async () => outcomes(await metrics()) >= messages, 30 * 60_000, 'every outcome');
+  const doneAt = performance.now();
+  const final = await metrics();
+  const global = (await (await fetch(`${base}/stats/global`)).json()) as { total_orders: number };
+  const batches = Number(/order_pipeline_batches_total (\d+)/.exec(final)?.[1] ?? 0);
+  const batchSeconds = Number(/order_pipeline_batch_duration_seconds_sum ([\d.e+-]+)/.exec(final)?.[1] ?? 0);
+  const result = {
+    command: process.env.BENCH_COMMAND ?? 'scripts/tools/bench/ingest.ts',
+    date: new Date().toISOString(),
+    node: process.version,
+    messages,
+    users,
+    consumers,
+    prefill_messages_per_second: Math.round(messages / sendSeconds),
+    drain_messages_per_second: Math.round((messages - first) / ((doneAt - firstAt) / 1000)),
+    start_to_drained_seconds: (doneAt - appStart) / 1000,
+    mean_batch_ms: batches > 0 ? (batchSeconds * 1000) / batches : 0,
+    app_peak_rss_mb: peakRssMb(app.pid ?? 0),
+    accepted: global.total_orders,
+  };
+  console.log(
+    table(
+      ['measure', 'value'],
+      [
+        ['messages (all valid, distinct)', fmtInt(messages)],
+        ['consumers (receives in flight)', String(consumers)],
+        ['pre-fill rate (msg/s, 16 batches in flight)', fmtInt(result.prefill_messages_per_second)],
+        ['drain rate (msg/s, app SQS->Redis)', fmtInt(result.drain_messages_per_second)],
+        ['app start to queue drained (s)', fmt(result.start_to_drained_seconds)],
+        ['mean batch handling (ms, 10 msgs)', fmt(result.mean_batch_ms)],
+        ['app peak RSS (MB)', fmt(result.app_peak_rss_mb)],
+        ['accepted orders (check)', fmtInt(result.accepted)],
+      ],
+    ),
+  );
+  if (result.accepted !== messages) throw new Error(`expected ${messages} accepted orders, got ${result.accepted}`);
+  const dir = join(ROOT, '.data', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `ingest-${result.date.replace(/[-:]/g, '').slice(0, 15)}Z.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`results: ${file.slice(ROOT.length + 1)}`);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+// Exit either way: the harness stops the emulator and the app on exit.
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
