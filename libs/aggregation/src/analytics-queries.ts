@@ -66,7 +66,7 @@ export class TopUsersQuery {
       return rows;
     });
     // Ties by user id in byte order, as Redis orders equal scores.
-    candidates.sort((a, b) => b.ranked - a.ranked || Buffer.compare(Buffer.from(a.userId), Buffer.from(b.userId)));
+    candidates.sort((a, b) => b.ranked - a.ranked || compareUtf8(a.userId, b.userId));
     const users: TopUserRow[] = candidates
       .filter((c) => c.ranked > 0)
       .slice(0, limit)
@@ -200,6 +200,32 @@ export class RangeStatsQuery {
 
 function row(period: string, v: { o: number; r: number } | undefined): RangeRow {
   return { period, orders: v?.o ?? 0, revenue: centsToAmount(v?.r ?? 0) };
+}
+
+/**
+ * Byte order of the UTF-8 encodings (the order Redis gives equal scores), without encoding:
+ * outside the surrogates, UTF-16 code units order as the UTF-8 bytes do. Where a surrogate
+ * decides (a character above U+FFFF, or a lone half, which encodes as U+FFFD) the strings
+ * are encoded and compared as bytes.
+ */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (!isSurrogate(x) && !isSurrogate(y)) return x - y;
+    return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  }
+  if (a.length === b.length) return 0;
+  // The shorter one is a prefix of the other, and so are its bytes unless it ends halfway
+  // through a pair.
+  if (n > 0 && isSurrogate(a.charCodeAt(n - 1))) return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return a.length - b.length;
+}
+
+function isSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdfff;
 }
 
 function retentionError(days: number): InvalidQueryError {

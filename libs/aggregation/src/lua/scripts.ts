@@ -117,8 +117,9 @@ return 1
  * merged with ZUNIONSTORE into a short-lived cache key, which only picks the candidates:
  * the top `limit`, plus at most `limit` members tied with the last of them (the smallest
  * ids, in byte order, which is all a merge across buckets can need). Both figures of each
- * candidate are then summed live with ZSCORE, so a row never mixes cached and fresh data.
- * Returns a flat list of member, ranked score, other score.
+ * candidate are then read live (one ZMSCORE per period set for all candidates; with one
+ * period the ranked figure comes with the ZRANGE), so a row never mixes cached and fresh
+ * data. Returns a flat list of member, ranked score, other score.
  */
 export const TOP_LUA = `
 local n = tonumber(ARGV[1])
@@ -132,25 +133,46 @@ elseif redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZUNIONSTORE', KEYS[1], n, unpack(sets))
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
-local top = redis.call('ZRANGE', main, '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, limit, 'WITHSCORES')
+-- One more than the limit: the ids tied with the last are only read when that one ties.
+local top = redis.call('ZRANGE', main, '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, limit + 1, 'WITHSCORES')
+local ranged = math.min(#top / 2, limit)
+if ranged == 0 then return {} end
 local members, seen = {}, {}
-for i = 1, #top, 2 do members[#members + 1] = top[i]; seen[top[i]] = true end
-if #members == limit and limit > 0 then
-  local last = top[#top]
+for i = 1, ranged do members[i] = top[2 * i - 1]; seen[members[i]] = true end
+local last = top[2 * ranged]
+if #top > 2 * limit and tonumber(top[2 * limit + 2]) == tonumber(last) then
   for _, m in ipairs(redis.call('ZRANGE', main, last, last, 'BYSCORE', 'LIMIT', 0, limit)) do
     if not seen[m] then members[#members + 1] = m; seen[m] = true end
   end
 end
-local function sum(first, m)
-  local total = 0
-  for j = 0, n - 1 do total = total + (tonumber(redis.call('ZSCORE', KEYS[first + j], m)) or 0) end
-  return string.format('%.0f', total)
-end
+local count = #members
 local out = {}
-for _, m in ipairs(members) do
-  out[#out + 1] = m
-  out[#out + 1] = sum(2, m)
-  out[#out + 1] = sum(2 + n, m)
+if n == 1 then
+  -- The ranked set is the one period itself: its scores came with the ZRANGE (every id
+  -- added for the tie has the last one's); the other figure is one ZMSCORE.
+  local other = redis.call('ZMSCORE', KEYS[3], unpack(members))
+  for i = 1, count do
+    out[3 * i - 2] = members[i]
+    out[3 * i - 1] = i <= ranged and top[2 * i] or last
+    out[3 * i] = other[i] or '0'
+  end
+  return out
+end
+-- Each figure summed over the n period sets, one ZMSCORE per set for all candidates.
+local function sums(first)
+  local totals = {}
+  for i = 1, count do totals[i] = 0 end
+  for j = 0, n - 1 do
+    local scores = redis.call('ZMSCORE', KEYS[first + j], unpack(members))
+    for i = 1, count do totals[i] = totals[i] + (tonumber(scores[i]) or 0) end
+  end
+  return totals
+end
+local ranked, other = sums(2), sums(2 + n)
+for i = 1, count do
+  out[3 * i - 2] = members[i]
+  out[3 * i - 1] = string.format('%.0f', ranked[i])
+  out[3 * i] = string.format('%.0f', other[i])
 end
 return out
 `;
