@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { centsToAmount, normaliseId } from '@order-pipeline/orders';
 import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
+import { Cluster } from 'ioredis';
 import { InvalidQueryError, coveringPeriods, isoDay, monthSlices, needsExpiredDays, type DayRange } from './date-range';
 import { KeySchema, USER_BUCKETS, dayOf, userBucketOf, type TopBy } from './key-schema';
 import { TOP_LUA } from './lua/scripts';
@@ -84,54 +85,114 @@ export class TopUsersQuery {
   }
 }
 
+/** How many series plans (fields and rows of one range and granularity) are kept. */
+const SERIES_PLANS_KEPT = 64;
+
+/** One row of a series: the sum of fields [first, end) of the day or the month hash. */
+interface PlanRow {
+  readonly label: string;
+  readonly months: boolean;
+  readonly first: number;
+  readonly end: number;
+}
+
+interface SeriesPlan {
+  readonly from: string;
+  readonly to: string;
+  /** HMGET names: `<field>:o`, `<field>:r` for each field, in field order. */
+  readonly dayNames: readonly string[];
+  readonly monthNames: readonly string[];
+  readonly rows: readonly PlanRow[];
+}
+
+/** Orders and revenue cents of each field, summed over the buckets, by field index. */
+interface FieldSums {
+  readonly o: number[];
+  readonly r: number[];
+}
+
 /** Totals over date ranges, from the per-bucket day and month partials. */
 @Injectable()
 export class RangeStatsQuery {
   private readonly keys: KeySchema;
+  private readonly dayHashes: readonly string[];
+  private readonly monthHashes: readonly string[];
+  private readonly plans = new Map<string, SeriesPlan>();
 
   constructor(
     private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.keys = new KeySchema(redis.keyPrefix);
+    const buckets = Array.from({ length: USER_BUCKETS }, (_, b) => this.keys.bucket(b));
+    this.dayHashes = buckets.map((k) => k.days);
+    this.monthHashes = buckets.map((k) => k.months);
   }
 
   /** One row per day or month of the range (zero-filled) and the range total. */
   async series(range: DayRange, granularity: 'day' | 'month'): Promise<RangeStatsView> {
-    const slices = monthSlices(range);
-    const dayFields = slices.flatMap((s) => (s.whole && granularity === 'month' ? [] : s.days.map(dayOf)));
-    const monthFields = slices.filter((s) => s.whole && granularity === 'month').map((s) => s.month);
-    const [days, months] = await Promise.all([
-      this.sumFields((k) => k.days, dayFields),
-      this.sumFields((k) => k.months, monthFields),
-    ]);
-    const periods: RangeRow[] =
-      granularity === 'day'
-        ? slices.flatMap((s) => s.days.map((d) => row(isoDay(d), days.get(dayOf(d)))))
-        : slices.map((s) => {
-            const label = isoDay(s.monthStartMs).slice(0, 7);
-            if (s.whole) return row(label, months.get(s.month));
-            const sum = s.days.reduce(
-              (acc, d) => {
-                const v = days.get(dayOf(d));
-                return { o: acc.o + (v?.o ?? 0), r: acc.r + (v?.r ?? 0) };
-              },
-              { o: 0, r: 0 },
-            );
-            return row(label, sum);
-          });
+    const plan = this.planOf(range, granularity);
+    const { days, months } = await this.sumFields(plan.dayNames, plan.monthNames);
+    const periods: RangeRow[] = plan.rows.map((row) => {
+      const sums = row.months ? months : days;
+      let orders = 0;
+      let cents = 0;
+      for (let i = row.first; i < row.end; i++) {
+        orders += sums.o[i] ?? 0;
+        cents += sums.r[i] ?? 0;
+      }
+      return { period: row.label, orders, revenue: centsToAmount(cents) };
+    });
     const totalOrders = periods.reduce((a, p) => a + p.orders, 0);
-    const totalCents = [...(granularity === 'day' ? days.values() : [...days.values(), ...months.values()])].reduce(
-      (a, v) => a + v.r,
-      0,
-    );
+    let totalCents = 0;
+    for (const v of days.r) totalCents += v;
+    for (const v of months.r) totalCents += v;
     return {
-      from: isoDay(range.fromMs),
-      to: isoDay(range.toMs),
+      from: plan.from,
+      to: plan.to,
       granularity,
       periods,
       total: { orders: totalOrders, revenue: centsToAmount(totalCents) },
     };
+  }
+
+  /**
+   * The fields and rows of a series: which day and month fields to read and which of them
+   * each row sums. Depends on the range and granularity only, so the last few are kept (a
+   * dashboard asks for the same range again and again).
+   */
+  private planOf(range: DayRange, granularity: 'day' | 'month'): SeriesPlan {
+    const key = `${range.fromMs}/${range.toMs}/${granularity}`;
+    const cached = this.plans.get(key);
+    if (cached) return cached;
+    const dayFields: string[] = [];
+    const monthFields: string[] = [];
+    const rows: PlanRow[] = [];
+    const daily = granularity === 'day';
+    for (const s of monthSlices(range)) {
+      const label = isoDay(s.monthStartMs).slice(0, 7);
+      if (s.whole && granularity === 'month') {
+        rows.push({ label, months: true, first: monthFields.length, end: monthFields.length + 1 });
+        monthFields.push(s.month);
+        continue;
+      }
+      const first = dayFields.length;
+      for (const d of s.days) {
+        if (daily) rows.push({ label: isoDay(d), months: false, first: dayFields.length, end: dayFields.length + 1 });
+        dayFields.push(dayOf(d));
+      }
+      if (!daily) rows.push({ label, months: false, first, end: dayFields.length });
+    }
+    const plan: SeriesPlan = {
+      from: isoDay(range.fromMs),
+      to: isoDay(range.toMs),
+      dayNames: dayFields.flatMap((f) => [`${f}:o`, `${f}:r`]),
+      monthNames: monthFields.flatMap((f) => [`${f}:o`, `${f}:r`]),
+      rows,
+    };
+    if (this.plans.size >= SERIES_PLANS_KEPT) this.plans.delete(this.plans.keys().next().value ?? '');
+    this.plans.set(key, plan);
+    return plan;
   }
 
   /** One user's totals within the range: reads only that user's month and day hashes. */
@@ -174,32 +235,73 @@ export class RangeStatsQuery {
     };
   }
 
-  /** HMGET of `<field>:o` and `<field>:r` in every bucket's hash, summed per field. */
+  /**
+   * HMGET of the day names in every bucket's day hash and of the month names in every
+   * bucket's month hash, summed per field. The values come back as Buffers (integer text
+   * is read without decoding a string), and on a single Redis all the HMGETs go out as one
+   * explicit pipeline; a Cluster pipeline must keep to one slot, so there each is sent on
+   * its own and auto-pipelining groups them per node.
+   */
   private async sumFields(
-    hashOf: (k: ReturnType<KeySchema['bucket']>) => string,
-    fields: readonly string[],
-  ): Promise<Map<string, { o: number; r: number }>> {
-    const totals = new Map<string, { o: number; r: number }>();
-    if (fields.length === 0) return totals;
-    const names = fields.flatMap((f) => [`${f}:o`, `${f}:r`]);
-    const perBucket = await Promise.all(
-      Array.from({ length: USER_BUCKETS }, (_, b) => this.redis.client.hmget(hashOf(this.keys.bucket(b)), ...names)),
-    );
-    fields.forEach((f, i) => {
-      let o = 0;
-      let r = 0;
-      for (const values of perBucket) {
-        o += Number(values[2 * i] ?? 0);
-        r += Number(values[2 * i + 1] ?? 0);
+    dayNames: readonly string[],
+    monthNames: readonly string[],
+  ): Promise<{ days: FieldSums; months: FieldSums }> {
+    const days = emptySums(dayNames.length / 2);
+    const months = emptySums(monthNames.length / 2);
+    const reads: [hash: string, names: readonly string[], into: FieldSums][] = [];
+    if (dayNames.length > 0) for (const hash of this.dayHashes) reads.push([hash, dayNames, days]);
+    if (monthNames.length > 0) for (const hash of this.monthHashes) reads.push([hash, monthNames, months]);
+    const answers = await this.hmgetEach(reads);
+    answers.forEach((values, i) => {
+      const into = reads[i]?.[2] ?? days;
+      for (let f = 0; f < into.o.length; f++) {
+        into.o[f] += numberOf(values[2 * f]);
+        into.r[f] += numberOf(values[2 * f + 1]);
       }
-      totals.set(f, { o, r });
     });
-    return totals;
+    return { days, months };
+  }
+
+  private async hmgetEach(
+    reads: readonly (readonly [hash: string, names: readonly string[], into: FieldSums])[],
+  ): Promise<(Buffer | null)[][]> {
+    const client = this.redis.client;
+    if (reads.length === 0) return [];
+    if (client instanceof Cluster) {
+      return Promise.all(reads.map(([hash, names]) => client.hmgetBuffer(hash, ...names)));
+    }
+    const pipeline = client.pipeline();
+    for (const [hash, names] of reads) pipeline.hmgetBuffer(hash, ...names);
+    const results = await pipeline.exec();
+    if (!results) throw new Error('no answer from redis');
+    return results.map(([error, values]) => {
+      if (error) throw error;
+      return values as (Buffer | null)[];
+    });
   }
 }
 
-function row(period: string, v: { o: number; r: number } | undefined): RangeRow {
-  return { period, orders: v?.o ?? 0, revenue: centsToAmount(v?.r ?? 0) };
+function emptySums(fields: number): FieldSums {
+  return { o: new Array<number>(fields).fill(0), r: new Array<number>(fields).fill(0) };
+}
+
+/**
+ * The number a hash value stands for, as Number(text) reads it (a missing field is 0).
+ * HINCRBY writes integer text, whose digits are read straight from the bytes; anything
+ * else, or more digits than a double holds exactly, goes through Number.
+ */
+function numberOf(value: Buffer | null | undefined): number {
+  if (value == null) return 0;
+  const length = value.length;
+  let i = value[0] === 0x2d ? 1 : 0;
+  if (length - i < 1 || length - i > 15) return Number(value.toString());
+  let n = 0;
+  for (; i < length; i++) {
+    const digit = (value[i] ?? 0) - 0x30;
+    if (digit < 0 || digit > 9) return Number(value.toString());
+    n = n * 10 + digit;
+  }
+  return value[0] === 0x2d ? -n : n;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Inclusive ranges of UTC days and how to cover them with the fewest bucket keys. */
-import { dayOf, monthOf } from './key-schema';
+import { dayOf, monthOf, utcDate } from './key-schema';
 
 const DAY_MS = 86_400_000;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -28,8 +28,9 @@ export interface DayRange {
   readonly toMs: number;
 }
 
+/** "2026-03-04" for the UTC day of the instant. */
 export function isoDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  return utcDate(ms, '-');
 }
 
 export function daysIn(range: DayRange): number[] {
