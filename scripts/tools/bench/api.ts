@@ -32,6 +32,12 @@ interface Endpoint {
   readonly ratioTarget: boolean;
 }
 
+/** The framework floors (bare-server.ts): what Express, then Nest, cost with nothing of the app's own. */
+const FLOORS = [
+  { mode: 'express', label: 'Express 5, one route, no middleware' },
+  { mode: 'nest', label: 'Nest 11 on Express, one controller, no middleware/guard/pipe' },
+] as const;
+
 interface Measured {
   /** Microseconds Redis spent per request (INFO commandstats): what the reads cost Redis. */
   readonly redisUsPerRequest: number;
@@ -44,12 +50,18 @@ interface Measured {
 
 const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-async function startBare(redisUrl: string, prefix: string): Promise<{ child: ChildProcess; baseUrl: string }> {
+type BareMode = 'node' | 'express' | 'nest';
+
+async function startBare(
+  redisUrl: string,
+  prefix: string,
+  mode: BareMode,
+): Promise<{ child: ChildProcess; baseUrl: string }> {
   const port = await freePort();
   const child = startChild(process.execPath, [join(ROOT, 'scripts', 'tools', 'bench', 'bare-server.ts')], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, BARE_PORT: String(port), BARE_REDIS_URL: redisUrl, BARE_PREFIX: prefix },
+    env: { ...process.env, BARE_PORT: String(port), BARE_REDIS_URL: redisUrl, BARE_PREFIX: prefix, BARE_MODE: mode },
   });
   await new Promise<void>((done, fail) => {
     child.once('exit', (code) => fail(new Error(`bare-server exited (${code})`)));
@@ -103,6 +115,45 @@ async function sameAnswer(appUrl: string, bareUrl: string, path: string): Promis
   }
 }
 
+/**
+ * The same endpoint on the framework floors, each against the bare server timed again right
+ * after it (so a busy moment moves both): how far the stack itself can go, whatever the app
+ * does (reported, no target).
+ */
+async function floors(
+  options: ApiOptions,
+  redis: RedisStats,
+  bareUrl: string,
+  e: Endpoint,
+  detail: Record<string, unknown>,
+): Promise<ReportRow[]> {
+  const rows: ReportRow[] = [];
+  for (const floor of FLOORS) {
+    const server = await startBare(options.redisUrl, options.app.keyPrefix, floor.mode);
+    try {
+      await sameAnswer(server.baseUrl, bareUrl, e.paths[0] ?? '/');
+      await measure(redis, server.baseUrl, e.paths, options.connections, 1);
+      const f = await measure(redis, server.baseUrl, e.paths, options.connections, options.durationSeconds);
+      const bare = await measure(redis, bareUrl, e.paths, options.connections, options.durationSeconds);
+      if (f.failures > 0) throw new Error(`api: ${e.name}: ${f.failures} failed requests on the ${floor.mode} floor`);
+      log(`api ${e.name}: ${floor.mode} floor ${int(f.rps)} req/s p99 ${f.p99} ms; bare ${int(bare.rps)} req/s`);
+      detail[`${e.name} (${floor.mode} floor)`] = { floor: f, bare };
+      rows.push({
+        part: 'api',
+        figure: `… floor: ${floor.label}, same reads: req/s (p50 / p99 ms)`,
+        value: `${int(f.rps)} (${dec(f.p50, 1)} / ${dec(f.p99, 1)})`,
+        baseline: `${int(bare.rps)} (${dec(bare.p50, 1)} / ${dec(bare.p99, 1)}) bare node:http, timed right after`,
+        ratio: f.rps / bare.rps,
+        target: '(reported)',
+        met: true,
+      });
+    } finally {
+      await stopChild(server.child);
+    }
+  }
+  return rows;
+}
+
 export async function runApi(options: ApiOptions): Promise<{ rows: ReportRow[]; detail: Record<string, unknown> }> {
   const { app, connections, durationSeconds } = options;
   const users = app.model.sampleActiveUsers(2_000).map((id) => `/users/${id}/stats`);
@@ -124,7 +175,7 @@ export async function runApi(options: ApiOptions): Promise<{ rows: ReportRow[]; 
       ratioTarget: false,
     },
   ];
-  const bare = await startBare(options.redisUrl, app.keyPrefix);
+  const bare = await startBare(options.redisUrl, app.keyPrefix, 'node');
   const { Redis } = require('ioredis') as { Redis: new (url: string) => RedisStats };
   const redis = new Redis(options.redisUrl);
   const rows: ReportRow[] = [];
@@ -154,6 +205,7 @@ export async function runApi(options: ApiOptions): Promise<{ rows: ReportRow[]; 
         target: e.ratioTarget ? `≥ 50%, p99 ≤ ${e.p99TargetMs} ms` : `p99 ≤ ${e.p99TargetMs} ms`,
         met: a.p99 <= e.p99TargetMs && (!e.ratioTarget || ratio >= 0.5),
       });
+      if (e.ratioTarget) rows.push(...(await floors(options, redis, bare.baseUrl, e, detail)));
     }
   } finally {
     await redis.quit();

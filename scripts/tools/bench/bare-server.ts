@@ -1,58 +1,25 @@
-// The API baseline, run as a child process by api.ts: a bare node:http server with one
-// ioredis client (the app's own RedisService, so the same connection options) that answers
-// the benchmarked routes with the same key reads as the app and the same JSON, and nothing
-// else: no framework, no validation pipe, no middleware. User and global stats are written
-// out by hand (one HGETALL; 16 HGETALL + 16 ZCARD + one HGETALL); top-N and the range series
-// call the app's own query classes, so there the ratio is the cost of Nest and Express alone.
-// Prints "ready" on stdout once it listens.
+// The API baselines, run as a child process by api.ts. All three answer the benchmarked
+// routes with the same key reads and the same JSON (bare-reads.ts); they differ only in
+// what carries the request to those reads:
+//
+//   BARE_MODE=node     a bare node:http server: the baseline of every API figure
+//   BARE_MODE=express  Express 5 with the app's settings (no ETag, no X-Powered-By), one
+//                      route per endpoint, no middleware: the floor of the Express layer
+//   BARE_MODE=nest     Nest 11 on Express with one controller, no middleware, guard, pipe,
+//                      filter or logger: the floor of the framework the app is built on
+//
+// The two floors say how much of the app's per-request cost is the framework itself and
+// how much its own middleware (helmet, request logging, the key and rate-limit guards,
+// validation). Prints "ready" on stdout once it listens.
 
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { ROOT } from './harness.ts';
+import { answer } from './bare-reads.ts';
 
 const require = createRequire(import.meta.url);
-const dist = (lib: string, file = 'index'): unknown => require(join(ROOT, 'dist', 'libs', lib, 'src', `${file}.js`));
-
-interface Client {
-  hgetall(key: string): Promise<Record<string, string>>;
-  zcard(key: string): Promise<number>;
-}
-interface Keys {
-  bucket(b: number): { totals: string; user(id: string): string; top(by: string): string };
-  rejected(): { counts: string };
-}
-const { loadConfig } = dist('config') as { loadConfig: (env: Record<string, string>) => unknown };
-const { RedisService } = dist('redis') as { RedisService: new (config: unknown) => { client: Client } };
-const { TopUsersQuery, RangeStatsQuery } = dist('aggregation') as {
-  TopUsersQuery: new (
-    redis: unknown,
-    config: unknown,
-  ) => { top(by: string, limit: number, range: undefined): Promise<unknown> };
-  RangeStatsQuery: new (
-    redis: unknown,
-    config: unknown,
-  ) => { series(range: { fromMs: number; toMs: number }, granularity: string): Promise<unknown> };
-};
-const { KeySchema, USER_BUCKETS, userBucketOf } = dist('aggregation', 'key-schema') as {
-  KeySchema: new (prefix: string) => Keys;
-  USER_BUCKETS: number;
-  userBucketOf: (id: string) => number;
-};
-
-const prefix = process.env.BARE_PREFIX ?? '';
-const config = loadConfig({ REDIS_URL: process.env.BARE_REDIS_URL ?? '', REDIS_KEY_PREFIX: prefix });
-const redis = new RedisService(config);
-const client = redis.client;
-const keys = new KeySchema(prefix);
-const buckets = Array.from({ length: USER_BUCKETS }, (_, b) => keys.bucket(b));
-const topUsers = new TopUsersQuery(redis, config);
-const ranges = new RangeStatsQuery(redis, config);
-
-const amount = (cents: number): number => Math.round(cents) / 100;
-const average = (cents: number, count: number): number => (count === 0 ? 0 : amount(Math.round(cents / count)));
-const iso = (ms: string | undefined): string | null => (ms ? new Date(Number(ms)).toISOString() : null);
-const dayMs = (text: string | null): number => Date.parse(`${text ?? ''}T00:00:00Z`);
+const ROUTES = ['/users/:user_id/stats', '/stats/global', '/stats/top-users', '/stats/range'];
+const port = Number(process.env.BARE_PORT);
+const mode = process.env.BARE_MODE ?? 'node';
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -63,68 +30,97 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-async function answer(path: string, query: URLSearchParams): Promise<[number, unknown]> {
-  const user = /^\/users\/([^/]+)\/stats$/.exec(path);
-  if (user) {
-    const id = decodeURIComponent(user[1] ?? '').toUpperCase();
-    const h = await client.hgetall(keys.bucket(userBucketOf(id)).user(id));
-    if (h.orders === undefined) return [404, { message: 'not found' }];
-    const count = Number(h.orders);
-    const spend = Number(h.spend ?? 0);
-    return [
-      200,
-      {
-        user_id: id,
-        order_count: count,
-        total_spend: amount(spend),
-        average_order_value: average(spend, count),
-        first_order_at: iso(h.first),
-        last_order_at: iso(h.last),
-      },
-    ];
-  }
-  if (path === '/stats/global') {
-    const [totals, users, rejected] = await Promise.all([
-      Promise.all(buckets.map((k) => client.hgetall(k.totals))),
-      Promise.all(buckets.map((k) => client.zcard(k.top('orders')))),
-      client.hgetall(keys.rejected().counts),
-    ]);
-    const sum = (field: string): number => totals.reduce((acc, t) => acc + Number(t[field] ?? 0), 0);
-    const orders = sum('orders');
-    const revenue = sum('revenue');
-    return [
-      200,
-      {
-        total_orders: orders,
-        total_revenue: amount(revenue),
-        average_order_value: average(revenue, orders),
-        total_users: users.reduce((a, b) => a + b, 0),
-        duplicates: sum('duplicates'),
-        rejected: Number(rejected.rejected ?? 0),
-        conflicts: Number(rejected.conflict ?? 0),
-      },
-    ];
-  }
-  if (path === '/stats/top-users') {
-    return [200, await topUsers.top(query.get('by') ?? 'spend', Number(query.get('limit') ?? 10), undefined)];
-  }
-  if (path === '/stats/range') {
-    const range = { fromMs: dayMs(query.get('from')), toMs: dayMs(query.get('to')) };
-    return [200, await ranges.series(range, query.get('granularity') ?? 'day')];
-  }
-  return [404, { message: 'not found' }];
+const fail = (error: unknown): [number, unknown] => [
+  500,
+  { message: error instanceof Error ? error.message : String(error) },
+];
+
+/** The path and query of a request, as the reads want them. */
+function target(req: IncomingMessage): [string, URLSearchParams] {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  return [url.pathname, url.searchParams];
 }
 
-const server = createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  answer(url.pathname, url.searchParams).then(
-    ([status, body]) => send(res, status, body),
-    (error: unknown) => send(res, 500, { message: error instanceof Error ? error.message : String(error) }),
-  );
-});
-server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.BARE_PORT), '127.0.0.1', () => process.stdout.write('ready\n'));
+async function listenNode(): Promise<{ close(): unknown }> {
+  const server = createServer((req, res) => {
+    answer(...target(req)).then(
+      ([status, body]) => send(res, status, body),
+      (error: unknown) => send(res, ...fail(error)),
+    );
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
+  return server;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse & { status(s: number): { json(b: unknown): void } }) => void;
+
+async function listenExpress(): Promise<{ close(): unknown }> {
+  // The Express the app runs on: @nestjs/platform-express's own dependency.
+  const express = createRequire(require.resolve('@nestjs/platform-express'))('express') as () => {
+    set(name: string, value: unknown): void;
+    get(path: string, handler: Handler): void;
+    listen(port: number, host: string, done: () => void): { keepAliveTimeout: number; close(): unknown };
+  };
+  const app = express();
+  app.set('etag', false);
+  app.set('x-powered-by', false);
+  for (const route of ROUTES) {
+    app.get(route, (req, res) => {
+      answer(...target(req)).then(
+        ([status, body]) => res.status(status).json(body),
+        (error: unknown) => res.status(500).json(fail(error)[1]),
+      );
+    });
+  }
+  return new Promise((done) => {
+    const server = app.listen(port, '127.0.0.1', () => done(server));
+    server.keepAliveTimeout = 65_000;
+  });
+}
+
+async function listenNest(): Promise<{ close(): unknown }> {
+  // Node runs this file by type stripping, which has no decorator syntax: the decorators
+  // are applied by hand, as TypeScript would.
+  require('reflect-metadata');
+  const common = require('@nestjs/common') as typeof import('@nestjs/common');
+  const { NestFactory } = require('@nestjs/core') as typeof import('@nestjs/core');
+  class FloorController {
+    read(req: IncomingMessage): Promise<unknown> {
+      return answer(...target(req)).then(([status, body]) => {
+        if (status !== 200) throw new common.HttpException(body as object, status);
+        return body;
+      });
+    }
+  }
+  const names = ROUTES.map((_, i) => `route${i}`);
+  ROUTES.forEach((path, i) => {
+    const name = names[i] ?? '';
+    // Nest keeps a route's metadata on its function: one function per route.
+    const route = function (this: FloorController, req: IncomingMessage): Promise<unknown> {
+      return this.read(req);
+    };
+    Object.defineProperty(FloorController.prototype, name, { value: route, writable: true });
+    const descriptor = Object.getOwnPropertyDescriptor(FloorController.prototype, name) as PropertyDescriptor;
+    common.Get(path.slice(1))(FloorController.prototype, name, descriptor);
+    common.Req()(FloorController.prototype, name, 0);
+  });
+  common.Controller()(FloorController);
+  class FloorModule {}
+  common.Module({ controllers: [FloorController] })(FloorModule);
+  const app = await NestFactory.create(FloorModule, { logger: false });
+  const instance = app.getHttpAdapter().getInstance() as { set(name: string, value: unknown): void };
+  instance.set('etag', false);
+  instance.set('x-powered-by', false);
+  await app.listen(port, '127.0.0.1');
+  return { close: () => app.close() };
+}
+
+const listen = { node: listenNode, express: listenExpress, nest: listenNest }[mode];
+if (!listen) throw new Error(`BARE_MODE must be node, express or nest, not ${mode}`);
+const server = await listen();
+process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
-  server.close();
+  void server.close();
   process.exit(0);
 });
