@@ -44,10 +44,22 @@ export const AdminRoute = (): MethodDecorator & ClassDecorator =>
     ApiTooManyRequestsResponse({ type: ErrorDto, description: 'More than ADMIN_RATE_LIMIT_PER_MINUTE requests.' }),
   );
 
+/**
+ * Each route's access, read from its metadata once (both guards ask on every request); by
+ * class, then handler, since a handler inherited by two controllers may be marked apart.
+ */
+const accessByRoute = new WeakMap<object, WeakMap<object, RouteAccess>>();
+
 function accessOf(reflector: Reflector, context: ExecutionContext): RouteAccess {
-  return (
-    reflector.getAllAndOverride<RouteAccess | undefined>(ACCESS, [context.getHandler(), context.getClass()]) ?? 'read'
-  );
+  const [handler, controller] = [context.getHandler(), context.getClass()];
+  let byHandler = accessByRoute.get(controller);
+  if (!byHandler) accessByRoute.set(controller, (byHandler = new WeakMap()));
+  let access = byHandler.get(handler);
+  if (access === undefined) {
+    access = reflector.getAllAndOverride<RouteAccess | undefined>(ACCESS, [handler, controller]) ?? 'read';
+    byHandler.set(handler, access);
+  }
+  return access;
 }
 
 const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();

@@ -10,7 +10,7 @@ import {
   type ValidationError,
 } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
-import { getMetadataStorage } from 'class-validator';
+import { getMetadataStorage, validateSync, type ValidatorOptions } from 'class-validator';
 import { InvalidQueryError, NotFoundError } from '@order-pipeline/aggregation';
 import type { Request, Response } from 'express';
 
@@ -82,6 +82,14 @@ class StrictQueryValidationPipe extends ValidationPipe {
       );
     }
     return result;
+  }
+
+  /**
+   * The request DTOs have no asynchronous constraint, so the synchronous validator gives the
+   * same errors without class-validator's promise bookkeeping on every request.
+   */
+  protected override validate(object: object, options?: ValidatorOptions): ValidationError[] {
+    return validateSync(object, options);
   }
 
   private known(metatype: object): ReadonlySet<string> {
