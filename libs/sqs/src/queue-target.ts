@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AppConfig } from '@order-pipeline/config';
+import { startEmbeddedEmulator } from './embedded-emulator';
 
 export const QUEUE_TARGET = Symbol('QUEUE_TARGET');
 
@@ -14,20 +15,10 @@ export interface QueueTarget {
   close(): Promise<void>;
 }
 
-interface FauxqsServer {
-  readonly port: number;
-  createQueue(name: string, options?: { attributes?: Record<string, string> }): { queueUrl: string; queueArn: string };
-  inspectQueue(name: string): { url: string; arn: string } | undefined;
-  stop(): Promise<void>;
-}
-interface FauxqsModule {
-  startFauxqs(options: { port: number; host: string; logger: boolean; dataDir: string }): Promise<FauxqsServer>;
-}
-
 /**
  * With SQS_QUEUE_URL: that queue, through SQS_ENDPOINT when set, with the standard AWS
- * credential chain. Without it: the fauxqs emulator in process, its messages kept on
- * disk (SQS_DATA_DIR), with the queue and its dead-letter queue created.
+ * credential chain. Without it: the fauxqs emulator in process, on a thread of its own,
+ * its messages kept on disk (SQS_DATA_DIR), with the queue and its dead-letter queue created.
  */
 export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
   const logger = new Logger('QueueTarget');
@@ -40,39 +31,32 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
 
   const dataDir = resolve(sqs.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  // fauxqs is ESM-only; the module: node16 build keeps this a real dynamic import.
-  const fauxqs = (await import('fauxqs')) as unknown as FauxqsModule;
-  const server = await fauxqs.startFauxqs({ port: sqs.emulatorPort, host: '127.0.0.1', logger: false, dataDir });
-  // createQueue on a queue restored from disk empties it, so create only what is missing.
-  const ensureQueue = (name: string, attributes: Record<string, string>): { queueUrl: string; queueArn: string } => {
-    const existing = server.inspectQueue(name);
-    return existing ? { queueUrl: existing.url, queueArn: existing.arn } : server.createQueue(name, { attributes });
-  };
-  const dlq = ensureQueue(sqs.dlqName, {});
-  const attributes = {
-    VisibilityTimeout: String(sqs.visibilityTimeoutSeconds),
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: sqs.maxReceiveCount }),
-  };
-  const queue = ensureQueue(sqs.queueName, attributes);
+  const emulator = await startEmbeddedEmulator({
+    port: sqs.emulatorPort,
+    dataDir,
+    dlq: { name: sqs.dlqName, attributes: {} },
+    queue: { name: sqs.queueName, attributes: { VisibilityTimeout: String(sqs.visibilityTimeoutSeconds) } },
+    maxReceiveCount: sqs.maxReceiveCount,
+  });
   // fauxqs hands out queue URLs whose host does not resolve: always give the endpoint.
-  const endpoint = `http://127.0.0.1:${server.port}`;
+  const endpoint = `http://127.0.0.1:${emulator.port}`;
   const client = new SQSClient({
     region: sqs.region,
     endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   // A queue restored from disk takes the current settings.
-  await client.send(new SetQueueAttributesCommand({ QueueUrl: queue.queueUrl, Attributes: attributes }));
+  await client.send(new SetQueueAttributesCommand({ QueueUrl: emulator.queueUrl, Attributes: emulator.attributes }));
   logger.log(
-    `embedded SQS emulator on ${endpoint}: queue ${queue.queueUrl} (dead-letter ${sqs.dlqName} after ${sqs.maxReceiveCount} receives), data in ${sqs.dataDir}`,
+    `embedded SQS emulator on ${endpoint}: queue ${emulator.queueUrl} (dead-letter ${sqs.dlqName} after ${sqs.maxReceiveCount} receives), data in ${sqs.dataDir}`,
   );
   return {
-    queueUrl: queue.queueUrl,
+    queueUrl: emulator.queueUrl,
     client,
     embedded: true,
     close: async () => {
       client.destroy();
-      await server.stop();
+      await emulator.stop();
     },
   };
 }

@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Logger } from '@nestjs/common';
+
+/** A queue to create when it is missing. */
+export interface QueueSpec {
+  readonly name: string;
+  readonly attributes: Record<string, string>;
+}
+
+/** What the main thread asks of the emulator's thread (its workerData). */
+export interface EmulatorRequest {
+  readonly port: number;
+  readonly dataDir: string;
+  readonly queue: QueueSpec;
+  readonly dlq: QueueSpec;
+  readonly maxReceiveCount: number;
+}
+
+export type EmulatorToMain =
+  | { type: 'ready'; port: number; queueUrl: string; attributes: Record<string, string> }
+  | { type: 'stopped' }
+  | { type: 'failed'; message: string };
+
+export interface EmbeddedEmulator {
+  readonly port: number;
+  readonly queueUrl: string;
+  /** The main queue's attributes, its RedrivePolicy to the dead-letter queue included. */
+  readonly attributes: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** The compiled worker (dist/): the emulator only ever runs from the build. */
+const WORKER = join(__dirname, 'embedded-emulator.worker.js');
+
+/**
+ * Starts fauxqs on a thread of its own (docs/DESIGN.md, "Embedded emulator"): in the app's
+ * process, as before, but its per-message work no longer takes turns with the pipeline and
+ * the API on one event loop. Resolves once the queues exist; rejects with the thread's
+ * error when it cannot start (a port in use, an unreadable data directory).
+ */
+export function startEmbeddedEmulator(request: EmulatorRequest): Promise<EmbeddedEmulator> {
+  if (!existsSync(WORKER)) {
+    return Promise.reject(
+      new Error(`the embedded SQS emulator runs from the build (${WORKER} is missing): run \`pnpm build\``),
+    );
+  }
+  const worker = new Worker(WORKER, { workerData: request });
+  let exited = false;
+  worker.once('exit', () => (exited = true));
+  // After start-up: the emulator failing is logged (the readiness check then sees the queue
+  // gone), never an uncaught 'error' event that would end the whole process.
+  const logger = new Logger('EmbeddedEmulator');
+  worker.on('error', (error: Error) => logger.error(`the SQS emulator's thread failed: ${error.message}`));
+  const next = (): Promise<EmulatorToMain> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (message: EmulatorToMain): void => {
+        cleanup();
+        resolve(message);
+      };
+      const onError = (error: Error): void => {
+        cleanup();
+        reject(error);
+      };
+      const onExit = (code: number): void => {
+        cleanup();
+        reject(new Error(`the SQS emulator's thread ended (exit code ${code})`));
+      };
+      const cleanup = (): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    });
+  return next().then(async (first) => {
+    if (first.type !== 'ready') {
+      await worker.terminate();
+      throw new Error(first.type === 'failed' ? first.message : 'the SQS emulator stopped while starting');
+    }
+    return {
+      port: first.port,
+      queueUrl: first.queueUrl,
+      attributes: first.attributes,
+      stop: async () => {
+        if (exited) return;
+        const answer = next();
+        worker.postMessage('stop');
+        // The emulator's own stop closes its server and its SQLite files; then the thread goes.
+        await answer.catch(() => undefined);
+        await worker.terminate();
+      },
+    };
+  });
+}
