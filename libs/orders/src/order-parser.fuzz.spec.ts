@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { FUZZ_SEED, hostileBody } from '../test/hostile-input';
 import { anOrder } from '../test/order-builder';
-import { parseOrderMessage } from './order-parser';
+import { parseOrderMessage, parseOrderMessageAsWritten } from './order-parser';
 
 /** Every reason code of docs/DESIGN.md, with its field path where it has one. */
 const REASON = new RegExp(
@@ -62,5 +62,64 @@ describe('parseOrderMessage on hostile bodies (fast-check)', () => {
       }),
       { seed: FUZZ_SEED, numRuns: 300 },
     );
+  });
+
+  describe('reading money without the reviver when no number needs it', () => {
+    /** JSON number texts: plain amounts, trailing zeros, exponents, signs, long fractions, huge values. */
+    const numberText = fc.oneof(
+      fc.tuple(fc.nat({ max: 10_000_000 }), fc.nat({ max: 99 })).map(([u, c]) => `${u}.${String(c).padStart(2, '0')}`),
+      fc.tuple(fc.nat({ max: 100_000 }), fc.nat({ max: 9 })).map(([u, c]) => `${u}.${c}`),
+      fc.nat({ max: 1_000_000 }).map(String),
+      fc.tuple(fc.nat({ max: 9_999 }), fc.stringMatching(/^\d{3,20}$/)).map(([u, f]) => `${u}.${f}`),
+      fc
+        .tuple(fc.stringMatching(/^\d{1,4}(\.\d{1,4})?$/), fc.constantFrom('e', 'E', 'e+', 'e-', 'E-'), fc.nat(25))
+        .map(([m, e, x]) => `${m}${e}${x}`),
+      fc.stringMatching(/^\d{12,25}(\.\d{1,2})?$/).filter((t) => !/^0\d/.test(t)),
+      fc
+        .tuple(fc.nat({ max: 9_999 }), fc.integer({ min: 1, max: 20 }), fc.nat(9))
+        .map(([u, zeros, d]) => `${u}.${'0'.repeat(zeros)}${d}`),
+      fc.constantFrom(
+        '-0',
+        '-0.00',
+        '-5',
+        '-12.50',
+        '0',
+        '0.0',
+        '1e21',
+        '1.005',
+        '99.990',
+        '9.999e1',
+        '10.0000000000000001',
+      ),
+    );
+    const space = fc.constantFrom('', ' ', '\n', '\t ', '\r\n  ');
+
+    it('reads every order exactly as the always-reviver path does', () => {
+      fc.assert(
+        fc.property(numberText, numberText, numberText, space, space, (value, price, other, s1, s2) => {
+          const body = anOrder()
+            .json()
+            .replace('"order_value":99.99', `"order_value":${s1}${value}`)
+            .replace('"price_per_unit":20', `"price_per_unit":${s2}${price}`)
+            .replace('"quantity":1', `"quantity":${other}`);
+          expect(parseOrderMessage(body)).toEqual(parseOrderMessageAsWritten(body));
+        }),
+        { seed: FUZZ_SEED, numRuns: 2_000 },
+      );
+    });
+
+    it('agrees with the always-reviver path on hostile bodies, and refuses what only it finds too deep', () => {
+      fc.assert(
+        fc.property(hostileBody, ({ body }) => {
+          const reference = parseOrderMessageAsWritten(body);
+          const tooDeep = !reference.ok && reference.violations.some((v) => v.message.includes('nested too deeply'));
+          // JSON.parse alone reads nesting that the reviver's recursion cannot: such a body is
+          // still refused, by the rule it then breaks (a nested array where an item belongs).
+          if (tooDeep) expect(parseOrderMessage(body).ok).toBe(false);
+          else expect(parseOrderMessage(body)).toEqual(reference);
+        }),
+        { seed: FUZZ_SEED, numRuns: 300 },
+      );
+    });
   });
 });
