@@ -173,27 +173,26 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function pick<K extends string>(source: Record<string, unknown>, keys: readonly K[]): Record<K, unknown> {
-  const out = Object.create(null) as Record<K, unknown>;
+/** Copies the known fields that `source` owns into `target` (strings trimmed and NFC-normalised). */
+function pick<T extends object>(target: T, source: Record<string, unknown>, keys: readonly string[]): T {
+  const out = target as Record<string, unknown>;
   for (const key of keys) {
     if (Object.hasOwn(source, key)) {
       const value = source[key];
       out[key] = typeof value === 'string' ? value.trim().normalize('NFC') : value;
     }
   }
-  return out;
+  return target;
 }
 
 function toDto(json: Record<string, unknown>): OrderEventDto {
-  const fields = pick(json, ORDER_FIELDS);
-  const dto = Object.assign(new OrderEventDto(), fields);
-  if (Array.isArray(fields.items)) {
+  const dto = pick(new OrderEventDto(), json, ORDER_FIELDS);
+  const items: unknown = dto.items;
+  if (Array.isArray(items)) {
     // Anything but an object (a nested array too) becomes null: reported as invalid_type:items[i]
     // by nested validation, which would otherwise recurse into it.
-    dto.items = fields.items.map((item: unknown) =>
-      isPlainObject(item)
-        ? Object.assign(new OrderItemDto(), pick(item, ITEM_FIELDS))
-        : (null as unknown as OrderItemDto),
+    dto.items = items.map((item: unknown) =>
+      isPlainObject(item) ? pick(new OrderItemDto(), item, ITEM_FIELDS) : (null as unknown as OrderItemDto),
     );
   }
   return dto;
