@@ -48,4 +48,4 @@ USER node
 VOLUME ["/app/.data"]
 # 3000: HTTP API. 4566: the embedded SQS emulator (when SQS_QUEUE_URL is unset).
 EXPOSE 3000 4566
-CMD ["node", "--max-semi-space-size=8", "dist/apps/order-pipeline/src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=192", "dist/apps/order-pipeline/src/main.js"]

@@ -46,7 +46,9 @@ export function startEmbeddedEmulator(request: EmulatorRequest): Promise<Embedde
       new Error(`the embedded SQS emulator runs from the build (${WORKER} is missing): run \`pnpm build\``),
     );
   }
-  const worker = new Worker(WORKER, { workerData: request });
+  // Its own heap limit: the app's --max-old-space-size bounds the pipeline's thread, while the
+  // emulator keeps its whole backlog in memory and must not run out with a large one.
+  const worker = new Worker(WORKER, { workerData: request, resourceLimits: { maxOldGenerationSizeMb: 4096 } });
   let exited = false;
   worker.once('exit', () => (exited = true));
   // After start-up: the emulator failing is logged (the readiness check then sees the queue
