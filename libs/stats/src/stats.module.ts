@@ -33,11 +33,8 @@ import { StatsController } from './stats.controller';
       useFactory: (config: AppConfig) => [{ name: 'admin', ttl: 60_000, limit: config.http.adminRateLimitPerMinute }],
     }),
   ],
-  // Global, in this order: the admin rate limit (refused attempts count too), then the key check.
-  providers: [
-    { provide: APP_GUARD, useClass: AdminRateLimitGuard },
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
-  ],
+  // One global guard: the key check, which runs the admin rate limit first on admin routes.
+  providers: [AdminRateLimitGuard, { provide: APP_GUARD, useClass: ApiKeyGuard }],
   controllers: [
     StatsController,
     OrdersController,
