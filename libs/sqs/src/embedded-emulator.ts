@@ -35,10 +35,12 @@ export interface EmbeddedEmulator {
 const WORKER = join(__dirname, 'embedded-emulator.worker.js');
 
 /**
- * Starts fauxqs on a thread of its own (docs/DESIGN.md, "Embedded emulator"): in the app's
- * process, as before, but its per-message work no longer takes turns with the pipeline and
- * the API on one event loop. Resolves once the queues exist; rejects with the thread's
- * error when it cannot start (a port in use, an unreadable data directory).
+ * Starts fauxqs on a thread of its own (docs/DESIGN.md, the embedded emulator): in the
+ * app's process, as before, but with a heap of its own, so the app's thread can run under a
+ * tight heap limit while the emulator keeps any backlog in memory; its per-message work
+ * also no longer takes turns with the pipeline and the API on one event loop. Resolves once
+ * the queues exist; rejects with the thread's error when it cannot start (a port in use, an
+ * unreadable data directory).
  */
 export function startEmbeddedEmulator(request: EmulatorRequest): Promise<EmbeddedEmulator> {
   if (!existsSync(WORKER)) {
