@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { mulberry32 } from '../prng.ts';
-import { freePort, sendAll, startChild, startEmulator, until } from './harness.ts';
+import { sendAll, startAppOnQueue, startEmulator, until } from './harness.ts';
 import { FakeMessagesApi, type SeenRequest } from '../../../libs/quality-guard/test/fake-messages-api.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -117,29 +117,16 @@ async function main(): Promise<void> {
       await sendAll(sqs, url, bodies);
       const callsBefore = api.requests.length;
       const ordersBefore = api.requests.reduce((sum, r) => sum + r.orders.length, 0);
-      const port = await freePort();
-      const app = startChild(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
-        cwd: ROOT,
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: {
-          PATH: process.env.PATH ?? '',
-          PORT: String(port),
-          REDIS_URL: redisUrl,
-          REDIS_KEY_PREFIX: `guard${index}x${Date.now()}`,
-          SQS_QUEUE_URL: url,
-          SQS_ENDPOINT: endpoint,
-          AWS_ACCESS_KEY_ID: 'b',
-          AWS_SECRET_ACCESS_KEY: 'b',
-          SQS_CONSUMER_CONCURRENCY: String(consumers),
-          SQS_WAIT_TIME_SECONDS: '1',
-          LOG_LEVEL: 'warn',
-          ...scenario.env,
-        },
+      const { child: app, base } = await startAppOnQueue({
+        redisUrl,
+        keyPrefix: `guard${index}x${Date.now()}`,
+        queueUrl: url,
+        endpoint,
+        consumers,
+        env: scenario.env,
       });
-      const base = `http://127.0.0.1:${port}`;
       const accepted = async (): Promise<number> =>
         ((await (await fetch(`${base}/stats/global`)).json()) as { total_orders: number }).total_orders;
-      await until(async () => (await fetch(`${base}/health/live`)).ok, 60_000, 'the app');
       let first = 0;
       let firstAt = 0;
       await until(

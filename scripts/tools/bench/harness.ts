@@ -6,7 +6,6 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -31,32 +30,9 @@ export interface ReportRow {
   readonly met: boolean;
 }
 
-/** A port the OS just handed out and released. */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { freePort, until } from '../wait.ts';
 
-/** Polls `check` every `everyMs` until it answers true; throws after `timeoutMs`. */
-export async function until(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-  everyMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await Promise.resolve(check()).catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { freePort, until };
 
 const children = new Set<ChildProcess>();
 const scratch = new Set<string>();
@@ -85,6 +61,45 @@ export function scratchDir(prefix: string): string {
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), prefix));
   scratch.add(dir);
   return dir;
+}
+
+export interface AppOnQueue {
+  readonly redisUrl: string;
+  readonly keyPrefix: string;
+  readonly queueUrl: string;
+  readonly endpoint: string;
+  readonly consumers: number;
+  /** More environment (the guard bench's scenarios). */
+  readonly env?: Record<string, string>;
+}
+
+/**
+ * The built app (dist/) on a free port, consuming `queueUrl` at `endpoint` with the given
+ * consumers, logging at warn; stopped when this process exits. Resolves once it listens.
+ */
+export async function startAppOnQueue(options: AppOnQueue): Promise<{ child: ChildProcess; base: string }> {
+  const port = await freePort();
+  const child = startChild(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      REDIS_URL: options.redisUrl,
+      REDIS_KEY_PREFIX: options.keyPrefix,
+      SQS_QUEUE_URL: options.queueUrl,
+      SQS_ENDPOINT: options.endpoint,
+      AWS_ACCESS_KEY_ID: 'b',
+      AWS_SECRET_ACCESS_KEY: 'b',
+      SQS_CONSUMER_CONCURRENCY: String(options.consumers),
+      SQS_WAIT_TIME_SECONDS: '1',
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await until(async () => (await fetch(`${base}/health/live`)).ok, 60_000, 'the app');
+  return { child, base };
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, peakRssMb, sendAll, startChild, startEmulator, until } from './harness.ts';
+import { peakRssMb, sendAll, startAppOnQueue, startEmulator, until } from './harness.ts';
 import { OrderStream, DAY_MS } from './orders-model.ts';
 import { fmt, fmtInt, table } from './stats.ts';
 
@@ -61,28 +61,15 @@ async function main(): Promise<void> {
   const sendSeconds = (performance.now() - sendStart) / 1000;
 
   // The built app, consuming the pre-filled queue.
-  const port = await freePort();
-  const app = startChild(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(port),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: `ingest${Date.now()}`,
-      SQS_QUEUE_URL: queueUrl,
-      SQS_ENDPOINT: endpoint,
-      AWS_ACCESS_KEY_ID: 'b',
-      AWS_SECRET_ACCESS_KEY: 'b',
-      SQS_CONSUMER_CONCURRENCY: String(consumers),
-      SQS_WAIT_TIME_SECONDS: '1',
-      LOG_LEVEL: 'warn',
-    },
-  });
-  const base = `http://127.0.0.1:${port}`;
   const appStart = performance.now();
+  const { child: app, base } = await startAppOnQueue({
+    redisUrl,
+    keyPrefix: `ingest${Date.now()}`,
+    queueUrl,
+    endpoint,
+    consumers,
+  });
   const metrics = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
-  await until(async () => (await fetch(`${base}/health/live`)).ok, 60_000, 'the app');
   let first = 0;
   let firstAt = 0;
   await until(
