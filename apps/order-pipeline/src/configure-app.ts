@@ -3,11 +3,15 @@ import { HttpException, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
+import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { ROOT_LOGGER, requestLogger } from '@order-pipeline/observability';
 import { HttpErrorFilter, createValidationPipe } from '@order-pipeline/stats';
 
-/** Global pipe, the one exception filter, Swagger UI at /docs and JSON at /docs-json. */
+/** The request log, global pipe, the one exception filter, Swagger UI at /docs and JSON at /docs-json. */
 export function configureApp(app: INestApplication): INestApplication {
+  // First, so that every request gets its id and its log line, whatever answers it.
+  app.use(requestLogger(app.get<Logger>(ROOT_LOGGER)));
   // Before any route is added: /orders/rejected (the list) and /orders/REJECTED (an order
   // with that id) are different resources. Express reads the setting when it creates its
   // router, which Nest may already have done, so the router is told directly as well.

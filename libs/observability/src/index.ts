@@ -1,3 +1,12 @@
 export { ObservabilityModule } from './observability.module';
 export { MetricsRegistry } from './metrics-registry';
-export { LoggingModule, REQUEST_ID_HEADER, loggerParams, pinoLevel, requestId } from './logging.module';
+export {
+  LoggingModule,
+  REQUEST_ID_HEADER,
+  ROOT_LOGGER,
+  loggerOptions,
+  loggerParams,
+  pinoLevel,
+  requestId,
+  requestLogger,
+} from './logging.module';

@@ -1,14 +1,18 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Module } from '@nestjs/common';
 import { LoggerModule, type Params } from 'nestjs-pino';
-import type { LevelWithSilent } from 'pino';
+import { pino, type Level, type LevelWithSilent, type Logger, type LoggerOptions } from 'pino';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 
 /** An incoming x-request-id is kept only when it is short and plain (it goes into every log line). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** The application's root pino logger (the one nestjs-pino writes Nest's lines through). */
+export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
 /** LOG_LEVEL names Nest's levels; pino calls `log` `info`. */
 export function pinoLevel(level: AppConfig['logLevel']): LevelWithSilent {
@@ -23,6 +27,9 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
+/** The request a line is written in, if any: every line written while it is served carries its id. */
+const requestContext = new AsyncLocalStorage<{ readonly id: string }>();
+
 /** pino-pretty is a development dependency: use it only when it is installed. */
 function prettyAvailable(): boolean {
   try {
@@ -34,45 +41,95 @@ function prettyAvailable(): boolean {
 }
 
 /**
- * nestjs-pino options: JSON lines (pretty on a terminal when LOG_FORMAT allows), at
- * LOG_LEVEL, one line per HTTP request with its request id, method, path, status and
- * duration. Headers are not logged except the few listed, and credentials never are.
+ * pino's options: JSON lines (pretty on a terminal when LOG_FORMAT allows) at LOG_LEVEL.
+ * A line written while a request is served carries `req.id` (the `mixin`, from the request
+ * context the request logger opens). Credential headers are redacted, as defence in depth:
+ * nothing here logs headers.
  */
-export function loggerParams(config: AppConfig): Params {
+export function loggerOptions(config: AppConfig): LoggerOptions {
   const pretty =
     config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY && prettyAvailable());
   return {
-    pinoHttp: {
-      level: pinoLevel(config.logLevel),
-      genReqId: requestId,
-      // 503 (not ready, Redis away) is an expected state, not a fault of the service.
-      customLogLevel: (_req, res, error) =>
-        res.statusCode === 503
-          ? 'warn'
-          : error !== undefined || res.statusCode >= 500
-            ? 'error'
-            : res.statusCode >= 400
-              ? 'warn'
-              : 'info',
-      // Only what an operator needs from a request: never its headers (credentials) or body.
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-        // pino-http makes up an Error for every 5xx; its stack says nothing (the exception
-        // filter logs real failures with theirs).
-        err: (err: Error) => ({ type: err.name, message: err.message }),
-      },
-      // Defence in depth, should anyone log the raw headers.
-      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], remove: true },
-      ...(pretty
-        ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } }
-        : {}),
+    level: pinoLevel(config.logLevel),
+    mixin: () => {
+      const request = requestContext.getStore();
+      return request === undefined ? {} : { req: { id: request.id } };
     },
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], remove: true },
+    ...(pretty
+      ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } }
+      : {}),
   };
 }
 
-/** Structured logs for the whole app (nestjs-pino); main.ts makes it Nest's logger. */
+/** A response's level: 503 (not ready, Redis away) is an expected state, not a fault of the service. */
+function levelOf(status: number): Level {
+  if (status === 503) return 'warn';
+  if (status >= 500) return 'error';
+  return status >= 400 ? 'warn' : 'info';
+}
+
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/**
+ * One line per HTTP request, when the response is done: request id, method, path, status
+ * and duration in ms (`request completed`, or `request aborted` when the client went away
+ * first). Never a header or a body. The request id (requestId) is set on the request as
+ * `req.id`, echoed in the response, and carried by every line written while the request is
+ * served.
+ *
+ * A plain Express middleware rather than nestjs-pino's two Nest middlewares (pino-http, with
+ * a child logger per request, then a context of its own): on the read path those cost about
+ * a third of the user endpoint's throughput (docs/PERFORMANCE.md). Here a request costs an id,
+ * a listener and a context; the line itself is only built when its level is enabled.
+ */
+export function requestLogger(logger: Logger): Middleware {
+  return (req, res, next) => {
+    const id = requestId(req, res);
+    (req as IncomingMessage & { id?: string }).id = id;
+    const started = performance.now();
+    const { method, url } = req;
+    res.once('close', () => {
+      const level = levelOf(res.statusCode);
+      if (!logger.isLevelEnabled(level)) return;
+      logger[level](
+        {
+          req: { id, method, url },
+          res: { statusCode: res.statusCode },
+          responseTime: Math.round(performance.now() - started),
+        },
+        res.writableFinished ? 'request completed' : 'request aborted',
+      );
+    });
+    requestContext.run({ id }, next);
+  };
+}
+
+/**
+ * nestjs-pino as Nest's logger, over our root logger. Its per-request middlewares are not
+ * mounted (`forRoutes: []`): requests are logged by requestLogger, which configure-app.ts
+ * mounts first.
+ */
+export function loggerParams(logger: Logger): Params {
+  return { pinoHttp: { logger }, forRoutes: [] };
+}
+
+/** The root logger, built from the configuration. */
 @Module({
-  imports: [LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: loggerParams })],
+  providers: [{ provide: ROOT_LOGGER, inject: [APP_CONFIG], useFactory: (c: AppConfig) => pino(loggerOptions(c)) }],
+  exports: [ROOT_LOGGER],
+})
+class RootLoggerModule {}
+
+/**
+ * Structured logs for the whole app: the root logger (ROOT_LOGGER, which configure-app.ts
+ * gives requestLogger) and nestjs-pino over it, which main.ts makes Nest's logger.
+ */
+@Module({
+  imports: [
+    RootLoggerModule,
+    LoggerModule.forRootAsync({ imports: [RootLoggerModule], inject: [ROOT_LOGGER], useFactory: loggerParams }),
+  ],
+  exports: [RootLoggerModule],
 })
 export class LoggingModule {}
