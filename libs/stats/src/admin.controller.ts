@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -17,7 +17,7 @@ import {
   ReprocessResultDto,
 } from './admin.dto';
 import { AdminRoute } from './api-keys';
-import { OrderIdParamDto } from './query.dto';
+import { ApiPathId, PathId } from './query.dto';
 import { ErrorDto } from './response.dto';
 
 /** Operator tools: look at and move back dead letters, reprocess a rejected order. ADMIN_API_KEY only. */
@@ -68,7 +68,8 @@ export class AdminController {
     type: ErrorDto,
     description: 'Redis (or the guard under the hold policy) is unavailable.',
   })
-  reprocess(@Param() { order_id }: OrderIdParamDto): Promise<ReprocessResult> {
+  @ApiPathId('order_id')
+  reprocess(@PathId('order_id') order_id: string): Promise<ReprocessResult> {
     return this.reprocessor.reprocess(order_id);
   }
 }

@@ -1,7 +1,6 @@
 import {
   ArgumentsHost,
   type ArgumentMetadata,
-  BadRequestException,
   Catch,
   HttpException,
   Logger,
@@ -13,16 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import { getMetadataStorage, validateSync, type ValidatorOptions } from 'class-validator';
 import { InvalidQueryError, NotFoundError } from '@order-pipeline/aggregation';
 import type { Request, Response } from 'express';
-
-/** A 400 that names the parameter at fault. */
-class ParameterException extends BadRequestException {
-  constructor(
-    readonly parameter: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { ParameterException } from './parameter-exception';
 
 /**
  * The request pipe: validates query and path DTOs, applies their defaults, refuses

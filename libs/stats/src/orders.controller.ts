@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   FlaggedOrdersQuery,
@@ -8,7 +8,7 @@ import {
   type OrderStatusView,
   type RejectedOrdersView,
 } from '@order-pipeline/aggregation';
-import { OrderIdParamDto, RejectedQueryDto } from './query.dto';
+import { ApiPathId, PathId, RejectedQueryDto } from './query.dto';
 import { FlaggedOrdersDto } from './quality-guard.dto';
 import { ErrorDto, OrderStatusDto, RejectedOrdersDto } from './response.dto';
 
@@ -44,7 +44,8 @@ export class OrdersController {
   @ApiOperation({ summary: 'What became of an order: accepted, pending, rejected or conflict' })
   @ApiOkResponse({ type: OrderStatusDto })
   @ApiNotFoundResponse({ type: ErrorDto })
-  get(@Param() { order_id }: OrderIdParamDto): Promise<OrderStatusView> {
+  @ApiPathId('order_id')
+  get(@PathId('order_id') order_id: string): Promise<OrderStatusView> {
     return this.status.status(order_id);
   }
 }

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   RangeStatsQuery,
@@ -13,7 +13,7 @@ import {
   type UserStatsView,
 } from '@order-pipeline/aggregation';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
-import { OptionalRangeQueryDto, RangeQueryDto, TopUsersQueryDto, UserIdParamDto } from './query.dto';
+import { ApiPathId, OptionalRangeQueryDto, PathId, RangeQueryDto, TopUsersQueryDto } from './query.dto';
 import { ErrorDto, GlobalStatsDto, RangeStatsDto, TopUsersDto, UserRangeStatsDto, UserStatsDto } from './response.dto';
 
 @ApiTags('stats')
@@ -35,8 +35,9 @@ export class StatsController {
   @ApiOkResponse({ type: UserStatsDto, description: 'All time (no range).' })
   @ApiOkResponse({ type: UserRangeStatsDto, description: 'Within the range.' })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'No order is recorded for this user.' })
+  @ApiPathId('user_id')
   user(
-    @Param() { user_id }: UserIdParamDto,
+    @PathId('user_id') user_id: string,
     @Query() q: OptionalRangeQueryDto,
   ): Promise<UserStatsView | UserRangeStatsView> {
     const range = parseOptionalRange(q.from, q.to, this.config.stats.maxRangeDays);
