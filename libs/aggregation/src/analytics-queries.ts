@@ -3,8 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { centsToAmount, normaliseId } from '@order-pipeline/orders';
 import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
-import { Cluster } from 'ioredis';
 import { InvalidQueryError, coveringPeriods, isoDay, monthSlices, needsExpiredDays, type DayRange } from './date-range';
+import { numberOf } from './integer-text';
 import { KeySchema, USER_BUCKETS, dayOf, userBucketOf, type TopBy } from './key-schema';
 import { TOP_LUA } from './lua/scripts';
 import { average, NotFoundError } from './stats-queries';
@@ -238,9 +238,7 @@ export class RangeStatsQuery {
   /**
    * HMGET of the day names in every bucket's day hash and of the month names in every
    * bucket's month hash, summed per field. The values come back as Buffers (integer text
-   * is read without decoding a string), and on a single Redis all the HMGETs go out as one
-   * explicit pipeline; a Cluster pipeline must keep to one slot, so there each is sent on
-   * its own and auto-pipelining groups them per node.
+   * is read without decoding a string), all in one round trip (RedisService.readAll).
    */
   private async sumFields(
     dayNames: readonly string[],
@@ -265,43 +263,14 @@ export class RangeStatsQuery {
   private async hmgetEach(
     reads: readonly (readonly [hash: string, names: readonly string[], into: FieldSums])[],
   ): Promise<(Buffer | null)[][]> {
-    const client = this.redis.client;
-    if (reads.length === 0) return [];
-    if (client instanceof Cluster) {
-      return Promise.all(reads.map(([hash, names]) => client.hmgetBuffer(hash, ...names)));
-    }
-    const pipeline = client.pipeline();
-    for (const [hash, names] of reads) pipeline.hmgetBuffer(hash, ...names);
-    const results = await pipeline.exec();
-    if (!results) throw new Error('no answer from redis');
-    return results.map(([error, values]) => {
-      if (error) throw error;
-      return values as (Buffer | null)[];
-    });
+    return (await this.redis.readAll(
+      reads.map(([hash, names]) => ['hmgetBuffer', hash, ...names]),
+    )) as (Buffer | null)[][];
   }
 }
 
 function emptySums(fields: number): FieldSums {
   return { o: new Array<number>(fields).fill(0), r: new Array<number>(fields).fill(0) };
-}
-
-/**
- * The number a hash value stands for, as Number(text) reads it (a missing field is 0).
- * HINCRBY writes integer text, whose digits are read straight from the bytes; anything
- * else, or more digits than a double holds exactly, goes through Number.
- */
-function numberOf(value: Buffer | null | undefined): number {
-  if (value == null) return 0;
-  const length = value.length;
-  let i = value[0] === 0x2d ? 1 : 0;
-  if (length - i < 1 || length - i > 15) return Number(value.toString());
-  let n = 0;
-  for (; i < length; i++) {
-    const digit = (value[i] ?? 0) - 0x30;
-    if (digit < 0 || digit > 9) return Number(value.toString());
-    n = n * 10 + digit;
-  }
-  return value[0] === 0x2d ? -n : n;
 }
 
 /**

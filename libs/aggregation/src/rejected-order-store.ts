@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import type { Violation } from '@order-pipeline/orders';
-import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
+import { RedisService, type ReadCommand, type ScriptRunner } from '@order-pipeline/redis';
 import { newestFirstPage } from './newest-first-page';
 import { KeySchema } from './key-schema';
+import { numberOf } from './integer-text';
 import { RECORD_REJECTION_LUA, RESOLVE_REJECTION_LUA } from './lua/scripts';
 
 export type RejectionKind = 'rejected' | 'conflict';
@@ -93,8 +94,18 @@ export class RejectedOrderStore {
     return record === null ? undefined : (JSON.parse(record) as RejectedOrderRecord);
   }
 
+  /** The read of the counts of each kind, for a caller that batches it with others (RedisService.readAll). */
+  get countsRead(): ReadCommand {
+    return ['hmgetBuffer', this.keys.rejected().counts, 'rejected', 'conflict'];
+  }
+
+  /** The counts from the answer to countsRead. */
+  countsFrom(answer: unknown): { rejected: number; conflicts: number } {
+    const [rejected, conflicts] = answer as (Buffer | null)[];
+    return { rejected: numberOf(rejected), conflicts: numberOf(conflicts) };
+  }
+
   async counts(): Promise<{ rejected: number; conflicts: number }> {
-    const counts = await this.redis.client.hgetall(this.keys.rejected().counts);
-    return { rejected: Number(counts.rejected ?? 0), conflicts: Number(counts.conflict ?? 0) };
+    return this.countsFrom((await this.redis.readAll([this.countsRead]))[0]);
   }
 }

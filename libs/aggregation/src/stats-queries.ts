@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { centsToAmount, normaliseId } from '@order-pipeline/orders';
-import { RedisService } from '@order-pipeline/redis';
+import { RedisService, type ReadCommand } from '@order-pipeline/redis';
+import { numberOf } from './integer-text';
 import { KeySchema, USER_BUCKETS, orderBucketOf, userBucketOf } from './key-schema';
 import { parseClaim } from './order-aggregator';
 import { RejectedOrderStore, type RejectedOrderRecord } from './rejected-order-store';
@@ -33,11 +34,24 @@ export class NotFoundError extends Error {
 export class StatsQuery {
   private readonly keys: KeySchema;
 
+  /** The global read: per bucket its totals and its user count (the all-time top set), then the rejected counts. */
+  private readonly globalReads: readonly ReadCommand[];
+
   constructor(
     private readonly redis: RedisService,
     private readonly rejected: RejectedOrderStore,
   ) {
     this.keys = new KeySchema(redis.keyPrefix);
+    this.globalReads = [
+      ...Array.from({ length: USER_BUCKETS }, (_, b): ReadCommand[] => {
+        const k = this.keys.bucket(b);
+        return [
+          ['hmgetBuffer', k.totals, 'orders', 'revenue', 'duplicates'],
+          ['zcard', k.top('orders')],
+        ];
+      }).flat(),
+      rejected.countsRead,
+    ];
   }
 
   async user(userId: string): Promise<UserStatsView> {
@@ -56,24 +70,32 @@ export class StatsQuery {
     };
   }
 
+  /**
+   * Each bucket's partial totals and user count, and the rejected counts, in one round trip
+   * (RedisService.readAll), read as integer text straight from the bytes.
+   */
   async global(): Promise<GlobalStatsView> {
-    const buckets = Array.from({ length: USER_BUCKETS }, (_, b) => this.keys.bucket(b));
-    const [totals, users, rejected] = await Promise.all([
-      Promise.all(buckets.map((k) => this.redis.client.hgetall(k.totals))),
-      Promise.all(buckets.map((k) => this.redis.client.zcard(k.top('orders')))),
-      this.rejected.counts(),
-    ]);
-    const sum = (field: string): number => totals.reduce((acc, t) => acc + Number(t[field] ?? 0), 0);
-    const orders = sum('orders');
-    const revenue = sum('revenue');
+    const answers = await this.redis.readAll(this.globalReads);
+    let orders = 0;
+    let revenue = 0;
+    let duplicates = 0;
+    let users = 0;
+    for (let b = 0; b < USER_BUCKETS; b++) {
+      const [o, r, d] = answers[2 * b] as (Buffer | null)[];
+      orders += numberOf(o);
+      revenue += numberOf(r);
+      duplicates += numberOf(d);
+      users += answers[2 * b + 1] as number;
+    }
+    const { rejected, conflicts } = this.rejected.countsFrom(answers[2 * USER_BUCKETS]);
     return {
       total_orders: orders,
       total_revenue: centsToAmount(revenue),
       average_order_value: average(revenue, orders),
-      total_users: users.reduce((a, b) => a + b, 0),
-      duplicates: sum('duplicates'),
-      rejected: rejected.rejected,
-      conflicts: rejected.conflicts,
+      total_users: users,
+      duplicates,
+      rejected,
+      conflicts,
     };
   }
 }

@@ -1,3 +1,3 @@
 export { RedisModule } from './redis.module';
 export { RedisService } from './redis.service';
-export type { ScriptAnswer, ScriptCall, ScriptRunner } from './redis.service';
+export type { ReadCommand, ScriptAnswer, ScriptCall, ScriptRunner } from './redis.service';

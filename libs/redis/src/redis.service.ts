@@ -24,6 +24,9 @@ export interface ScriptRunner<R> {
   many(calls: readonly ScriptCall[]): Promise<ScriptAnswer<R>[]>;
 }
 
+/** One read of RedisService.readAll: an ioredis command method and its arguments. */
+export type ReadCommand = readonly [method: 'hmgetBuffer' | 'zcard', ...args: string[]];
+
 /**
  * Owns the one ioredis connection of the process (standalone or Cluster), script
  * registration and the health probe. Commands fail fast while Redis is away (callers
@@ -78,6 +81,29 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     this.client.on('ready', () => {
       if (down) this.logger.log('redis is back');
       down = false;
+    });
+  }
+
+  /**
+   * Read commands in one round trip, answered in order; an error fails the whole read. On a
+   * single Redis they go out as one explicit pipeline (no auto-pipeline and promise per
+   * command, which is most of a many-key read's cost in Node); a Cluster pipeline must keep
+   * to one slot, so there each is sent on its own and auto-pipelining groups them per node.
+   */
+  async readAll(commands: readonly ReadCommand[]): Promise<unknown[]> {
+    const client = this.client;
+    if (commands.length === 0) return [];
+    type Send = (...args: string[]) => unknown;
+    if (client instanceof Cluster) {
+      return Promise.all(commands.map(([method, ...args]) => (client[method] as Send).apply(client, args)));
+    }
+    const pipeline = client.pipeline();
+    for (const command of commands) (pipeline[command[0]] as Send).apply(pipeline, command.slice(1));
+    const results = await pipeline.exec();
+    if (!results) throw new Error('no answer from redis');
+    return results.map(([error, value]) => {
+      if (error) throw error;
+      return value;
     });
   }
 

@@ -1,7 +1,7 @@
 // The reads of the API baseline (bare-server.ts): one ioredis client (the app's own
 // RedisService, so the same connection options) answering the benchmarked routes with the
 // same key reads as the app and the same JSON, and nothing else. User and global stats are
-// written out by hand (one HGETALL; 16 HGETALL + 16 ZCARD + one HGETALL); top-N and the
+// written out by hand (one HGETALL; one pipeline of 16 HMGET + 16 ZCARD + one HMGET); top-N and the
 // range series call the app's own query classes, so there the ratio is the cost of Nest and
 // Express alone.
 
@@ -12,9 +12,14 @@ import { ROOT } from './harness.ts';
 const require = createRequire(import.meta.url);
 const dist = (lib: string, file = 'index'): unknown => require(join(ROOT, 'dist', 'libs', lib, 'src', `${file}.js`));
 
+interface Pipeline {
+  hmget(key: string, ...fields: string[]): Pipeline;
+  zcard(key: string): Pipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
 interface Client {
   hgetall(key: string): Promise<Record<string, string>>;
-  zcard(key: string): Promise<number>;
+  pipeline(): Pipeline;
 }
 interface Keys {
   bucket(b: number): { totals: string; user(id: string): string; top(by: string): string };
@@ -74,24 +79,34 @@ export async function answer(path: string, query: URLSearchParams): Promise<[num
     ];
   }
   if (path === '/stats/global') {
-    const [totals, users, rejected] = await Promise.all([
-      Promise.all(buckets.map((k) => client.hgetall(k.totals))),
-      Promise.all(buckets.map((k) => client.zcard(k.top('orders')))),
-      client.hgetall(keys.rejected().counts),
-    ]);
-    const sum = (field: string): number => totals.reduce((acc, t) => acc + Number(t[field] ?? 0), 0);
-    const orders = sum('orders');
-    const revenue = sum('revenue');
+    // One pipeline, as the app sends it on a single Redis: per bucket HMGET of its totals and
+    // ZCARD of its all-time set, then HMGET of the rejected counts.
+    const pipeline = client.pipeline();
+    for (const k of buckets) pipeline.hmget(k.totals, 'orders', 'revenue', 'duplicates').zcard(k.top('orders'));
+    pipeline.hmget(keys.rejected().counts, 'rejected', 'conflict');
+    const answers = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+    let [orders, revenue, duplicates, users] = [0, 0, 0, 0];
+    for (let b = 0; b < buckets.length; b++) {
+      const [o, r, d] = answers[2 * b] as (string | null)[];
+      orders += Number(o ?? 0);
+      revenue += Number(r ?? 0);
+      duplicates += Number(d ?? 0);
+      users += answers[2 * b + 1] as number;
+    }
+    const [rejected, conflicts] = answers[2 * buckets.length] as (string | null)[];
     return [
       200,
       {
         total_orders: orders,
         total_revenue: amount(revenue),
         average_order_value: average(revenue, orders),
-        total_users: users.reduce((a, b) => a + b, 0),
-        duplicates: sum('duplicates'),
-        rejected: Number(rejected.rejected ?? 0),
-        conflicts: Number(rejected.conflict ?? 0),
+        total_users: users,
+        duplicates,
+        rejected: Number(rejected ?? 0),
+        conflicts: Number(conflicts ?? 0),
       },
     ];
   }
