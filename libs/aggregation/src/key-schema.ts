@@ -57,6 +57,10 @@ export function monthOf(ms: number): string {
 }
 
 export class KeySchema {
+  /** Each bucket's keys are built once: the global read and every order ask for them. */
+  private readonly buckets: UserBucketKeys[] = [];
+  private rejectedKeys: RejectedKeys | undefined;
+
   constructor(private readonly prefix: string) {}
 
   claims(orderBucket: number): string {
@@ -65,6 +69,10 @@ export class KeySchema {
 
   /** Keys of one user bucket; `b` is the bucket number. */
   bucket(b: number): UserBucketKeys {
+    return (this.buckets[b] ??= this.bucketKeys(b));
+  }
+
+  private bucketKeys(b: number): UserBucketKeys {
     const tag = `${this.prefix}:{u${b}}`;
     return {
       applied: `${tag}:applied`,
@@ -80,6 +88,10 @@ export class KeySchema {
   }
 
   rejected(): RejectedKeys {
+    return (this.rejectedKeys ??= this.rejectedKeysOf());
+  }
+
+  private rejectedKeysOf(): RejectedKeys {
     const tag = `${this.prefix}:{rej}`;
     return {
       records: `${tag}:records`,
