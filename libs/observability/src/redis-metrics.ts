@@ -2,13 +2,17 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { RedisService } from '@order-pipeline/redis';
 import { MetricsRegistry } from './metrics-registry';
 
+const WATCHED = Symbol('order-pipeline:watched');
+
 /** What ioredis hands to sendCommand: a command with its name and the promise of its reply. */
 interface SentCommand {
   readonly name?: string;
   readonly promise?: Promise<unknown>;
+  [WATCHED]?: true;
 }
 
-type SendCommand = (command: SentCommand, ...rest: unknown[]) => unknown;
+/** Redis.sendCommand(command, stream) and Cluster.sendCommand(command, stream, node). */
+type SendCommand = (command: SentCommand, stream?: unknown, node?: unknown) => unknown;
 
 /**
  * Counts Redis trouble: connection errors (the client's 'error' events, one per failed
@@ -39,18 +43,20 @@ export class RedisMetrics implements OnModuleInit {
 
     const target = client as unknown as { sendCommand: SendCommand };
     const send: SendCommand = target.sendCommand.bind(client);
-    // A command may pass through sendCommand more than once (offline queue, cluster redirects).
-    const watched = new WeakSet<object>();
-    target.sendCommand = (command, ...rest) => {
-      const result = send(command, ...rest);
-      if (command.promise && !watched.has(command)) {
-        watched.add(command);
+    // A command may pass through sendCommand more than once (offline queue, cluster redirects),
+    // so it is marked when first watched. A mark on the command rather than a WeakSet of
+    // commands: every read passes here, and a WeakSet entry per command kept the garbage
+    // collector busy on many-key reads (docs/PERFORMANCE.md).
+    target.sendCommand = (command, stream, node) => {
+      if (command.promise !== undefined && command[WATCHED] !== true) {
+        command[WATCHED] = true;
+        const name = command.name;
         command.promise.catch((error: unknown) => {
           if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return;
-          commandErrors.inc({ command: (command.name ?? 'unknown').toLowerCase() });
+          commandErrors.inc({ command: (name ?? 'unknown').toLowerCase() });
         });
       }
-      return result;
+      return send(command, stream, node);
     };
   }
 }
