@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { RunningApp } from './e2e.ts';
+import { APP_HEAP_FLAGS, type RunningApp } from './e2e.ts';
 import { DAY_MS } from './orders-model.ts';
 import { serverMicros } from './stats.ts';
 import { ROOT, dec, freePort, int, log, startChild, stopChild, type ReportRow } from './harness.ts';
@@ -58,7 +58,9 @@ async function startBare(
   mode: BareMode,
 ): Promise<{ child: ChildProcess; baseUrl: string }> {
   const port = await freePort();
-  const child = startChild(process.execPath, [join(ROOT, 'scripts', 'tools', 'bench', 'bare-server.ts')], {
+  // The app's heap flags (APP_HEAP_FLAGS): the same garbage collector settings on both sides.
+  const script = join(ROOT, 'scripts', 'tools', 'bench', 'bare-server.ts');
+  const child = startChild(process.execPath, [...APP_HEAP_FLAGS, script], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, BARE_PORT: String(port), BARE_REDIS_URL: redisUrl, BARE_PREFIX: prefix, BARE_MODE: mode },

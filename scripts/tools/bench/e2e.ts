@@ -49,6 +49,15 @@ const POLL_MS = 20;
 const APP_NODE_FLAGS = (process.env.BENCH_APP_NODE_FLAGS ?? '--max-semi-space-size=8 --max-old-space-size=192')
   .split(' ')
   .filter(Boolean);
+
+/**
+ * The app's heap flags alone (no profiler or other flags), for the API baselines: they run
+ * with the same heap as the app, so a ratio measures the request path, not the garbage
+ * collector's settings (8 MB semi-spaces cost a read as much as a third more CPU).
+ */
+export const APP_HEAP_FLAGS: readonly string[] = APP_NODE_FLAGS.filter((flag) =>
+  /^--max-(semi|old)-space-size=/.test(flag),
+);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface E2eOptions {
