@@ -16,6 +16,7 @@ describe('Redis command error counter', () => {
   });
 
   afterAll(async () => {
+    await redis.client.del(`${prefix}:text`, `${prefix}:string`);
     await redis.onApplicationShutdown();
   });
 

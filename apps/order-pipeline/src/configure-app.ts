@@ -5,7 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
-import { ROOT_LOGGER, requestLogger } from '@order-pipeline/observability';
+import { ROOT_LOGGER, requestContextAfterBody, requestLogger } from '@order-pipeline/observability';
 import { HttpErrorFilter, createValidationPipe } from '@order-pipeline/stats';
 
 /** The request log, global pipe, the one exception filter, Swagger UI at /docs and JSON at /docs-json. */
@@ -117,6 +117,7 @@ function protectHttp(app: NestExpressApplication, config: AppConfig): void {
   app.use(staticHeaders(helmet(HELMET_OPTIONS)));
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
+  app.use(requestContextAfterBody());
   // body-parser reports too large (413), unreadable (400) or unsupported (415) bodies as
   // plain errors; make them HTTP errors so the exception filter answers them, not a 500.
   app.use((error: unknown, _req: unknown, _res: unknown, next: (error?: unknown) => void) => {

@@ -238,7 +238,8 @@ export class RangeStatsQuery {
   /**
    * HMGET of the day names in every bucket's day hash and of the month names in every
    * bucket's month hash, summed per field. The values come back as Buffers (integer text
-   * is read without decoding a string), all in one round trip (RedisService.readAll).
+   * is read without decoding a string), all in one read (RedisService.readAll: one round
+   * trip on a single Redis).
    */
   private async sumFields(
     dayNames: readonly string[],

@@ -104,8 +104,4 @@ export class RejectedOrderStore {
     const [rejected, conflicts] = answer as (Buffer | null)[];
     return { rejected: numberOf(rejected), conflicts: numberOf(conflicts) };
   }
-
-  async counts(): Promise<{ rejected: number; conflicts: number }> {
-    return this.countsFrom((await this.redis.readAll([this.countsRead]))[0]);
-  }
 }

@@ -71,8 +71,8 @@ export class StatsQuery {
   }
 
   /**
-   * Each bucket's partial totals and user count, and the rejected counts, in one round trip
-   * (RedisService.readAll), read as integer text straight from the bytes.
+   * Each bucket's partial totals and user count, and the rejected counts, in one read
+   * (RedisService.readAll: one round trip on a single Redis), read as integer text straight from the bytes.
    */
   async global(): Promise<GlobalStatsView> {
     const answers = await this.redis.readAll(this.globalReads);

@@ -4,9 +4,6 @@ export {
   LoggingModule,
   REQUEST_ID_HEADER,
   ROOT_LOGGER,
-  loggerOptions,
-  loggerParams,
-  pinoLevel,
-  requestId,
+  requestContextAfterBody,
   requestLogger,
 } from './logging.module';

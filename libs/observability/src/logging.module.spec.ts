@@ -1,16 +1,23 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '@order-pipeline/config';
-import { loggerOptions, requestLogger } from './logging.module';
+import { loggerOptions, requestContextAfterBody, requestLogger } from './logging.module';
+
+type Step = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
 /**
  * The request logger over a real pino logger with the app's options, writing JSON lines into
- * `lines`. The handler answers the status named by the path (/status/404) and writes a line of
- * its own while it serves the request.
+ * `lines`, then `steps` (a body parser, say), then a handler that writes a line of its own
+ * and answers the status named by the path (/status/404); /hang answers only when the
+ * client has gone. `arrived` is told of each request as it reaches the steps.
  */
-async function serve(lines: string[]): Promise<{ server: Server; logger: Logger }> {
+async function serve(
+  lines: string[],
+  steps: Step[] = [],
+  arrived: (req: IncomingMessage) => void = () => undefined,
+): Promise<{ server: Server; logger: Logger }> {
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       lines.push(...chunk.toString().split('\n').filter(Boolean));
@@ -18,18 +25,71 @@ async function serve(lines: string[]): Promise<{ server: Server; logger: Logger 
     },
   });
   const logger = pino(loggerOptions(loadConfig({ LOG_FORMAT: 'json' })), sink);
-  const log = requestLogger(logger);
-  const server = createServer((req, res) =>
-    log(req, res, () => {
-      setImmediate(() => {
-        logger.info({ step: 'handler' }, 'inside the request');
-        res.statusCode = Number(/^\/status\/(\d{3})$/.exec(req.url ?? '')?.[1] ?? 200);
-        res.end('{}');
-      });
-    }),
-  );
+  const chain: Step[] = [
+    requestLogger(logger),
+    (req, _res, next) => {
+      arrived(req);
+      next();
+    },
+    ...steps,
+  ];
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    setImmediate(() => {
+      logger.info({ step: 'handler' }, 'inside the request');
+      if (req.url === '/hang') {
+        res.once('close', () => res.end());
+        return;
+      }
+      res.statusCode = Number(/^\/status\/(\d{3})$/.exec(req.url ?? '')?.[1] ?? 200);
+      res.end('{}');
+    });
+  };
+  const server = createServer((req, res) => {
+    const run = (i: number): void => {
+      const step = chain[i];
+      if (step) step(req, res, () => run(i + 1));
+      else handler(req, res);
+    };
+    run(0);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, logger };
+}
+
+/** Reads the whole body from the stream's events before passing on, as body-parser does. */
+const readBody: Step = (req, _res, next) => {
+  req.on('data', () => undefined);
+  req.once('end', next);
+};
+
+/** Waits (a turn of the event loop at a time) until `lines` holds a line matching `match`. */
+async function lineWith(
+  lines: string[],
+  match: (line: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 1000; i++) {
+    const found = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find(match);
+    if (found) return found;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error('no such line was written');
+}
+
+/** Sends a POST whose body follows its headers only once the server holds the request. */
+async function postInTwoParts(port: number, id: string, heldBy: Promise<unknown>): Promise<void> {
+  const req = request({
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: '/admin/body',
+    headers: { 'x-request-id': id },
+  });
+  req.flushHeaders();
+  await heldBy;
+  await new Promise<void>((resolve, reject) => {
+    req.once('response', (res) => res.resume().once('end', resolve)).once('error', reject);
+    req.end('{"a":1}');
+  });
 }
 
 describe('request logs', () => {
@@ -87,11 +147,44 @@ describe('request logs', () => {
   });
 
   it.each([
-    [404, 40],
-    [503, 40],
-    [500, 50],
-  ])('log a %i answer at pino level %i', async (status, level) => {
-    const line = (await logged(`/status/${status}`)).find((l) => l.msg === 'request completed');
-    expect(line).toMatchObject({ level, res: { statusCode: status } });
+    [404, 40, 'request completed'],
+    [503, 40, 'request errored'],
+    [500, 50, 'request errored'],
+  ])('log a %i answer at pino level %i as %s', async (status, level, msg) => {
+    const line = (await logged(`/status/${status}`)).find(
+      (l) => (l.res as { statusCode?: number } | undefined)?.statusCode === status,
+    );
+    expect(line).toMatchObject({ level, msg });
+  });
+
+  it('log a request whose connection closed before the answer as aborted', async () => {
+    const hanging = request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/hang' });
+    hanging
+      .setHeader('x-request-id', 'req-gone')
+      .on('error', () => undefined)
+      .end();
+    await lineWith(
+      lines,
+      (l) => l.msg === 'inside the request' && (l.req as { id?: string } | undefined)?.id === 'req-gone',
+    );
+    hanging.destroy();
+    const line = await lineWith(lines, (l) => l.msg === 'request aborted');
+    expect(line).toMatchObject({ req: { id: 'req-gone', url: '/hang' } });
+  });
+
+  describe('with a body read from the stream before the handler', () => {
+    it('keep the request id on lines written after the body, with requestContextAfterBody', async () => {
+      const own: string[] = [];
+      let held!: () => void;
+      const holding = new Promise<void>((resolve) => (held = resolve));
+      const app = await serve(own, [readBody, requestContextAfterBody()], () => held());
+      try {
+        await postInTwoParts((app.server.address() as AddressInfo).port, 'req-body', holding);
+        const inside = await lineWith(own, (l) => l.msg === 'inside the request');
+        expect(inside).toMatchObject({ req: { id: 'req-body' } });
+      } finally {
+        await new Promise((resolve) => app.server.close(resolve));
+      }
+    });
   });
 });

@@ -19,7 +19,11 @@ export function pinoLevel(level: AppConfig['logLevel']): LevelWithSilent {
   return level === 'log' ? 'info' : level;
 }
 
-/** The request id of a request: the caller's x-request-id when it is plain, else a new UUID; echoed in the response. */
+/**
+ * The request id of a request: the caller's x-request-id when it is plain, else a new UUID;
+ * echoed in the response. (pino-http's types still declare `req.log`: nothing sets it here;
+ * log through Nest's Logger, whose lines carry the request id.)
+ */
 export function requestId(req: IncomingMessage, res: ServerResponse): string {
   const incoming = req.headers[REQUEST_ID_HEADER];
   const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -73,14 +77,14 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unk
 
 /**
  * One line per HTTP request, when the response is done: request id, method, path, status
- * and duration in ms (`request completed`, or `request aborted` when the client went away
- * first). Never a header or a body. The request id (requestId) is set on the request as
+ * and duration in ms (`request completed`; `request errored` for a 5xx, as pino-http wrote
+ * it; `request aborted` when the connection closed before the response was sent). Never a header or a body. The request id (requestId) is set on the request as
  * `req.id`, echoed in the response, and carried by every line written while the request is
  * served.
  *
  * A plain Express middleware rather than nestjs-pino's two Nest middlewares (pino-http, with
  * a child logger per request, then a context of its own): on the read path those cost about
- * a third of the user endpoint's throughput (docs/PERFORMANCE.md). Here a request costs an id,
+ * a third of the user endpoint's CPU (docs/PERFORMANCE.md). Here a request costs an id,
  * a listener and a context; the line itself is only built when its level is enabled.
  */
 export function requestLogger(logger: Logger): Middleware {
@@ -98,10 +102,24 @@ export function requestLogger(logger: Logger): Middleware {
           res: { statusCode: res.statusCode },
           responseTime: Math.round(performance.now() - started),
         },
-        res.writableFinished ? 'request completed' : 'request aborted',
+        !res.writableFinished ? 'request aborted' : res.statusCode >= 500 ? 'request errored' : 'request completed',
       );
     });
     requestContext.run({ id }, next);
+  };
+}
+
+/**
+ * Opens the request's context again, after the body parsers: a parser resumes from the
+ * request stream's events, which do not carry the context a middleware before it opened, so
+ * without this a request whose body arrives after its headers would lose its id in the lines
+ * written while it is served. Mount after the parsers; requestLogger must run first.
+ */
+export function requestContextAfterBody(): Middleware {
+  return (req, _res, next) => {
+    const id = (req as IncomingMessage & { id?: string }).id;
+    if (id === undefined) next();
+    else requestContext.run({ id }, next);
   };
 }
 

@@ -25,7 +25,8 @@ export interface ScriptRunner<R> {
 }
 
 /** One read of RedisService.readAll: an ioredis command method and its arguments. */
-export type ReadCommand = readonly [method: 'hmgetBuffer' | 'zcard', ...args: string[]];
+export type ReadCommand =
+  readonly [method: 'hmgetBuffer', key: string, ...fields: string[]] | readonly [method: 'zcard', key: string];
 
 /**
  * Owns the one ioredis connection of the process (standalone or Cluster), script
@@ -85,10 +86,12 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Read commands in one round trip, answered in order; an error fails the whole read. On a
-   * single Redis they go out as one explicit pipeline (no auto-pipeline and promise per
-   * command, which is most of a many-key read's cost in Node); a Cluster pipeline must keep
-   * to one slot, so there each is sent on its own and auto-pipelining groups them per node.
+   * Read commands, answered in order (a reply per command: hmgetBuffer an array of Buffer or
+   * null, zcard a number); an error fails the whole read. On a single Redis they go out as
+   * one explicit pipeline, one round trip, which costs Node much less than an auto-pipelined
+   * call (and its promise chain) per command; a Cluster pipeline must keep to one slot, so
+   * there each is sent on its own and auto-pipelining groups them per node (a round trip per
+   * node).
    */
   async readAll(commands: readonly ReadCommand[]): Promise<unknown[]> {
     const client = this.client;

@@ -15,7 +15,7 @@ import type { Request, Response } from 'express';
 import { ParameterException } from './parameter-exception';
 
 /**
- * The request pipe: validates query and path DTOs, applies their defaults, refuses
+ * The request pipe: validates query and body DTOs, applies their defaults, refuses
  * unknown query parameters, and turns the first problem into a 400 naming the field.
  */
 export function createValidationPipe(): ValidationPipe {
