@@ -118,7 +118,9 @@ export function requestLogger(logger: Logger): Middleware {
 export function requestContextAfterBody(): Middleware {
   return (req, _res, next) => {
     const id = (req as IncomingMessage & { id?: string }).id;
-    if (id === undefined) next();
+    // No body (type-is' test), no stream events: the parsers passed on in the context.
+    const body = req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+    if (id === undefined || !body) next();
     else requestContext.run({ id }, next);
   };
 }
