@@ -72,7 +72,8 @@ export class StatsQuery {
 
   /**
    * Each bucket's partial totals and user count, and the rejected counts, in one read
-   * (RedisService.readAll: one round trip on a single Redis), read as integer text straight from the bytes.
+   * (RedisService.readAll: one round trip on a single Redis), the integers read straight
+   * from the bytes.
    */
   async global(): Promise<GlobalStatsView> {
     const answers = await this.redis.readAll(this.globalReads);
