@@ -250,7 +250,9 @@ export class RangeStatsQuery {
     const reads: [hash: string, names: readonly string[], into: FieldSums][] = [];
     if (dayNames.length > 0) for (const hash of this.dayHashes) reads.push([hash, dayNames, days]);
     if (monthNames.length > 0) for (const hash of this.monthHashes) reads.push([hash, monthNames, months]);
-    const answers = await this.hmgetEach(reads);
+    const answers = (await this.redis.readAll(
+      reads.map(([hash, names]) => ['hmgetBuffer', hash, ...names]),
+    )) as (Buffer | null)[][];
     answers.forEach((values, i) => {
       const into = reads[i]?.[2] ?? days;
       for (let f = 0; f < into.o.length; f++) {
@@ -259,14 +261,6 @@ export class RangeStatsQuery {
       }
     });
     return { days, months };
-  }
-
-  private async hmgetEach(
-    reads: readonly (readonly [hash: string, names: readonly string[], into: FieldSums])[],
-  ): Promise<(Buffer | null)[][]> {
-    return (await this.redis.readAll(
-      reads.map(([hash, names]) => ['hmgetBuffer', hash, ...names]),
-    )) as (Buffer | null)[][];
   }
 }
 
