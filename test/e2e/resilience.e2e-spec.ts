@@ -11,6 +11,34 @@ import { eventually, startTestApp, type GlobalStats, type TestApp } from '../sup
 
 const retries = (metrics: string): number => Number(/outcome="retry"} (\d+)/.exec(metrics)?.[1] ?? 0);
 
+/**
+ * A guard that can be told to hold every batch at its review until released, so a test
+ * knows a batch is in flight (received, not yet applied) at a moment of its choosing.
+ */
+class HoldingGuard extends QualityGuard {
+  private hold: Promise<void> | undefined;
+  private release = (): void => undefined;
+  /** Batches that reached the hold (and waited there). */
+  held = 0;
+
+  holdBatches(): void {
+    this.hold = new Promise((resolve) => (this.release = resolve));
+  }
+
+  releaseBatches(): void {
+    this.hold = undefined;
+    this.release();
+  }
+
+  override async review(orders: readonly Order[], nowMs?: number, mayDefer?: readonly boolean[]): Promise<Verdict[]> {
+    if (this.hold) {
+      this.held += 1;
+      await this.hold;
+    }
+    return super.review(orders, nowMs, mayDefer);
+  }
+}
+
 describe('when Redis stops mid-stream and comes back', () => {
   let redis: RedisServer;
   let t: TestApp;
@@ -18,7 +46,10 @@ describe('when Redis stops mid-stream and comes back', () => {
   beforeEach(async () => {
     // A private server with an append-only file, so a restart keeps what was written.
     redis = await startRedisServer({ dir: mkdtempSync(join(tmpdir(), 'op-aof-')) });
-    t = await startTestApp({ REDIS_URL: redis.url, SQS_MAX_RECEIVE_COUNT: '50', SQS_VISIBILITY_TIMEOUT: '2' });
+    t = await startTestApp(
+      { REDIS_URL: redis.url, SQS_MAX_RECEIVE_COUNT: '50', SQS_VISIBILITY_TIMEOUT: '2' },
+      (builder) => builder.overrideProvider(QualityGuard).useClass(HoldingGuard),
+    );
   });
 
   afterEach(async () => {
@@ -32,23 +63,28 @@ describe('when Redis stops mid-stream and comes back', () => {
         .with({ user_id: `u-${i % 7}` })
         .json(),
     );
+    const guard = t.app.get<QualityGuard, HoldingGuard>(QualityGuard);
     await t.send(orders.slice(0, 100));
     await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders > 0);
 
-    await redis.stop();
+    // Batches received while Redis is up are caught in flight when it stops: their writes
+    // fail, and their messages go back to the queue (not acknowledged, not lost) to be
+    // retried. The rest wait in the queue: no receive goes out while Redis is away.
+    guard.holdBatches();
     await t.send(orders.slice(100));
-    // While Redis is away a batch is held for half the visibility timeout, then its
-    // messages go back to the queue (not acknowledged, not lost) to be retried.
+    await eventually(() => guard.held > 0);
+    await redis.stop();
     await eventually(async () => (await t.get('/health/ready')).status === 503);
-    await eventually(async () => retries(await t.metrics()) > 0, 30_000, 100);
+    guard.releaseBatches();
+    await eventually(async () => retries(await t.metrics()) > 0);
     redis = await startRedisServer({ port: redis.port, dir: redis.dir });
 
-    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 300, 90_000, 200);
-    await t.drained(90_000);
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 300, 40_000, 200);
+    await t.drained(20_000);
     expect((await t.get<GlobalStats>('/stats/global')).body).toMatchObject({ total_orders: 300, total_revenue: 29997 });
     const dlq = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl: t.dlqUrl, MaxNumberOfMessages: 10 }));
     expect(dlq.Messages ?? []).toHaveLength(0);
-  });
+  }, 90_000);
 });
 
 /** A guard that cannot reach its backend for one user's orders: a transient failure. */
@@ -103,7 +139,7 @@ describe('a shutdown in mid-stream', () => {
       await second.close();
       first.sqs.destroy();
     }
-  });
+  }, 90_000);
 });
 
 describe('a crash between the claim and the apply step', () => {
@@ -165,5 +201,5 @@ describe('partial acknowledgement', () => {
     expect(deadLettered).toEqual([flaky]);
     expect((await t.get<GlobalStats>('/stats/global')).body).toMatchObject({ total_orders: 0, rejected: 1 });
     expect((await t.get('/orders/ord-flaky')).status).toBe(404);
-  });
+  }, 90_000);
 });
