@@ -155,6 +155,28 @@ describe('analytics over generated data', () => {
     expect(series.total).toEqual({ orders: global.total_orders, revenue: global.total_revenue });
   });
 
+  it('many requests at once, alike and different, each get the answer to their own question', async () => {
+    // Identical requests in flight together share reads (SharedReads); different ones must not.
+    const paths = [
+      '/stats/global',
+      '/stats/top-users?by=spend&limit=10',
+      '/stats/top-users?by=orders&limit=10',
+      '/stats/top-users?by=spend&limit=3',
+      `/stats/range?from=${FROM}&to=${TO}&granularity=month`,
+      `/stats/range?from=${FROM}&to=${TO}&granularity=day`,
+      `/stats/top-users?by=spend&limit=10&from=${FROM}&to=2026-06-30`,
+    ];
+    const alone = new Map<string, unknown>();
+    for (const path of paths) alone.set(path, (await t.get(path)).body);
+    const together = await Promise.all(
+      Array.from({ length: 12 }, () => paths)
+        .flat()
+        .map(async (path) => [path, (await t.get(path)).body] as const),
+    );
+    const wrong = together.filter(([path, body]) => JSON.stringify(body) !== JSON.stringify(alone.get(path)));
+    expect(wrong.map(([path]) => path)).toEqual([]);
+  });
+
   it.each(ranges)('users’ stats over %s (%s..%s) equal the generator’s', async (_name, from, to) => {
     const inRange = expectedUsersIn(expected, from, to);
     const sample = Object.keys(expected.users).filter((_, i) => i % 15 === 0);

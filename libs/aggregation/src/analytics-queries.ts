@@ -7,6 +7,7 @@ import { InvalidQueryError, coveringPeriods, isoDay, monthSlices, needsExpiredDa
 import { numberOf } from './integer-text';
 import { KeySchema, USER_BUCKETS, dayOf, userBucketOf, type TopBy } from './key-schema';
 import { TOP_LUA } from './lua/scripts';
+import { SharedReads } from './shared-reads';
 import { average, NotFoundError } from './stats-queries';
 import type { RangeRow, RangeStatsView, TopUserRow, TopUsersView, UserRangeStatsView } from './stats-views';
 
@@ -32,6 +33,8 @@ interface Candidate {
 export class TopUsersQuery {
   private readonly keys: KeySchema;
   private readonly topScript: ScriptRunner<string[]>;
+  /** Identical requests that arrive while a read is in flight share the next one. */
+  private readonly shared = new SharedReads<TopUsersView>();
 
   constructor(
     redis: RedisService,
@@ -46,6 +49,11 @@ export class TopUsersQuery {
     if (range && needsExpiredDays(range, this.config.stats.retentionDays, nowMs)) {
       throw retentionError(this.config.stats.retentionDays);
     }
+    const key = `${by}|${limit}|${range ? `${range.fromMs}|${range.toMs}` : 'all'}`;
+    return this.shared.run(key, () => this.read(by, other, limit, range));
+  }
+
+  private async read(by: TopBy, other: TopBy, limit: number, range: DayRange | undefined): Promise<TopUsersView> {
     const periods = range ? coveringPeriods(range) : [undefined];
     const token = createHash('sha1').update(periods.join(',')).digest('hex').slice(0, 16);
     const perBucket = await Promise.all(
@@ -118,6 +126,8 @@ export class RangeStatsQuery {
   private readonly dayHashes: readonly string[];
   private readonly monthHashes: readonly string[];
   private readonly plans = new Map<string, SeriesPlan>();
+  /** Identical requests that arrive while a read is in flight share the next one. */
+  private readonly shared = new SharedReads<RangeStatsView>();
 
   constructor(
     private readonly redis: RedisService,
@@ -129,8 +139,15 @@ export class RangeStatsQuery {
     this.monthHashes = buckets.map((k) => k.months);
   }
 
-  /** One row per day or month of the range (zero-filled) and the range total. */
-  async series(range: DayRange, granularity: 'day' | 'month'): Promise<RangeStatsView> {
+  /**
+   * One row per day or month of the range (zero-filled) and the range total. Identical
+   * requests that arrive while a read is in flight share the next one.
+   */
+  series(range: DayRange, granularity: 'day' | 'month'): Promise<RangeStatsView> {
+    return this.shared.run(`${range.fromMs}|${range.toMs}|${granularity}`, () => this.readSeries(range, granularity));
+  }
+
+  private async readSeries(range: DayRange, granularity: 'day' | 'month'): Promise<RangeStatsView> {
     const plan = this.planOf(range, granularity);
     const { days, months } = await this.sumFields(plan.dayNames, plan.monthNames);
     const periods: RangeRow[] = plan.rows.map((row) => {

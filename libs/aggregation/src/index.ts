@@ -12,5 +12,6 @@ export { TopUsersQuery, RangeStatsQuery } from './analytics-queries';
 export { InvalidQueryError, parseRange, parseOptionalRange } from './date-range';
 export type { DayRange } from './date-range';
 export { KeySchema } from './key-schema';
+export { SharedReads } from './shared-reads';
 export type { TopBy } from './key-schema';
 export * from './stats-views';

@@ -5,6 +5,7 @@ import { numberOf } from './integer-text';
 import { KeySchema, USER_BUCKETS, orderBucketOf, userBucketOf } from './key-schema';
 import { parseClaim } from './order-aggregator';
 import { RejectedOrderStore, type RejectedOrderRecord } from './rejected-order-store';
+import { SharedReads } from './shared-reads';
 import type {
   GlobalStatsView,
   OrderStatusView,
@@ -36,6 +37,7 @@ export class StatsQuery {
 
   /** The global read: per bucket its totals and its user count (the all-time top set), then the rejected counts. */
   private readonly globalReads: readonly ReadCommand[];
+  private readonly shared = new SharedReads<GlobalStatsView>();
 
   constructor(
     private readonly redis: RedisService,
@@ -73,9 +75,14 @@ export class StatsQuery {
   /**
    * Each bucket's partial totals and user count, and the rejected counts, in one read
    * (RedisService.readAll: one round trip on a single Redis), the integers read straight
-   * from the bytes.
+   * from the bytes. Requests that arrive while a read is in flight share the next one
+   * (SharedReads: never a read that began before them).
    */
-  async global(): Promise<GlobalStatsView> {
+  global(): Promise<GlobalStatsView> {
+    return this.shared.run('global', () => this.readGlobal());
+  }
+
+  private async readGlobal(): Promise<GlobalStatsView> {
     const answers = await this.redis.readAll(this.globalReads);
     let orders = 0;
     let revenue = 0;

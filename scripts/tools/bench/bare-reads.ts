@@ -3,7 +3,8 @@
 // same key reads as the app and the same JSON, and nothing else. User and global stats are
 // written out by hand (one HGETALL; one pipeline of 16 HMGET + 16 ZCARD + one HMGET); top-N and the
 // range series call the app's own query classes, so there the ratio is the cost of Nest and
-// Express alone.
+// Express alone. Global, top-N and range share a read among the identical requests that
+// arrive while one is in flight (the app's SharedReads), as the app does.
 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -27,7 +28,8 @@ interface Keys {
 }
 const { loadConfig } = dist('config') as { loadConfig: (env: Record<string, string>) => unknown };
 const { RedisService } = dist('redis') as { RedisService: new (config: unknown) => { client: Client } };
-const { TopUsersQuery, RangeStatsQuery } = dist('aggregation') as {
+const { TopUsersQuery, RangeStatsQuery, SharedReads } = dist('aggregation') as {
+  SharedReads: new () => { run(key: string, read: () => Promise<unknown>): Promise<unknown> };
   TopUsersQuery: new (
     redis: unknown,
     config: unknown,
@@ -51,6 +53,7 @@ const keys = new KeySchema(prefix);
 const buckets = Array.from({ length: USER_BUCKETS }, (_, b) => keys.bucket(b));
 const topUsers = new TopUsersQuery(redis, config);
 const ranges = new RangeStatsQuery(redis, config);
+const sharedGlobal = new SharedReads();
 
 const amount = (cents: number): number => Math.round(cents) / 100;
 const average = (cents: number, count: number): number => (count === 0 ? 0 : amount(Math.round(cents / count)));
@@ -78,38 +81,7 @@ export async function answer(path: string, query: URLSearchParams): Promise<[num
       },
     ];
   }
-  if (path === '/stats/global') {
-    // One pipeline, as the app sends it on a single Redis: per bucket HMGET of its totals and
-    // ZCARD of its all-time set, then HMGET of the rejected counts.
-    const pipeline = client.pipeline();
-    for (const k of buckets) pipeline.hmget(k.totals, 'orders', 'revenue', 'duplicates').zcard(k.top('orders'));
-    pipeline.hmget(keys.rejected().counts, 'rejected', 'conflict');
-    const answers = ((await pipeline.exec()) ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    });
-    let [orders, revenue, duplicates, users] = [0, 0, 0, 0];
-    for (let b = 0; b < buckets.length; b++) {
-      const [o, r, d] = answers[2 * b] as (string | null)[];
-      orders += Number(o ?? 0);
-      revenue += Number(r ?? 0);
-      duplicates += Number(d ?? 0);
-      users += answers[2 * b + 1] as number;
-    }
-    const [rejected, conflicts] = answers[2 * buckets.length] as (string | null)[];
-    return [
-      200,
-      {
-        total_orders: orders,
-        total_revenue: amount(revenue),
-        average_order_value: average(revenue, orders),
-        total_users: users,
-        duplicates,
-        rejected: Number(rejected ?? 0),
-        conflicts: Number(conflicts ?? 0),
-      },
-    ];
-  }
+  if (path === '/stats/global') return [200, await sharedGlobal.run('global', readGlobal)];
   if (path === '/stats/top-users') {
     return [200, await topUsers.top(query.get('by') ?? 'spend', Number(query.get('limit') ?? 10), undefined)];
   }
@@ -118,4 +90,37 @@ export async function answer(path: string, query: URLSearchParams): Promise<[num
     return [200, await ranges.series(range, query.get('granularity') ?? 'day')];
   }
   return [404, { message: 'not found' }];
+}
+
+/**
+ * One pipeline, as the app sends it on a single Redis: per bucket HMGET of its totals and
+ * ZCARD of its all-time set, then HMGET of the rejected counts. Shared by the requests that
+ * arrive while one is in flight, as the app's are (SharedReads).
+ */
+async function readGlobal(): Promise<unknown> {
+  const pipeline = client.pipeline();
+  for (const k of buckets) pipeline.hmget(k.totals, 'orders', 'revenue', 'duplicates').zcard(k.top('orders'));
+  pipeline.hmget(keys.rejected().counts, 'rejected', 'conflict');
+  const answers = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+  let [orders, revenue, duplicates, users] = [0, 0, 0, 0];
+  for (let b = 0; b < buckets.length; b++) {
+    const [o, r, d] = answers[2 * b] as (string | null)[];
+    orders += Number(o ?? 0);
+    revenue += Number(r ?? 0);
+    duplicates += Number(d ?? 0);
+    users += answers[2 * b + 1] as number;
+  }
+  const [rejected, conflicts] = answers[2 * buckets.length] as (string | null)[];
+  return {
+    total_orders: orders,
+    total_revenue: amount(revenue),
+    average_order_value: average(revenue, orders),
+    total_users: users,
+    duplicates,
+    rejected: Number(rejected ?? 0),
+    conflicts: Number(conflicts ?? 0),
+  };
 }
