@@ -85,7 +85,7 @@ describe('the built app with the embedded SQS emulator', () => {
     );
     expect(await json(`${base}/stats/global`)).toMatchObject({ total_orders: 3, total_revenue: 299.97, rejected: 1 });
     expect(app.output()).toMatch(/embedded SQS emulator on http:\/\/127\.0\.0\.1:\d+: queue \S+orders/);
-  });
+  }, 90_000);
 
   it('restarts on the same data without sending the sample again', async () => {
     app = await startBuiltApp(env);
@@ -93,7 +93,7 @@ describe('the built app with the embedded SQS emulator', () => {
     await eventually(async () => (await fetch(`${base}/health/ready`)).status === 200, 60_000, 200);
     await eventually(() => app?.output().includes('was loaded before') ?? false, 10_000);
     expect(await json(`${base}/stats/global`)).toMatchObject({ total_orders: 3, duplicates: 0 });
-  });
+  }, 90_000);
 
   it('keeps messages sent to it on disk: a crash before they are processed loses nothing', async () => {
     const crashEnv = {
@@ -129,7 +129,7 @@ describe('the built app with the embedded SQS emulator', () => {
     const base = app.base;
     await eventually(async () => (await fetch(`${base}/users/u-crash/stats`)).status === 200, 60_000, 200);
     expect(await json(`${base}/users/u-crash/stats`)).toMatchObject({ order_count: 1, total_spend: 99.99 });
-  });
+  }, 120_000);
 
   it('on SIGTERM finishes its batches and their deletes: nothing comes back as a duplicate', async () => {
     const termEnv = {
@@ -176,7 +176,7 @@ describe('the built app with the embedded SQS emulator', () => {
       200,
     );
     expect(await json(`${again}/stats/global`)).toMatchObject({ total_orders: total, duplicates: 0 });
-  });
+  }, 150_000);
 
   it('refuses to start with a bad variable, naming it', async () => {
     app = await startBuiltApp({ ...env, SQS_MAX_RECEIVE_COUNT: 'lots' });

@@ -39,6 +39,14 @@ class HoldingGuard extends QualityGuard {
   }
 }
 
+/** A guard that takes its time: batches are still being handled when the app is told to stop. */
+class SlowGuard extends HoldingGuard {
+  override async review(orders: readonly Order[], nowMs?: number, mayDefer?: readonly boolean[]): Promise<Verdict[]> {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    return super.review(orders, nowMs, mayDefer);
+  }
+}
+
 describe('when Redis stops mid-stream and comes back', () => {
   let redis: RedisServer;
   let t: TestApp;
@@ -95,20 +103,15 @@ class FlakyGuard extends QualityGuard {
   }
 }
 
-/** A guard that takes its time: batches are still being handled when the app is told to stop. */
-class SlowGuard extends QualityGuard {
-  override async review(orders: readonly Order[]): Promise<Verdict[]> {
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    return super.review(orders);
-  }
-}
-
 describe('a shutdown in mid-stream', () => {
   it('finishes and acknowledges the batches in flight: nothing comes back as a duplicate', async () => {
     const env = { SQS_VISIBILITY_TIMEOUT: '2', SQS_CONSUMER_CONCURRENCY: '4' };
     const total = 2000;
     // A slow guard keeps batches in flight when the shutdown comes.
     const first = await startTestApp(env, (builder) => builder.overrideProvider(QualityGuard).useClass(SlowGuard));
+    // All of them are queued before the first batch goes on: the stream is long when the stop comes.
+    const guard = first.app.get<QualityGuard, SlowGuard>(QualityGuard);
+    guard.holdBatches();
     await first.send(
       Array.from({ length: total }, (_, i) =>
         anOrder()
@@ -116,6 +119,7 @@ describe('a shutdown in mid-stream', () => {
           .json(),
       ),
     );
+    guard.releaseBatches();
     await eventually(async () => (await first.get<GlobalStats>('/stats/global')).body.total_orders >= 50, 30_000, 5);
     await first.app.close();
     const left = await first.sqs.send(
@@ -129,7 +133,7 @@ describe('a shutdown in mid-stream', () => {
         async () => (await second.get<GlobalStats>('/stats/global')).body.total_orders === total,
         60_000,
       );
-      await second.drained();
+      await second.drained(20_000);
       expect((await second.get<GlobalStats>('/stats/global')).body).toMatchObject({
         total_orders: total,
         total_revenue: 199980, // 2000 x 99.99

@@ -114,7 +114,7 @@ class SlowGuard extends QualityGuard {
 
   override async review(orders: readonly Order[]): Promise<Verdict[]> {
     for (const o of orders) SlowGuard.reviews.set(o.orderId, (SlowGuard.reviews.get(o.orderId) ?? 0) + 1);
-    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
     return super.review(orders);
   }
 }
@@ -123,8 +123,9 @@ describe('a batch that takes longer than the visibility timeout', () => {
   let t: TestApp;
 
   beforeEach(async () => {
-    // Visibility 2 s, heartbeat every second (the default third, at least 1 s).
-    t = await startTestApp({ SQS_VISIBILITY_TIMEOUT: '2', SQS_CONSUMER_CONCURRENCY: '2' }, (builder) =>
+    // Visibility 4 s, heartbeat every second (the default, a third rounded down, at least
+    // 1 s): a review of 6 s outlives the visibility timeout, and a heartbeat may be late by 3 s.
+    t = await startTestApp({ SQS_VISIBILITY_TIMEOUT: '4', SQS_CONSUMER_CONCURRENCY: '2' }, (builder) =>
       builder.overrideProvider(QualityGuard).useClass(SlowGuard),
     );
   });
@@ -136,9 +137,9 @@ describe('a batch that takes longer than the visibility timeout', () => {
   it('keeps its messages invisible with a heartbeat: no second delivery while it runs', async () => {
     await t.send([anOrder().with({ order_id: 'ord-slow', user_id: 'u-slow' }).json()]);
     await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 1, 30_000, 100);
-    await t.drained();
+    await t.drained(20_000);
     expect([SlowGuard.reviews.get('ORD-SLOW'), (await t.get<GlobalStats>('/stats/global')).body.duplicates]).toEqual([
       1, 0,
     ]);
-  }, 30_000);
+  }, 60_000);
 });

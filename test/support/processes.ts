@@ -53,7 +53,15 @@ export async function startRedisServer(options: { port?: number; dir?: string } 
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
   args.push('--appendonly', options.dir ? 'yes' : 'no');
   const child = spawn('redis-server', args, { stdio: 'ignore' });
-  await waitForPort(port);
+  // A server that cannot bind (the port was taken meanwhile) says so at once, not after the wait.
+  let listening = false;
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => {
+      if (!listening) reject(new Error(`redis-server exited (code ${code}) before listening on port ${port}`));
+    }),
+  );
+  await Promise.race([waitForPort(port), exited]);
+  listening = true;
   return {
     port,
     dir,

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { Test, type TestingModule, type TestingModuleBuilder } from '@nestjs/testing';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Cluster } from 'ioredis';
+import { RedisService } from '@order-pipeline/redis';
 import { AppModule } from '../../apps/order-pipeline/src/app.module';
 import { configureApp } from '../../apps/order-pipeline/src/configure-app';
 
@@ -81,6 +83,10 @@ export async function startTestApp(
   const app = configureApp(moduleRef.createNestApplication({ logger: ['error'] }));
   await app.listen(0, '127.0.0.1');
   const baseUrl = await app.getUrl();
+  // A Cluster client holds commands until it knows the slots, which on a loaded host can take
+  // longer than the app's own 5 s start-up wait: a spec starts from a client that is ready.
+  const redis = app.get(RedisService);
+  if (redis.client instanceof Cluster) await redis.waitUntilReady(30_000);
 
   const attribute = async (
     name: 'ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible',

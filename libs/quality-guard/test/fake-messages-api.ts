@@ -57,6 +57,8 @@ export const allowAll = (r: SeenRequest): Reply => ({
 export class FakeMessagesApi {
   readonly requests: SeenRequest[] = [];
   latencyMs = 0;
+  /** While set, answers wait for it (after latencyMs): a test decides when the model answers. */
+  holdAnswers: Promise<void> | undefined = undefined;
   usage: { input_tokens: number; output_tokens: number } | undefined = undefined;
   reply: (request: SeenRequest) => Reply = allowAll;
   private server: Server | undefined;
@@ -74,7 +76,11 @@ export class FakeMessagesApi {
         this.requests.push(seen);
         const reply = this.reply(seen);
         if (reply === 'hang') return;
-        const answer = (): void => this.answer(res, body, raw.length, reply);
+        const held = this.holdAnswers;
+        const answer = (): void => {
+          if (held) void held.then(() => this.answer(res, body, raw.length, reply));
+          else this.answer(res, body, raw.length, reply);
+        };
         if (this.latencyMs > 0) setTimeout(answer, this.latencyMs);
         else answer();
       });
