@@ -86,7 +86,8 @@ describe('API keys', () => {
 
   it('keep the health probes open with READ_API_KEY set', async () => {
     expect((await call(t, 'GET', '/health/live')).status).toBe(200);
-    expect((await call(t, 'GET', '/health/ready')).status).toBe(200);
+    // Readiness pings Redis with a 1 s limit: on a loaded machine one probe may miss it.
+    await eventually(async () => (await call(t, 'GET', '/health/ready')).status === 200, 10_000);
   });
 });
 

@@ -42,7 +42,7 @@ describe('on a Redis Cluster (REDIS_CLUSTER_NODES)', () => {
     expected = generated.expected;
     t = await startTestApp({ REDIS_CLUSTER_NODES: cluster.nodes.join(','), STATS_RETENTION_DAYS: '3650' });
     await sendGenerated(t, generated.lines, expected.messages.total);
-  }, 120_000);
+  }, 150_000);
 
   afterAll(async () => {
     await t.close();
