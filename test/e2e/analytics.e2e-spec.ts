@@ -164,6 +164,7 @@ describe('analytics over generated data', () => {
       '/stats/top-users?by=spend&limit=3',
       `/stats/range?from=${FROM}&to=${TO}&granularity=month`,
       `/stats/range?from=${FROM}&to=${TO}&granularity=day`,
+      `/stats/range?from=2026-06-01&to=${TO}&granularity=day`,
       `/stats/top-users?by=spend&limit=10&from=${FROM}&to=2026-06-30`,
     ];
     const alone = new Map<string, unknown>();

@@ -87,6 +87,32 @@ describe('SharedReads', () => {
     await expect(after).resolves.toBe(3);
   });
 
+  it('starts the queued read even when the running one fails: its requests get the fresh answer', async () => {
+    const reads = new SharedReads<number>();
+    const c = controlledReads();
+    const first = reads.run('global', c.read);
+    const queued = reads.run('global', c.read);
+    c.fail(1, new Error('redis unavailable'));
+    await expect(first).rejects.toThrow('redis unavailable');
+    await settled();
+    c.finish(2);
+    await expect(queued).resolves.toBe(2);
+  });
+
+  it('fails the requests of a queued read that throws before returning a promise, and keeps nothing', async () => {
+    const reads = new SharedReads<number>();
+    const c = controlledReads();
+    const first = reads.run('global', c.read);
+    const queued = reads.run('global', () => {
+      throw new Error('bad key');
+    });
+    c.finish(1);
+    await expect(first).resolves.toBe(1);
+    await expect(queued).rejects.toThrow('bad key');
+    await settled();
+    expect(reads.size).toBe(0);
+  });
+
   it('turns a read that throws before returning a promise into a rejected answer', async () => {
     const reads = new SharedReads<number>();
     await expect(

@@ -9,14 +9,13 @@ interface Slot<T> {
  * without ever answering a request from a read that began before the request arrived.
  * A request that finds a read in flight joins the one queued behind it, which starts
  * when the current one ends; so under load there is at most one read running and one
- * waiting per key, however many requests ask. Each answer reflects every write
- * acknowledged before its request arrived: the same freshness as one read per request,
- * not a cache (nothing is kept once the reads have ended). A failed read fails the
- * requests that shared it, and only those.
+ * waiting per key, however many requests ask. Sharing adds no staleness: an answer is as
+ * fresh as a read of the request's own would be. It is not a cache (nothing is kept once
+ * the reads have ended). A failed read fails the requests that shared it, and only those.
  *
- * Why: the global, top-N and range answers each cost 16 to 33 Redis reads, and a
- * dashboard with many viewers asks the same question many times a second; docs/PERFORMANCE.md
- * has the figures.
+ * Why: the global, top-N and range answers each cost 16 to 33 Redis reads, and clients
+ * that poll the same figures (monitors, dashboards, scripts) ask the same question many
+ * times a second; docs/PERFORMANCE.md has the figures.
  */
 export class SharedReads<T> {
   private readonly slots = new Map<string, Slot<T>>();
@@ -39,7 +38,7 @@ export class SharedReads<T> {
     return queued;
   }
 
-  /** How many keys have a read running or waiting (for tests and metrics). */
+  /** How many keys have a read running or waiting (for tests). */
   get size(): number {
     return this.slots.size;
   }
