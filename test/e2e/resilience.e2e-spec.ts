@@ -73,22 +73,22 @@ describe('when Redis stops mid-stream and comes back', () => {
     );
     const guard = t.app.get<QualityGuard, HoldingGuard>(QualityGuard);
     await t.send(orders.slice(0, 100));
-    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders > 0);
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders > 0, 10_000);
 
     // Batches received while Redis is up are caught in flight when it stops: their writes
     // fail, and their messages go back to the queue (not acknowledged, not lost) to be
     // retried. The rest wait in the queue: no receive goes out while Redis is away.
     guard.holdBatches();
     await t.send(orders.slice(100));
-    await eventually(() => guard.held > 0);
+    await eventually(() => guard.held > 0, 10_000);
     await redis.stop();
-    await eventually(async () => (await t.get('/health/ready')).status === 503);
+    await eventually(async () => (await t.get('/health/ready')).status === 503, 10_000);
     guard.releaseBatches();
-    await eventually(async () => retries(await t.metrics()) > 0);
+    await eventually(async () => retries(await t.metrics()) > 0, 10_000);
     redis = await startRedisServer({ port: redis.port, dir: redis.dir });
 
-    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 300, 40_000, 200);
-    await t.drained(20_000);
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 300, 30_000, 200);
+    await t.drained(15_000);
     expect((await t.get<GlobalStats>('/stats/global')).body).toMatchObject({ total_orders: 300, total_revenue: 29997 });
     const dlq = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl: t.dlqUrl, MaxNumberOfMessages: 10 }));
     expect(dlq.Messages ?? []).toHaveLength(0);
@@ -120,7 +120,7 @@ describe('a shutdown in mid-stream', () => {
       ),
     );
     guard.releaseBatches();
-    await eventually(async () => (await first.get<GlobalStats>('/stats/global')).body.total_orders >= 50, 30_000, 5);
+    await eventually(async () => (await first.get<GlobalStats>('/stats/global')).body.total_orders >= 50, 10_000, 5);
     await first.app.close();
     const left = await first.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: first.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
@@ -131,7 +131,7 @@ describe('a shutdown in mid-stream', () => {
     try {
       await eventually(
         async () => (await second.get<GlobalStats>('/stats/global')).body.total_orders === total,
-        60_000,
+        45_000,
       );
       await second.drained(20_000);
       expect((await second.get<GlobalStats>('/stats/global')).body).toMatchObject({

@@ -97,9 +97,9 @@ export function expectedTop(
  * Sends the generated lines and waits until each has an outcome. SQS does not keep order,
  * and for a reused order_id the first content seen wins: every later occurrence of an
  * order_id (duplicates, conflicts) goes only after the first occurrences are processed.
- * Both waits share one deadline, `budgetMs`, which the caller's hook limit must cover. A
- * count that overshoots (a message counted twice) ends the wait at once: the caller's exact
- * assertions then say what is off, instead of a timeout.
+ * Both waits share one deadline, `budgetMs`; the drain after them gets what is left, at least
+ * 5 s, so the caller's hook limit must cover `budgetMs` + 5 s. A count that overshoots (a
+ * message counted twice) fails at once, saying so, instead of ending in a timeout.
  */
 export async function sendGenerated(
   t: TestApp,
@@ -108,15 +108,19 @@ export async function sendGenerated(
   budgetMs = 110_000,
 ): Promise<void> {
   const deadline = Date.now() + budgetMs;
-  const processed = (count: number): Promise<void> =>
-    eventually(
+  const processed = async (count: number): Promise<void> => {
+    let outcomes = 0;
+    await eventually(
       async () => {
         const g = (await t.get<GlobalStats>('/stats/global')).body;
-        return g.total_orders + g.duplicates + g.rejected + g.conflicts >= count;
+        outcomes = g.total_orders + g.duplicates + g.rejected + g.conflicts;
+        return outcomes >= count;
       },
       Math.max(0, deadline - Date.now()),
       200,
     );
+    if (outcomes > count) throw new Error(`${outcomes} outcomes counted for ${count} messages sent: one counted twice`);
+  };
   const seen = new Set<string>();
   const firsts: string[] = [];
   const repeats: string[] = [];

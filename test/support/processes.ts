@@ -60,7 +60,17 @@ export async function startRedisServer(options: { port?: number; dir?: string } 
       if (!listening) reject(new Error(`redis-server exited (code ${code}) before listening on port ${port}`));
     }),
   );
-  await Promise.race([waitForPort(port), exited]);
+  try {
+    await Promise.race([waitForPort(port), exited]);
+    // Something else may hold the port (it was free when chosen): make sure it is this server.
+    const info = execFileSync('redis-cli', ['-p', String(port), 'INFO', 'server']).toString();
+    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    if (pid !== child.pid)
+      throw new Error(`port ${port} is held by another process (pid ${pid}), not our redis-server`);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   listening = true;
   return {
     port,

@@ -83,10 +83,14 @@ export async function startTestApp(
   const app = configureApp(moduleRef.createNestApplication({ logger: ['error'] }));
   await app.listen(0, '127.0.0.1');
   const baseUrl = await app.getUrl();
-  // A Cluster client holds commands until it knows the slots, which on a loaded host can take
+  // A Cluster client refuses commands until it knows the slots, which on a loaded host can take
   // longer than the app's own 5 s start-up wait: a spec starts from a client that is ready.
   const redis = app.get(RedisService);
-  if (redis.client instanceof Cluster) await redis.waitUntilReady(30_000);
+  if (redis.client instanceof Cluster && !(await redis.waitUntilReady(30_000))) {
+    await app.close();
+    sqs.destroy();
+    throw new Error('the Redis Cluster client was not ready within 30 s');
+  }
 
   const attribute = async (
     name: 'ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible',
