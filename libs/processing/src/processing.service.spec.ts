@@ -9,7 +9,10 @@ import { ProcessingService } from './processing.service';
 /** Small fakes of the collaborators: behaviour chosen per user id, calls recorded. */
 class FakeAggregator {
   applied = new Set<string>();
+  claimed: string[] = [];
+  claimRoundTripFails = false;
   claim(order: Order) {
+    this.claimed.push(order.orderId);
     if (order.userId === 'U-REDIS-DOWN') return Promise.reject(new Error('Connection is closed.'));
     if (order.userId === 'U-TAKEN') {
       return Promise.resolve({
@@ -28,6 +31,7 @@ class FakeAggregator {
     return Promise.resolve(seen ? ('duplicate' as const) : ('accepted' as const));
   }
   claimAll(orders: readonly Order[]) {
+    if (this.claimRoundTripFails) return Promise.reject(new Error('Connection is closed.'));
     return Promise.all(orders.map((o) => settle(this.claim(o))));
   }
   applyAll(orders: readonly Order[]) {
@@ -53,6 +57,8 @@ class FakeStore {
   }
 }
 class FakeGuard {
+  /** This fake can reject and hold, as the guard can with a model. */
+  readonly canRefuse: boolean = true;
   review(orders: readonly Order[]): Promise<Verdict[]> {
     return Promise.resolve(
       orders.map((o) => {
@@ -134,5 +140,88 @@ describe('ProcessingService', () => {
     const body = anOrder().json();
     const outcomes = await service.processBatch([message('a', body), message('b', body)]);
     expect(outcomes.map((o) => o.kind)).toEqual(['accepted', 'duplicate']);
+  });
+});
+
+describe('ProcessingService: when the claims go out', () => {
+  const ALLOW: Verdict = { decision: 'allow', reasons: [], suspicious: false, checked: false };
+
+  /** A guard whose reviews wait until the test lets them answer (or fail). */
+  class HeldGuard {
+    reviewing = 0;
+    private answers: (() => void)[] = [];
+    private failures: ((error: Error) => void)[] = [];
+    constructor(readonly canRefuse: boolean) {}
+    review(orders: readonly Order[]): Promise<Verdict[]> {
+      this.reviewing += 1;
+      return new Promise((resolve, reject) => {
+        this.answers.push(() =>
+          resolve(orders.map((o) => (o.userId === 'U-FRAUD' ? { ...ALLOW, decision: 'reject' } : ALLOW))),
+        );
+        this.failures.push(reject);
+      });
+    }
+    answer(): void {
+      for (const answer of this.answers.splice(0)) answer();
+    }
+    fail(): void {
+      for (const fail of this.failures.splice(0)) fail(new Error('Connection is closed.'));
+    }
+  }
+
+  const serviceWith = (guard: HeldGuard, aggregator: FakeAggregator): ProcessingService =>
+    new ProcessingService(
+      aggregator as unknown as OrderAggregator,
+      new FakeStore() as unknown as RejectedOrderStore,
+      guard as unknown as QualityGuard,
+      { batchStarted: () => undefined, recordBatch: () => undefined } as unknown as PipelineMetrics,
+    );
+
+  it('claims the orders while a guard that cannot refuse any reviews them', async () => {
+    const guard = new HeldGuard(false);
+    const aggregator = new FakeAggregator();
+    const run = serviceWith(guard, aggregator).processBatch([forUser('1', 'u-1'), forUser('2', 'u-2')]);
+    expect(guard.reviewing).toBe(1);
+    expect(aggregator.claimed).toEqual(['O-1', 'O-2']);
+    expect(aggregator.applied.size).toBe(0);
+    guard.answer();
+    expect((await run).map((o) => o.kind)).toEqual(['accepted', 'accepted']);
+    expect(aggregator.claimed).toEqual(['O-1', 'O-2']);
+  });
+
+  it('claims only after the review, and only the allowed orders, when the guard can refuse', async () => {
+    const guard = new HeldGuard(true);
+    const aggregator = new FakeAggregator();
+    const run = serviceWith(guard, aggregator).processBatch([forUser('1', 'u-1'), forUser('2', 'u-fraud')]);
+    expect(guard.reviewing).toBe(1);
+    expect(aggregator.claimed).toEqual([]);
+    guard.answer();
+    expect((await run).map((o) => o.kind)).toEqual(['accepted', 'rejected']);
+    expect(aggregator.claimed).toEqual(['O-1']);
+  });
+
+  it('retries the batch when the review fails after its orders were claimed, and counts them once later', async () => {
+    const guard = new HeldGuard(false);
+    const aggregator = new FakeAggregator();
+    const service = serviceWith(guard, aggregator);
+    const batch = [forUser('1', 'u-1')];
+    const first = service.processBatch(batch);
+    guard.fail();
+    expect(await first).toEqual([{ messageId: '1', kind: 'retry', error: 'Connection is closed.' }]);
+    expect(aggregator.claimed).toEqual(['O-1']);
+    expect(aggregator.applied.size).toBe(0);
+    const again = service.processBatch(batch);
+    guard.answer();
+    expect((await again).map((o) => o.kind)).toEqual(['accepted']);
+  });
+
+  it('retries the allowed orders when the claims made beside the review fail', async () => {
+    const guard = new HeldGuard(false);
+    const aggregator = new FakeAggregator();
+    aggregator.claimRoundTripFails = true;
+    const run = serviceWith(guard, aggregator).processBatch([forUser('1', 'u-1')]);
+    guard.answer();
+    expect(await run).toEqual([{ messageId: '1', kind: 'retry', error: 'Connection is closed.' }]);
+    expect(aggregator.applied.size).toBe(0);
   });
 });

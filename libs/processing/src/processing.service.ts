@@ -13,6 +13,8 @@ import type { InboundMessage, Outcome } from './outcome';
 import { PipelineMetrics } from './pipeline-metrics';
 
 type Pending = { readonly message: InboundMessage; readonly order: Order };
+/** The claims of a batch's orders, by order, or the error of their round trip. */
+type Claims = { readonly of: Map<Pending, Settled<ClaimResult> | undefined> } | { readonly error: unknown };
 
 /**
  * parse -> validate/normalise -> quality guard -> claim -> apply, for a batch of
@@ -47,8 +49,13 @@ export class ProcessingService {
         );
     }
 
+    // A guard that cannot refuse an order (no model) is not waited for: the claims go out
+    // with its history read, in the same round trip, so the batch takes two, not three
+    // (docs/DESIGN.md). A claim is idempotent, so one made for a message that then retries
+    // (its review failed) only finds itself again on the redelivery.
+    const early = this.guard.canRefuse || pending.length === 0 ? undefined : this.claim(pending);
     const allowed = await this.review(pending, outcomes, rejections);
-    await Promise.all([...rejections, this.aggregate(allowed, outcomes)]);
+    await Promise.all([...rejections, this.aggregate(allowed, outcomes, early)]);
 
     const result = messages.map(
       (m) => outcomes.get(m.id) ?? { messageId: m.id, kind: 'retry' as const, error: 'no outcome was reached' },
@@ -96,28 +103,42 @@ export class ProcessingService {
   }
 
   /**
-   * Claims every allowed order of the batch in one round trip, then applies the claimed
-   * ones in one more (docs/DESIGN.md): each order is still claimed and applied by its own
-   * atomic script, and a failure makes only the orders it touched `retry`.
+   * Claims every allowed order of the batch in one round trip (or takes the claims made
+   * beside the review, `early`), then applies the claimed ones in one more (docs/DESIGN.md):
+   * each order is still claimed and applied by its own atomic script, and a failure makes
+   * only the orders it touched `retry`.
    */
-  private async aggregate(allowed: readonly Pending[], outcomes: Map<string, Outcome>): Promise<void> {
-    if (allowed.length === 0) return;
-    let claims: Settled<ClaimResult>[];
-    try {
-      claims = await this.aggregator.claimAll(allowed.map((p) => p.order));
-    } catch (error) {
-      for (const p of allowed) outcomes.set(p.message.id, retry(p.message, error));
+  private async aggregate(
+    allowed: readonly Pending[],
+    outcomes: Map<string, Outcome>,
+    early?: Promise<Claims>,
+  ): Promise<void> {
+    // Early claims are awaited even when nothing is left to apply: no write outlives its batch.
+    const claims = early ? await early : allowed.length > 0 ? await this.claim(allowed) : undefined;
+    if (claims === undefined || allowed.length === 0) return;
+    if ('error' in claims) {
+      for (const p of allowed) outcomes.set(p.message.id, retry(p.message, claims.error));
       return;
     }
     const toApply: Pending[] = [];
     const conflicts: Promise<void>[] = [];
-    allowed.forEach((p, i) => {
-      const claimed = claims[i];
+    allowed.forEach((p) => {
+      const claimed = claims.of.get(p);
       if (!claimed?.ok) outcomes.set(p.message.id, retry(p.message, claimed?.error ?? 'no claim answer'));
       else if (claimed.value.status === 'conflict') conflicts.push(this.conflict(p, claimed.value.claim, outcomes));
       else toApply.push(p);
     });
     await Promise.all([...conflicts, this.applyClaimed(toApply, outcomes)]);
+  }
+
+  /** One claim per order in one round trip; never throws (a failed round trip is `error`). */
+  private async claim(items: readonly Pending[]): Promise<Claims> {
+    try {
+      const answers = await this.aggregator.claimAll(items.map((p) => p.order));
+      return { of: new Map(items.map((p, i) => [p, answers[i]])) };
+    } catch (error) {
+      return { error };
+    }
   }
 
   private async applyClaimed(claimed: readonly Pending[], outcomes: Map<string, Outcome>): Promise<void> {

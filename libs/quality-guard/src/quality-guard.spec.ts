@@ -71,6 +71,11 @@ describe('QualityGuard offline (no ANTHROPIC_API_KEY)', () => {
     });
   });
 
+  it('cannot refuse an order, on or off, so its callers need not wait for it to claim', () => {
+    expect(rig().guard.canRefuse).toBe(false);
+    expect(rig({ QUALITY_GUARD_ENABLED: 'false' }).guard.canRefuse).toBe(false);
+  });
+
   it('accepts a suspicious order unchecked, counts it and lists it as flagged by the rules', async () => {
     const r = rig({ QUALITY_GUARD_SUSPICIOUS_CENTS: '5000' });
     const [verdict] = await r.guard.review([suspicious({ order_id: 'off-1' })], NOW);
@@ -149,6 +154,10 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
   };
 
   describe('verdicts', () => {
+    it('can refuse an order (reject, defer or hold)', () => {
+      expect(modelRig().guard.canRefuse).toBe(true);
+    });
+
     it('sends only the suspicious orders, together in one call', async () => {
       await modelRig().guard.review([suspicious({ user_id: 'u-a' }), ordinary(), suspicious({ user_id: 'u-b' })], NOW);
       expect(api.requests.map((r) => r.orders.map((o) => o.user_id))).toEqual([['U-A', 'U-B']]);

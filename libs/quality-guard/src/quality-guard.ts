@@ -275,11 +275,17 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /**
-   * One verdict per order, in order. Throws only when Redis fails (the caller retries the
-   * batch); every model problem ends in the configured policy instead.
+   * Whether a review can keep an order out (reject, defer or hold it). Only the model can:
+   * without one (offline) or with the guard off, every order is allowed, a suspicious one
+   * listed as flagged, so the caller need not wait for the review before claiming.
    */
+  get canRefuse(): boolean {
+    return this.config.qualityGuard.enabled && this.reviewer !== undefined;
+  }
+
   /**
-   * One verdict per order, in order. `mayDefer[i]` (the first delivery of its message) lets
+   * One verdict per order, in order. Throws only when Redis fails (the caller retries the
+   * batch); every model problem ends in the configured policy instead. `mayDefer[i]` (the first delivery of its message) lets
    * a suspicious order without a cached verdict be deferred instead of waited for, so the
    * consumer never holds a batch for the model's latency; on its redelivery the verdict is
    * cached, or (the call failed) the batch waits and the unavailable policy applies. So a
