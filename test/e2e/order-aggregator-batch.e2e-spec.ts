@@ -54,6 +54,27 @@ describe('OrderAggregator batch calls on a real Redis', () => {
     expect(await stats.user('U-C')).toMatchObject({ order_count: 1, total_spend: 99.99 });
   });
 
+  it("keeps a user's first and last order times whatever order the orders arrive in", async () => {
+    const at = (id: string, time: string): Order => order({ order_id: id, user_id: 'U-T', order_timestamp: time });
+    const times = async () => {
+      const user = await stats.user('U-T');
+      return [user?.first_order_at, user?.last_order_at];
+    };
+    const apply = async (o: Order) => {
+      await aggregator.claimAll([o]);
+      await aggregator.applyAll([o]);
+    };
+
+    await apply(at('T-1', '2026-03-02T10:00:00Z'));
+    expect(await times()).toEqual(['2026-03-02T10:00:00.000Z', '2026-03-02T10:00:00.000Z']);
+    await apply(at('T-2', '2026-03-01T10:00:00Z'));
+    expect(await times()).toEqual(['2026-03-01T10:00:00.000Z', '2026-03-02T10:00:00.000Z']);
+    await apply(at('T-3', '2026-03-03T10:00:00Z'));
+    expect(await times()).toEqual(['2026-03-01T10:00:00.000Z', '2026-03-03T10:00:00.000Z']);
+    await apply(at('T-4', '2026-03-02T12:00:00Z'));
+    expect(await times()).toEqual(['2026-03-01T10:00:00.000Z', '2026-03-03T10:00:00.000Z']);
+  });
+
   it('answers an empty batch with an empty list', async () => {
     await expect(aggregator.claimAll([])).resolves.toEqual([]);
     await expect(aggregator.applyAll([])).resolves.toEqual([]);
