@@ -285,11 +285,11 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
 
   /**
    * One verdict per order, in order. Throws only when Redis fails (the caller retries the
-   * batch); every model problem ends in the configured policy instead. `mayDefer[i]` (the first delivery of its message) lets
-   * a suspicious order without a cached verdict be deferred instead of waited for, so the
-   * consumer never holds a batch for the model's latency; on its redelivery the verdict is
-   * cached, or (the call failed) the batch waits and the unavailable policy applies. So a
-   * message is deferred at most once.
+   * batch); every model problem ends in the configured policy instead. `mayDefer[i]` (the
+   * first delivery of its message) lets a suspicious order without a cached verdict be
+   * deferred instead of waited for, so the consumer never holds a batch for the model's
+   * latency; on its redelivery the verdict is cached, or (the call failed) the batch waits
+   * and the unavailable policy applies. So a message is deferred at most once.
    */
   async review(orders: readonly Order[], nowMs = Date.now(), mayDefer: readonly boolean[] = []): Promise<Verdict[]> {
     const g = this.config.qualityGuard;

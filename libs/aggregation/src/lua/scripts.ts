@@ -47,7 +47,7 @@ redis.call('HINCRBY', KEYS[4], ARGV[6] .. ':r', cents)
 
 redis.call('HINCRBY', KEYS[5], 'orders', 1)
 redis.call('HINCRBY', KEYS[5], 'spend', cents)
--- first and last in one read and at most one write: each call from Lua costs about 1 µs.
+-- first and last in one read and at most one write (docs/PERFORMANCE.md: each call counts).
 local seen = redis.call('HMGET', KEYS[5], 'first', 'last')
 local first, last = tonumber(seen[1]), tonumber(seen[2])
 local earlier, later = (not first) or ts < first, (not last) or ts > last
