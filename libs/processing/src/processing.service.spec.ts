@@ -10,7 +10,11 @@ import { ProcessingService } from './processing.service';
 class FakeAggregator {
   applied = new Set<string>();
   claimed: string[] = [];
+  claimRoundTrips = 0;
   claimRoundTripFails = false;
+  /** While set, claim round trips answer only once it resolves. */
+  claimGate: Promise<void> | undefined;
+  private readonly claims = new Map<string, string>();
   claim(order: Order) {
     this.claimed.push(order.orderId);
     if (order.userId === 'U-REDIS-DOWN') return Promise.reject(new Error('Connection is closed.'));
@@ -20,9 +24,13 @@ class FakeAggregator {
         claim: { contentHash: 'x', userId: 'U-OWNER', firstSeenMs: 1 },
       });
     }
+    // As CLAIM_LUA: the first claim of an id is new, the same content again is same.
+    const stored = this.claims.get(order.orderId) ?? order.contentHash;
+    const status = this.claims.has(order.orderId) ? (stored === order.contentHash ? 'same' : 'conflict') : 'new';
+    this.claims.set(order.orderId, stored);
     return Promise.resolve({
-      status: 'new' as const,
-      claim: { contentHash: order.contentHash, userId: order.userId, firstSeenMs: 1 },
+      status,
+      claim: { contentHash: stored, userId: order.userId, firstSeenMs: 1 },
     });
   }
   apply(order: Order) {
@@ -30,9 +38,12 @@ class FakeAggregator {
     this.applied.add(order.orderId);
     return Promise.resolve(seen ? ('duplicate' as const) : ('accepted' as const));
   }
-  claimAll(orders: readonly Order[]) {
-    if (this.claimRoundTripFails) return Promise.reject(new Error('Connection is closed.'));
-    return Promise.all(orders.map((o) => settle(this.claim(o))));
+  async claimAll(orders: readonly Order[]) {
+    this.claimRoundTrips += 1;
+    if (this.claimRoundTripFails) throw new Error('Connection is closed.');
+    const answers = Promise.all(orders.map((o) => settle(this.claim(o))));
+    await this.claimGate;
+    return answers;
   }
   applyAll(orders: readonly Order[]) {
     return Promise.all(orders.map((o) => settle(this.apply(o))));
@@ -210,9 +221,27 @@ describe('ProcessingService: when the claims go out', () => {
     expect(await first).toEqual([{ messageId: '1', kind: 'retry', error: 'Connection is closed.' }]);
     expect(aggregator.claimed).toEqual(['O-1']);
     expect(aggregator.applied.size).toBe(0);
-    const again = service.processBatch(batch);
+    const again = service.processBatch(batch); // the redelivery finds its own claim: same
     guard.answer();
     expect((await again).map((o) => o.kind)).toEqual(['accepted']);
+    expect(aggregator.claimed).toEqual(['O-1', 'O-1']);
+    expect([...aggregator.applied]).toEqual(['O-1']);
+  });
+
+  it('does not finish a batch whose review failed before the claims made beside it answer', async () => {
+    const guard = new HeldGuard(false);
+    const aggregator = new FakeAggregator();
+    let answerClaims = (): void => undefined;
+    aggregator.claimGate = new Promise<void>((resolve) => (answerClaims = resolve));
+    let finished = false;
+    const run = serviceWith(guard, aggregator)
+      .processBatch([forUser('1', 'u-1')])
+      .finally(() => (finished = true));
+    guard.fail();
+    await new Promise(setImmediate); // every promise step the failed review starts has run
+    expect(finished).toBe(false);
+    answerClaims();
+    expect(await run).toEqual([{ messageId: '1', kind: 'retry', error: 'Connection is closed.' }]);
   });
 
   it('retries the allowed orders when the claims made beside the review fail', async () => {
@@ -220,8 +249,10 @@ describe('ProcessingService: when the claims go out', () => {
     const aggregator = new FakeAggregator();
     aggregator.claimRoundTripFails = true;
     const run = serviceWith(guard, aggregator).processBatch([forUser('1', 'u-1')]);
+    expect(aggregator.claimRoundTrips).toBe(1); // sent before the review answered
     guard.answer();
     expect(await run).toEqual([{ messageId: '1', kind: 'retry', error: 'Connection is closed.' }]);
     expect(aggregator.applied.size).toBe(0);
+    expect(aggregator.claimRoundTrips).toBe(1);
   });
 });

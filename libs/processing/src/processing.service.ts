@@ -50,9 +50,8 @@ export class ProcessingService {
     }
 
     // A guard that cannot refuse an order (no model) is not waited for: the claims go out
-    // with its history read, in the same round trip, so the batch takes two, not three
-    // (docs/DESIGN.md). A claim is idempotent, so one made for a message that then retries
-    // (its review failed) only finds itself again on the redelivery.
+    // with its history read, one round trip fewer (docs/DESIGN.md). A claim made for a
+    // message that then retries (its review failed) finds itself again on the redelivery.
     const early = this.guard.canRefuse || pending.length === 0 ? undefined : this.claim(pending);
     const allowed = await this.review(pending, outcomes, rejections);
     await Promise.all([...rejections, this.aggregate(allowed, outcomes, early)]);
