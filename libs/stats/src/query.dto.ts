@@ -91,6 +91,7 @@ export class PathIdPipe implements PipeTransform<unknown, string> {
 
   transform(value: unknown): string {
     const id = typeof value === 'string' ? value.trim() : '';
+    if (id === '') throw new ParameterException(this.name, `${this.name} must not be empty or blank`);
     if (id.length > ID_MAX_LENGTH) {
       throw new ParameterException(this.name, `${this.name} must be at most ${ID_MAX_LENGTH} characters`);
     }

@@ -153,6 +153,14 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
     expect(stats.users.at(-1)).toBe('u-7');
   });
 
+  it('refuses a blank user id with a 400 that says it is blank', async () => {
+    const res = await get('/users/%20%20/stats');
+    expect(res).toEqual({
+      status: 400,
+      body: expect.objectContaining({ parameter: 'user_id', message: 'user_id must not be empty or blank' }) as unknown,
+    });
+  });
+
   it('answers an unknown user with a JSON 404', async () => {
     const res = await get('/users/nobody/stats');
     expect(res).toEqual({
