@@ -10,7 +10,8 @@ import { normaliseId } from './ids';
 export const MAX_BODY_BYTES = 256 * 1024;
 const MAX_QUANTITY = 1_000_000;
 
-const ORDER_FIELDS = [
+/** The fields of an order message (the fuzz specs build bodies from them too). */
+export const ORDER_FIELDS = [
   'order_id',
   'user_id',
   'order_timestamp',

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { ORDER_FIELDS } from '../src/order-parser';
 
 /**
  * Arbitraries for hostile message bodies and request values, shared by the fuzz specs.
@@ -19,16 +20,6 @@ const anyField = fc.oneof(
   fc.array(anyJson, { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 8 }), anyJson, { maxKeys: 3 }),
 );
-
-const ORDER_FIELDS = [
-  'order_id',
-  'user_id',
-  'order_timestamp',
-  'order_value',
-  'items',
-  'shipping_address',
-  'payment_method',
-] as const;
 
 /** An order whose every field may be missing or of the wrong type. */
 const wronglyTyped = fc
