@@ -63,12 +63,12 @@ interface RawRedis {
 
 const BATCH = 10;
 
-function dist(lib: string, file = 'index'): unknown {
+export function dist(lib: string, file = 'index'): unknown {
   return require(join(ROOT, 'dist', 'libs', lib, 'src', `${file}.js`));
 }
 
 /** A Nest application context with config, Redis and processing, for one key prefix. */
-async function processingContext(redisUrl: string, prefix: string): Promise<NestContext> {
+export async function processingContext(redisUrl: string, prefix: string): Promise<NestContext> {
   const { NestFactory } = require('@nestjs/core') as {
     NestFactory: { createApplicationContext(m: unknown, o: unknown): Promise<NestContext> };
   };
