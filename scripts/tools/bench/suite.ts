@@ -31,7 +31,8 @@ Options:
   --connections N  api: autocannon connections (default 32)
   --duration S     api: seconds per endpoint and server (default 5)
   --out FILE       also write the markdown table to FILE
-Other benchmarks: ./scripts/bench analytics (read side at 1M orders), ./scripts/bench ingest.
+Other benchmarks: ./scripts/bench analytics (read side at 1M orders), ./scripts/bench ingest,
+./scripts/bench guard (the quality guard's cost), ./scripts/bench apply (the apply script by part).
 Writes .data/bench/suite-<timestamp>.{json,md}.`;
 
 async function main(): Promise<number> {
