@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { applyVariants } from './apply-variants.ts';
 import { dist, processingContext } from './core.ts';
-import { ROOT, dec } from './harness.ts';
+import { ROOT, dec, wholeOption } from './harness.ts';
 import { DAY_MS, OrderStream } from './orders-model.ts';
 
 const require = createRequire(import.meta.url);
@@ -38,17 +38,6 @@ interface RawRedis {
   quit(): Promise<string>;
 }
 
-function option(argv: string[], name: string, fallback: number): number {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(argv[i + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    process.stderr.write(`--${name} must be a positive whole number\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -58,8 +47,8 @@ const median = (xs: readonly number[]): number => {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
-  const n = option(argv, 'orders', 30_000);
-  const rounds = option(argv, 'rounds', 4);
+  const n = wholeOption(argv, 'orders', 30_000);
+  const rounds = wholeOption(argv, 'rounds', 4);
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench apply');
 

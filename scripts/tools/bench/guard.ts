@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { mulberry32 } from '../prng.ts';
-import { sendAll, startAppOnQueue, startEmulator, until } from './harness.ts';
+import { sendAll, startAppOnQueue, startEmulator, until, wholeOption } from './harness.ts';
 import { FakeMessagesApi, type SeenRequest } from '../../../libs/quality-guard/test/fake-messages-api.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -25,17 +25,6 @@ calls per 1,000 orders and the drain rate of each run.
   --latency-ms N            the fake model's latency per call (default 1000)
   --consumers N             SQS_CONSUMER_CONCURRENCY of the app (default 4)
 Writes .data/bench/guard-<timestamp>.json.`;
-
-function option(argv: string[], name: string, fallback: number): number {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(argv[i + 1]);
-  if (!Number.isInteger(value) || value < 0) {
-    process.stderr.write(`--${name} must be a whole number\n`);
-    process.exit(2);
-  }
-  return value;
-}
 
 const STREETS = ['Station Rd', 'High St', 'Mill Lane', 'Church St', 'Park Ave', 'Bahnhofstr.', 'Rue de la Paix'];
 const CITIES = ['Springfield', 'München', 'Lyon', 'Leeds', 'Porto', 'Graz'];
@@ -84,10 +73,10 @@ interface RunResult {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
-  const messages = option(argv, 'messages', 5000);
-  const perMille = option(argv, 'suspicious-per-mille', 10);
-  const latencyMs = option(argv, 'latency-ms', 1000);
-  const consumers = option(argv, 'consumers', 4);
+  const messages = wholeOption(argv, 'messages', 5000, 0);
+  const perMille = wholeOption(argv, 'suspicious-per-mille', 10, 0);
+  const latencyMs = wholeOption(argv, 'latency-ms', 1000, 0);
+  const consumers = wholeOption(argv, 'consumers', 4, 0);
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench guard');
 

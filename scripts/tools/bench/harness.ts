@@ -180,3 +180,20 @@ export async function sendAll(
     );
   }
 }
+
+/**
+ * The whole-number value of `--name` in `argv`, or `fallback` when it is absent. A value
+ * below `min` (or none, or not a whole number) ends the process with exit status 2.
+ */
+export function wholeOption(argv: readonly string[], name: string, fallback: number, min = 1): number {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const value = Number(argv[i + 1]);
+  if (!Number.isInteger(value) || value < min) {
+    process.stderr.write(
+      `--${name} must be a ${min === 1 ? 'positive ' : ''}whole number${min > 1 ? ` of at least ${min}` : ''}\n`,
+    );
+    process.exit(2);
+  }
+  return value;
+}

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { peakRssMb, sendAll, startAppOnQueue, startEmulator, until } from './harness.ts';
+import { peakRssMb, sendAll, startAppOnQueue, startEmulator, until, wholeOption } from './harness.ts';
 import { OrderStream, DAY_MS } from './orders-model.ts';
 import { fmt, fmtInt, table } from './stats.ts';
 
@@ -21,17 +21,6 @@ private redis-server, and measures how fast every message reaches its outcome.
   --consumers N  SQS_CONSUMER_CONCURRENCY of the app (default 4)
 Writes .data/bench/ingest-<timestamp>.json.`;
 
-function option(argv: string[], name: string, fallback: number): number {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(argv[i + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    process.stderr.write(`--${name} must be a positive whole number\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
 function outcomes(metrics: string): number {
   let total = 0;
   for (const m of metrics.matchAll(/order_pipeline_messages_total\{outcome="(\w+)"\} (\d+)/g)) {
@@ -43,9 +32,9 @@ function outcomes(metrics: string): number {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
-  const messages = option(argv, 'messages', 50_000);
-  const users = option(argv, 'users', 10_000);
-  const consumers = option(argv, 'consumers', 4);
+  const messages = wholeOption(argv, 'messages', 50_000);
+  const users = wholeOption(argv, 'users', 10_000);
+  const consumers = wholeOption(argv, 'consumers', 4);
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench ingest');
 
