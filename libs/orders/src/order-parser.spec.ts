@@ -163,6 +163,32 @@ describe('parseOrderMessage', () => {
     expect(codes(body)).toContain('invalid_money:order_value');
   });
 
+  /** The default order with one item of `quantity` (as JSON text) at 20.00 and the matching value. */
+  const withQuantity = (quantity: string, valueCents: number): string =>
+    anOrder()
+      .json()
+      .replace('"order_value":99.99', `"order_value":${valueCents / 100}`)
+      .replace(/"items":\[[^\]]*\]/, `"items":[{"product_id":"p","quantity":${quantity},"price_per_unit":20}]`);
+
+  it.each([
+    ['2', 2],
+    ['2.0', 2],
+    ['2.000', 2],
+    ['1000000', 1_000_000],
+  ])('reads the quantity %s as written: a whole number', (text, quantity) => {
+    const result = parseOrderMessage(withQuantity(text, quantity * 2000));
+    expect(result.ok && result.order.items[0]?.quantity).toBe(quantity);
+  });
+
+  it.each([
+    ['1e2', 100],
+    ['2.0000000000000001', 2],
+    ['1.0e0', 1],
+    ['-0', 0],
+  ])('refuses the quantity %s as written, though JSON.parse reads a whole number', (text, read) => {
+    expect(codes(withQuantity(text, read * 2000))).toEqual(['invalid_quantity:items[0].quantity']);
+  });
+
   it('upper-cases Unicode ids after NFC normalisation', () => {
     const result = parseOrderMessage(anOrder().with({ user_id: 'caf\u0065\u0301-1' }).json());
     expect(result.ok && result.order.userId).toBe('CAFÉ-1');

@@ -126,6 +126,17 @@ function tooDeep(): Violation {
 const MONEY_FIELDS = new Set(['order_value', 'price_per_unit']);
 
 /**
+ * A quantity's JSON number token as written (from the reviver). Unlike money, a quantity must
+ * be a JSON number, so its text is kept apart from a JSON string: "2" is refused, 2 is not.
+ */
+class QuantityText {
+  constructor(readonly text: string) {}
+}
+
+/** A whole number as written: digits, and at most zeros after a decimal point (2.0 is 2). */
+const WHOLE_NUMBER_TEXT = /^\d+(?:\.0*)?$/;
+
+/**
  * A JSON number token that is negative, has an exponent or has three or more decimals. Only
  * such a token can be judged differently as written than through its shortest round-trip
  * text (-0 reads as 0, 9.999e1 as 99.99, 10.0000000000000001 as 10); every other number
@@ -152,12 +163,13 @@ function readJson(body: string): unknown {
 /**
  * JSON.parse reviver: a money field given as a JSON number keeps the text it was written
  * with (Node's JSON.parse source access), so 99.990, 9.999e1 and 10.0000000000000001 are
- * judged as written, exactly like the same text in a JSON string.
+ * judged as written, exactly like the same text in a JSON string. A quantity keeps its text
+ * too (QuantityText), so 1e2 and 2.0000000000000001 are not read as 100 and 2.
  */
 function keepMoneyText(this: unknown, key: string, value: unknown, context?: { source?: string }): unknown {
-  return typeof value === 'number' && MONEY_FIELDS.has(key) && typeof context?.source === 'string'
-    ? context.source
-    : value;
+  if (typeof value !== 'number' || typeof context?.source !== 'string') return value;
+  if (MONEY_FIELDS.has(key)) return context.source;
+  return key === 'quantity' ? new QuantityText(context.source) : value;
 }
 
 function fail(violations: Violation[], orderId?: string, userId?: string): ParseResult {
@@ -250,17 +262,11 @@ function checkItem(item: OrderItemDto, index: number, violations: Violation[]): 
   const field = `items[${index}]`;
   let quantity: number | undefined;
   if (item.quantity !== undefined && item.quantity !== null) {
-    if (
-      typeof item.quantity === 'number' &&
-      Number.isInteger(item.quantity) &&
-      item.quantity >= 1 &&
-      item.quantity <= MAX_QUANTITY
-    ) {
-      quantity = item.quantity;
-    } else {
+    quantity = readQuantity(item.quantity);
+    if (quantity === undefined) {
       violations.push({
         code: `invalid_quantity:${field}.quantity`,
-        message: `${field}.quantity must be a whole number from 1 to ${MAX_QUANTITY}`,
+        message: `${field}.quantity must be a whole number from 1 to ${MAX_QUANTITY}, written as a JSON number without exponent`,
       });
     }
   }
@@ -278,6 +284,15 @@ function checkItem(item: OrderItemDto, index: number, violations: Violation[]): 
   }
   if (quantity === undefined || priceCents === undefined) return undefined;
   return { productId, quantity, priceCents };
+}
+
+/** A quantity read from a JSON number (its text, when the reviver kept it), or undefined. */
+function readQuantity(value: unknown): number | undefined {
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (value instanceof QuantityText && WHOLE_NUMBER_TEXT.test(value.text)) n = Number(value.text);
+  else return undefined;
+  return Number.isInteger(n) && n >= 1 && n <= MAX_QUANTITY ? n : undefined;
 }
 
 function normalise(dto: OrderEventDto, timestampMs: number, valueCents: Cents, items: OrderItem[]): Order {
