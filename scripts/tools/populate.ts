@@ -12,9 +12,10 @@ const USAGE = `Usage: ./scripts/populate <file> [--queue-url URL] [--concurrency
 
 Sends every order in <file> to SQS, one message per order, unchanged in substance:
   .ndjson/.jsonl  one message per non-empty line, the raw line text (not-JSON lines are sent too)
-  .json           an array; each element JSON.stringify'd
+  .json           an array; each element JSON.stringify'd, numbers as written
   .csv            RFC 4180, header row; one order object per row, the items column's JSON text
-                  parsed into an array (kept as text when it does not parse), order_value a number
+                  parsed into an array (kept as text when it does not parse), order_value a number;
+                  numbers keep the text they are written with (never passed through a float)
   .xlsx           first worksheet, header row matched case-insensitively; dates → ISO-8601 UTC
 Invalid orders are sent as well: the service is the one that rejects them.
 

@@ -5,7 +5,32 @@
 import ExcelJS from 'exceljs';
 
 export type InputFormat = 'ndjson' | 'json' | 'csv' | 'xlsx';
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON number token kept as written (JSON.rawJSON): JSON.stringify emits its text unchanged. */
+export interface RawNumber {
+  readonly rawJSON: string;
+}
+export type JsonValue = string | number | boolean | null | RawNumber | JsonValue[] | { [key: string]: JsonValue };
+
+// JSON.rawJSON (Node 21+) is not in TypeScript's lib yet.
+const { rawJSON } = JSON as unknown as { rawJSON(this: void, text: string): RawNumber };
+
+/**
+ * JSON.parse reviver: every number keeps the text it was written with, so re-serialising an
+ * element sends 10.0000000000000001 or 1e2 as written, never a float's shortest text (the
+ * service judges money and quantities as written, docs/DESIGN.md).
+ */
+function numbersAsWritten(_key: string, value: unknown, context?: { source?: string }): unknown {
+  return typeof value === 'number' && typeof context?.source === 'string' ? rawJSON(context.source) : value;
+}
+
+/** Cell text that is a JSON number token, kept as written; any other text stays a string. */
+function numberAsWritten(text: string): JsonValue {
+  try {
+    return rawJSON(text.trim());
+  } catch {
+    return text; // not a JSON number (e.g. "007.50"): sent as text, judged by the service
+  }
+}
 
 export class InputError extends Error {}
 
@@ -41,11 +66,11 @@ export function readNdjson(text: string): string[] {
   return out;
 }
 
-/** JSON: an array; each element is re-serialised with JSON.stringify. */
+/** JSON: an array; each element is re-serialised with JSON.stringify, numbers as written. */
 export function readJsonArray(text: string): string[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(stripBom(text));
+    parsed = JSON.parse(stripBom(text), numbersAsWritten);
   } catch (e) {
     throw new InputError(`not valid JSON: ${(e as Error).message}`);
   }
@@ -137,7 +162,9 @@ const NUMERIC_TEXT = /^\s*-?\d+(?:\.\d+)?\s*$/;
 /**
  * One spreadsheet row → an order object with the header's keys. Empty cells become null. The
  * `items` cell's JSON text becomes an array when it parses as one (otherwise the original text is
- * kept so the service rejects it), and an `order_value` written as decimal text becomes a number.
+ * kept so the service rejects it), and an `order_value` written as decimal text becomes a JSON
+ * number. Numbers in text keep the text they were written with (the amount is never passed
+ * through a float); a number cell of a workbook is a float already and is sent as one.
  */
 export function rowToOrder(keys: readonly string[], cells: readonly JsonValue[]): Record<string, JsonValue> {
   const order: Record<string, JsonValue> = {};
@@ -147,13 +174,13 @@ export function rowToOrder(keys: readonly string[], cells: readonly JsonValue[])
     if (v === undefined || v === '') v = null;
     if (key === 'items' && typeof v === 'string') {
       try {
-        const parsed: unknown = JSON.parse(v);
+        const parsed: unknown = JSON.parse(v, numbersAsWritten);
         if (Array.isArray(parsed)) v = parsed as JsonValue[];
       } catch {
         // keep the text: not JSON
       }
     } else if (key === 'order_value' && typeof v === 'string' && NUMERIC_TEXT.test(v)) {
-      v = Number(v.trim());
+      v = numberAsWritten(v);
     }
     order[key] = v;
   });

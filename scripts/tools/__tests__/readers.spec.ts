@@ -43,12 +43,20 @@ describe('readNdjson', () => {
 });
 
 describe('readJsonArray', () => {
-  it('stringifies each element', () => {
+  it('stringifies each element, numbers as written', () => {
     expect(readJsonArray('[{"order_id":"A","order_value":20.00}, "text", 5]')).toEqual([
-      '{"order_id":"A","order_value":20}',
+      '{"order_id":"A","order_value":20.00}',
       '"text"',
       '5',
     ]);
+  });
+  it('never passes an amount or a quantity through a float', () => {
+    const [body] = readJsonArray(
+      '[{"order_value":10.0000000000000001,"items":[{"quantity":1e2,"price_per_unit":0.10000000000000001}]}]',
+    );
+    expect(body).toBe(
+      '{"order_value":10.0000000000000001,"items":[{"quantity":1e2,"price_per_unit":0.10000000000000001}]}',
+    );
   });
   it('rejects a non-array and invalid JSON', () => {
     expect(() => readJsonArray('{"order_id":"A"}')).toThrow(InputError);
@@ -114,6 +122,16 @@ describe('readCsv', () => {
     const b = parseJson(msgs[1]);
     expect(b.order_value).toBe('abc');
     expect(b.items).toBe('{"a":1}');
+  });
+  it('sends order_value and the numbers of the items cell as written', () => {
+    const [msg] = readCsv(
+      `${header}\nORD-4,U-1,2026-01-01T00:00:00Z, 99.999999999999999 ,"[{""product_id"":""P"",""quantity"":1e2,""price_per_unit"":0.999999999999999999}]",addr,paypal\n`,
+    );
+    expect(msg).toContain('"order_value":99.999999999999999,');
+    expect(msg).toContain('"quantity":1e2,"price_per_unit":0.999999999999999999}');
+  });
+  it('sends an order_value that is decimal text but no JSON number as text', () => {
+    expect(parseJson(readCsv(`${header}\nORD-5,U-1,,007.50,[],addr,paypal\n`)[0]).order_value).toBe('007.50');
   });
   it('sends every non-blank row (nothing silently dropped)', () => {
     expect(readCsv(`${header}\n,,,,,,\nx\n`)).toHaveLength(1);
