@@ -41,29 +41,40 @@ export class DeadLetterDto implements DeadLetter {
   @ApiProperty({ description: 'The id the pipeline knows the message by (its first SQS message id).' })
   original_message_id!: string;
   @ApiProperty({ nullable: true, type: String, example: '2026-03-01T10:15:00.000Z' }) sent_at!: string | null;
-  @ApiProperty({ example: 6, description: 'Receives so far; this peek counts as one.' }) receive_count!: number;
+  @ApiProperty({ type: 'integer', example: 6, description: 'Receives so far; this peek counts as one.' })
+  receive_count!: number;
   @ApiProperty({ description: 'The body, cut to REJECTED_BODY_MAX_BYTES bytes.' }) body!: string;
   @ApiProperty() body_truncated!: boolean;
-  @ApiProperty({ example: 312 }) body_bytes!: number;
+  @ApiProperty({ type: 'integer', example: 312 }) body_bytes!: number;
 }
 
 export class DeadLetterPeekDto implements DeadLetterPeek {
   @ApiProperty() queue_url!: string;
-  @ApiProperty({ example: 3, description: 'Visible messages in the dead-letter queue (approximate).' })
+  @ApiProperty({ type: 'integer', example: 3, description: 'Visible messages in the dead-letter queue (approximate).' })
   approximate_depth!: number;
   @ApiProperty({ type: [DeadLetterDto] }) items!: DeadLetterDto[];
 }
 
 export class RedriveResultDto implements RedriveResult {
-  @ApiProperty({ example: 3, description: 'Sent to the orders queue and deleted from the dead-letter queue.' })
-  moved!: number;
-  @ApiProperty({ example: 0, description: 'Could not be sent; still in the dead-letter queue.' }) failed!: number;
   @ApiProperty({
+    type: 'integer',
+    example: 3,
+    description: 'Sent to the orders queue and deleted from the dead-letter queue.',
+  })
+  moved!: number;
+  @ApiProperty({ type: 'integer', example: 0, description: 'Could not be sent; still in the dead-letter queue.' })
+  failed!: number;
+  @ApiProperty({
+    type: 'integer',
     example: 0,
     description: 'Sent, but the delete failed: they reappear; moving them again is harmless.',
   })
   not_deleted!: number;
-  @ApiProperty({ example: 0, description: 'Visible messages left in the dead-letter queue (approximate).' })
+  @ApiProperty({
+    type: 'integer',
+    example: 0,
+    description: 'Visible messages left in the dead-letter queue (approximate).',
+  })
   remaining!: number;
 }
 

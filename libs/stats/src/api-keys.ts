@@ -14,6 +14,7 @@ import {
   ApiBearerAuth,
   ApiForbiddenResponse,
   ApiSecurity,
+  ApiServiceUnavailableResponse,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -42,6 +43,23 @@ export const AdminRoute = (): MethodDecorator & ClassDecorator =>
     ApiUnauthorizedResponse({ type: ErrorDto, description: 'No key, or not the admin key.' }),
     ApiForbiddenResponse({ type: ErrorDto, description: 'Admin routes are disabled: ADMIN_API_KEY is not set.' }),
     ApiTooManyRequestsResponse({ type: ErrorDto, description: 'More than ADMIN_RATE_LIMIT_PER_MINUTE requests.' }),
+  );
+
+/**
+ * Documents a read route (the default access, so this changes nothing at run time): it needs
+ * READ_API_KEY when that is set, so Swagger UI's "Authorize" sends the key with it, and it
+ * answers 503 while Redis does not.
+ */
+export const ReadRoute = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(
+    ApiSecurity('api-key'),
+    ApiBearerAuth('bearer'),
+    ApiUnauthorizedResponse({
+      type: ErrorDto,
+      description:
+        'READ_API_KEY is set and the request has no key, or another key. Without READ_API_KEY the route is open.',
+    }),
+    ApiServiceUnavailableResponse({ type: ErrorDto, description: 'Redis does not answer; retry later.' }),
   );
 
 /**

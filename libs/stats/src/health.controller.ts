@@ -11,7 +11,7 @@ import { MetricsRegistry } from '@order-pipeline/observability';
 import { QualityGuard } from '@order-pipeline/quality-guard';
 import { RedisService } from '@order-pipeline/redis';
 import { QueueHealth } from '@order-pipeline/sqs';
-import { PublicRoute } from './api-keys';
+import { PublicRoute, ReadRoute } from './api-keys';
 
 const READY_EXAMPLE = {
   status: 'ok',
@@ -109,6 +109,7 @@ export class HealthController {
 
 /** Prometheus metrics of this process (prom-client registry of the app). */
 @ApiTags('operations')
+@ReadRoute()
 @Controller()
 export class MetricsController {
   constructor(private readonly metrics: MetricsRegistry) {}

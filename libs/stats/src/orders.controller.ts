@@ -11,9 +11,11 @@ import {
 import { ApiPathId, PathId, RejectedQueryDto } from './query.dto';
 import { FlaggedOrdersDto } from './quality-guard.dto';
 import { ErrorDto, OrderStatusDto, RejectedOrdersDto } from './response.dto';
+import { ReadRoute } from './api-keys';
 
 @ApiTags('orders')
 @ApiBadRequestResponse({ type: ErrorDto })
+@ReadRoute()
 @Controller('orders')
 export class OrdersController {
   constructor(

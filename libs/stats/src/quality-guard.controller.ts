@@ -2,8 +2,10 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { QualityGuard, type GuardSnapshot } from '@order-pipeline/quality-guard';
 import { QualityGuardDto } from './quality-guard.dto';
+import { ReadRoute } from './api-keys';
 
 @ApiTags('operations')
+@ReadRoute()
 @Controller('quality-guard')
 export class QualityGuardController {
   constructor(private readonly guard: QualityGuard) {}

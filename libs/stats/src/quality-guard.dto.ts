@@ -29,7 +29,11 @@ export class FlaggedOrdersDto implements FlaggedOrdersView {
   @ApiProperty({ type: [FlaggedOrderDto] }) items!: FlaggedOrderDto[];
   @ApiProperty({ nullable: true, type: String, description: 'Pass as `cursor` for the next page; null at the end.' })
   next_cursor!: string | null;
-  @ApiProperty({ example: 12, description: 'Orders ever listed; the list keeps the newest QUALITY_GUARD_FLAGGED_MAX.' })
+  @ApiProperty({
+    type: 'integer',
+    example: 12,
+    description: 'Orders ever listed; the list keeps the newest QUALITY_GUARD_FLAGGED_MAX.',
+  })
   total!: number;
 }
 
@@ -39,10 +43,10 @@ class GuardLatencyDto {
 }
 
 class GuardBudgetDto {
-  @ApiProperty({ example: 3 }) calls_last_minute!: number;
-  @ApiProperty({ example: 60 }) max_calls_per_minute!: number;
-  @ApiProperty({ example: 5400 }) tokens_last_minute!: number;
-  @ApiProperty({ example: 200000 }) max_tokens_per_minute!: number;
+  @ApiProperty({ type: 'integer', example: 3 }) calls_last_minute!: number;
+  @ApiProperty({ type: 'integer', example: 60 }) max_calls_per_minute!: number;
+  @ApiProperty({ type: 'integer', example: 5400 }) tokens_last_minute!: number;
+  @ApiProperty({ type: 'integer', example: 200000 }) max_tokens_per_minute!: number;
 }
 
 export class QualityGuardDto implements GuardSnapshot {

@@ -16,7 +16,7 @@ import type {
 
 export class UserStatsDto implements UserStatsView {
   @ApiProperty({ example: 'U-17' }) user_id!: string;
-  @ApiProperty({ example: 5 }) order_count!: number;
+  @ApiProperty({ type: 'integer', example: 5 }) order_count!: number;
   @ApiProperty({ example: 499.95, description: 'Decimal with 2 places, exact.' }) total_spend!: number;
   @ApiProperty({ example: 99.99 }) average_order_value!: number;
   @ApiProperty({ example: '2026-01-03T10:15:00.000Z', nullable: true, type: String }) first_order_at!: string | null;
@@ -27,28 +27,40 @@ export class UserRangeStatsDto implements UserRangeStatsView {
   @ApiProperty({ example: 'U-17' }) user_id!: string;
   @ApiProperty({ example: '2026-01-01' }) from!: string;
   @ApiProperty({ example: '2026-01-31' }) to!: string;
-  @ApiProperty({ example: 2 }) order_count!: number;
+  @ApiProperty({ type: 'integer', example: 2 }) order_count!: number;
   @ApiProperty({ example: 199.98 }) total_spend!: number;
   @ApiProperty({ example: 99.99 }) average_order_value!: number;
 }
 
 export class GlobalStatsDto implements GlobalStatsView {
-  @ApiProperty({ example: 1940 }) total_orders!: number;
+  @ApiProperty({ type: 'integer', example: 1940 }) total_orders!: number;
   @ApiProperty({ example: 187342.17 }) total_revenue!: number;
   @ApiProperty({ example: 96.57 }) average_order_value!: number;
-  @ApiProperty({ example: 150 }) total_users!: number;
-  @ApiProperty({ example: 97, description: 'Messages for orders already applied (not counted again).' })
+  @ApiProperty({ type: 'integer', example: 150 }) total_users!: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 97,
+    description: 'Messages for orders already applied (not counted again).',
+  })
   duplicates!: number;
-  @ApiProperty({ example: 58, description: 'Messages rejected by the rules, listed at /orders/rejected.' })
+  @ApiProperty({
+    type: 'integer',
+    example: 58,
+    description: 'Messages rejected by the rules, listed at /orders/rejected.',
+  })
   rejected!: number;
-  @ApiProperty({ example: 3, description: 'Messages reusing an order_id with other content (not applied).' })
+  @ApiProperty({
+    type: 'integer',
+    example: 3,
+    description: 'Messages reusing an order_id with other content (not applied).',
+  })
   conflicts!: number;
 }
 
 export class TopUserRowDto implements TopUserRow {
-  @ApiProperty({ example: 1 }) rank!: number;
+  @ApiProperty({ type: 'integer', example: 1 }) rank!: number;
   @ApiProperty({ example: 'U-17' }) user_id!: string;
-  @ApiProperty({ example: 12 }) order_count!: number;
+  @ApiProperty({ type: 'integer', example: 12 }) order_count!: number;
   @ApiProperty({ example: 1299.88 }) total_spend!: number;
 }
 
@@ -56,18 +68,18 @@ export class TopUsersDto implements TopUsersView {
   @ApiProperty({ enum: ['spend', 'orders'] }) by!: 'spend' | 'orders';
   @ApiProperty({ nullable: true, type: String, example: '2026-01-01' }) from!: string | null;
   @ApiProperty({ nullable: true, type: String, example: '2026-03-31' }) to!: string | null;
-  @ApiProperty({ example: 10 }) limit!: number;
+  @ApiProperty({ type: 'integer', example: 10 }) limit!: number;
   @ApiProperty({ type: [TopUserRowDto], description: 'Ties are ordered by user_id.' }) users!: TopUserRowDto[];
 }
 
 export class RangeRowDto implements RangeRow {
   @ApiProperty({ example: '2026-01-05', description: 'YYYY-MM-DD for days, YYYY-MM for months.' }) period!: string;
-  @ApiProperty({ example: 31 }) orders!: number;
+  @ApiProperty({ type: 'integer', example: 31 }) orders!: number;
   @ApiProperty({ example: 3012.55 }) revenue!: number;
 }
 
 export class RangeTotalDto {
-  @ApiProperty({ example: 930 }) orders!: number;
+  @ApiProperty({ type: 'integer', example: 930 }) orders!: number;
   @ApiProperty({ example: 90123.4 }) revenue!: number;
 }
 
@@ -117,7 +129,7 @@ export class RejectedOrdersDto implements RejectedOrdersView {
 }
 
 export class ErrorDto {
-  @ApiProperty({ example: 400 }) statusCode!: number;
+  @ApiProperty({ type: 'integer', example: 400 }) statusCode!: number;
   @ApiProperty({ example: 'Bad Request' }) error!: string;
   @ApiProperty({ example: 'limit must be a whole number from 1 to 100' }) message!: string;
   @ApiPropertyOptional({ example: 'limit', description: 'The parameter at fault, for a 400.' }) parameter?: string;

@@ -1,5 +1,13 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiExtraModels,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import {
   RangeStatsQuery,
   StatsQuery,
@@ -15,9 +23,11 @@ import {
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { ApiPathId, OptionalRangeQueryDto, PathId, RangeQueryDto, TopUsersQueryDto } from './query.dto';
 import { ErrorDto, GlobalStatsDto, RangeStatsDto, TopUsersDto, UserRangeStatsDto, UserStatsDto } from './response.dto';
+import { ReadRoute } from './api-keys';
 
 @ApiTags('stats')
 @ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter is invalid; `parameter` names it.' })
+@ReadRoute()
 @Controller()
 export class StatsController {
   constructor(
@@ -32,8 +42,12 @@ export class StatsController {
     summary: "A user's totals, all time or within from..to",
     description: 'user_id is matched after trimming and upper-casing. With from/to the answer covers those UTC days.',
   })
-  @ApiOkResponse({ type: UserStatsDto, description: 'All time (no range).' })
-  @ApiOkResponse({ type: UserRangeStatsDto, description: 'Within the range.' })
+  // One 200 with two shapes: a second @ApiOkResponse would replace the first.
+  @ApiExtraModels(UserStatsDto, UserRangeStatsDto)
+  @ApiOkResponse({
+    description: 'All time without from/to (UserStatsDto); within the range with them (UserRangeStatsDto).',
+    schema: { oneOf: [{ $ref: getSchemaPath(UserStatsDto) }, { $ref: getSchemaPath(UserRangeStatsDto) }] },
+  })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'No order is recorded for this user.' })
   @ApiPathId('user_id')
   user(
