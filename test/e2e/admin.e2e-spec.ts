@@ -105,9 +105,19 @@ describe('admin rate limit', () => {
   it('answers 429 after ADMIN_RATE_LIMIT_PER_MINUTE admin requests, refused ones included', async () => {
     const wrong = { 'x-api-key': 'not-the-admin-key-at-all' };
     const statuses = [];
-    for (let i = 0; i < 4; i++)
+    for (let i = 0; i < 3; i++)
       statuses.push((await call(t, 'GET', '/admin/dead-letters', i < 2 ? wrong : admin)).status);
+    const limited = await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}/admin/dead-letters`, { headers: admin });
+    statuses.push(limited.status);
     expect(statuses).toEqual([401, 401, 200, 429]);
+    // When to retry: the standard header, and the message.
+    expect([
+      Number(limited.headers.get('retry-after')) > 0,
+      ((await limited.json()) as { message: string }).message,
+    ]).toEqual([
+      true,
+      expect.stringMatching(/^too many admin requests: at most 3 a minute from one address .*retry in \d+ s$/),
+    ]);
     expect((await call(t, 'GET', '/stats/global')).status).toBe(200);
   });
 });

@@ -30,7 +30,13 @@ import { StatsController } from './stats.controller';
     TerminusModule.forRoot({ logger: false }),
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => [{ name: 'admin', ttl: 60_000, limit: config.http.adminRateLimitPerMinute }],
+      // Named 'default' so the headers are the standard Retry-After and X-RateLimit-* (another
+      // name is appended to them); the guard runs on admin routes only (AdminRateLimitGuard).
+      useFactory: (config: AppConfig) => ({
+        throttlers: [{ name: 'default', ttl: 60_000, limit: config.http.adminRateLimitPerMinute }],
+        errorMessage: (_context, detail) =>
+          `too many admin requests: at most ${detail.limit} a minute from one address (ADMIN_RATE_LIMIT_PER_MINUTE); retry in ${detail.timeToBlockExpire} s`,
+      }),
     }),
   ],
   // One global guard: the key check, which runs the admin rate limit first on admin routes.
