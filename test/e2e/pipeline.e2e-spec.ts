@@ -198,6 +198,25 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
     expect(['/health/live', '/health/ready'].map(secured)).toEqual([false, false]);
   });
 
+  it('ranks a user whose orders add up to 0.00 last by spend, as it lists them by orders', async () => {
+    const free = anOrder()
+      .with({ user_id: 'u-free', order_timestamp: '2026-02-02T10:00:00Z' })
+      .withItems({ product_id: 'p-free', quantity: 1, price_per_unit: 0 })
+      .withValue(0)
+      .json();
+    await t.send([free, anOrder().with({ user_id: 'u-paid', order_timestamp: '2026-02-02T11:00:00Z' }).json()]);
+    await eventually(async () => (await globalStats()).total_orders === 2);
+    for (const range of ['', '&from=2026-02-02&to=2026-02-02']) {
+      const top = await t.get<{ users: { user_id: string; total_spend: number }[] }>(
+        `/stats/top-users?by=spend&limit=5${range}`,
+      );
+      expect(top.body.users.map((u) => [u.user_id, u.total_spend])).toEqual([
+        ['U-PAID', 99.99],
+        ['U-FREE', 0],
+      ]);
+    }
+  });
+
   it('routes case-sensitively: /orders/REJECTED is the order with that id, not the list', async () => {
     expect((await t.get('/orders/REJECTED')).status).toBe(404);
     expect((await t.get('/orders/rejected')).status).toBe(200);

@@ -76,8 +76,10 @@ export class TopUsersQuery {
     });
     // Ties by user id in byte order, as Redis orders equal scores.
     candidates.sort((a, b) => b.ranked - a.ranked || compareUtf8(a.userId, b.userId));
+    // Every user with an order in the period is listed, by spend too: one whose orders there
+    // add up to 0.00 ranks last, not out (both rankings list the same users).
     const users: TopUserRow[] = candidates
-      .filter((c) => c.ranked > 0)
+      .filter((c) => (by === 'orders' ? c.ranked : c.other) > 0)
       .slice(0, limit)
       .map((c, i) => {
         const [spend, orders] = by === 'spend' ? [c.ranked, c.other] : [c.other, c.ranked];
