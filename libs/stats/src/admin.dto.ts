@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsOptional } from 'class-validator';
 import type { ReprocessResult } from '@order-pipeline/processing';
 import type { DeadLetter, DeadLetterPeek, RedriveResult } from '@order-pipeline/sqs';
+import { WholeNumberParam } from './query.dto';
 
 export class DeadLetterQueryDto {
   @ApiPropertyOptional({
@@ -13,10 +13,7 @@ export class DeadLetterQueryDto {
     description: 'Messages to peek at (one SQS receive).',
   })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be a whole number from 1 to 10' })
-  @Min(1, { message: 'limit must be a whole number from 1 to 10' })
-  @Max(10, { message: 'limit must be a whole number from 1 to 10' })
+  @WholeNumberParam('limit', 1, 10)
   limit = 10;
 }
 
@@ -29,10 +26,7 @@ export class RedriveQueryDto {
     description: 'Most messages to move in this call.',
   })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be a whole number from 1 to 1000' })
-  @Min(1, { message: 'limit must be a whole number from 1 to 1000' })
-  @Max(1000, { message: 'limit must be a whole number from 1 to 1000' })
+  @WholeNumberParam('limit', 1, 1000)
   limit = 100;
 }
 

@@ -1,8 +1,24 @@
-import { Param, type PipeTransform } from '@nestjs/common';
+import { applyDecorators, Param, type PipeTransform } from '@nestjs/common';
 import { ApiParam, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { ParameterException } from './parameter-exception';
+
+/**
+ * A whole-number query parameter from min to max, written in digits only: Number() would also
+ * take "0x10", "1e1", "+5", "5.0" or " 5", and a parameter is refused unless written plainly.
+ */
+export function WholeNumberParam(name: string, min: number, max: number): PropertyDecorator {
+  const message = `${name} must be a whole number from ${min} to ${max}`;
+  return applyDecorators(
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value,
+    ),
+    IsInt({ message }),
+    Min(min, { message }),
+    Max(max, { message }),
+  );
+}
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_MESSAGE = (p: string): string => `${p} must be a date as YYYY-MM-DD`;
@@ -37,10 +53,7 @@ export class TopUsersQueryDto extends OptionalRangeQueryDto {
 
   @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 100, default: 10 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be a whole number from 1 to 100' })
-  @Min(1, { message: 'limit must be a whole number from 1 to 100' })
-  @Max(100, { message: 'limit must be a whole number from 1 to 100' })
+  @WholeNumberParam('limit', 1, 100)
   limit = 10;
 }
 
@@ -62,10 +75,7 @@ export class RangeQueryDto {
 export class RejectedQueryDto {
   @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be a whole number from 1 to 500' })
-  @Min(1, { message: 'limit must be a whole number from 1 to 500' })
-  @Max(500, { message: 'limit must be a whole number from 1 to 500' })
+  @WholeNumberParam('limit', 1, 500)
   limit = 50;
 
   @ApiPropertyOptional({ description: 'next_cursor from the previous page.' })

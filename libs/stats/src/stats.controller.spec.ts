@@ -97,6 +97,13 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
     ['/stats/top-users?limit=0', 'limit'],
     ['/stats/top-users?limit=101', 'limit'],
     ['/stats/top-users?limit=ten', 'limit'],
+    ['/stats/top-users?limit=0x10', 'limit'],
+    ['/stats/top-users?limit=1e1', 'limit'],
+    ['/stats/top-users?limit=%2B5', 'limit'],
+    ['/stats/top-users?limit=5.0', 'limit'],
+    ['/stats/top-users?limit=%205', 'limit'],
+    ['/stats/top-users?limit=', 'limit'],
+    ['/stats/top-users?limit=1&limit=2', 'limit'],
     ['/stats/top-users?by=revenue', 'by'],
     ['/stats/top-users?from=2026-01-01', 'to'],
     ['/stats/top-users?from=2026-13-01&to=2026-12-31', 'from'],
@@ -117,6 +124,11 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', parameter });
     expect(String(res.body.message)).toContain(parameter);
+  });
+
+  it('reads a limit written in digits, leading zeros included', async () => {
+    await get('/stats/top-users?limit=007');
+    expect(top.calls.at(-1)).toEqual(['spend', 7, undefined]);
   });
 
   it('applies the defaults by=spend and limit=10', async () => {
