@@ -50,12 +50,26 @@ describe('parseRange', () => {
     }
   });
 
+  it.each([
+    ['2026-02-30', 'from is not a real date (got "2026-02-30")'],
+    ['2026-3-1', 'from must be a date as YYYY-MM-DD (got "2026-3-1")'],
+  ])('tells a date that does not exist (%s) from one written wrongly', (from, message) => {
+    expect(() => parseRange(from, '2026-03-31', 400)).toThrow(message);
+  });
+
   it('accepts a single day', () => {
     expect(parseRange('2026-03-01', '2026-03-01', 1)).toEqual({ fromMs: day('2026-03-01'), toMs: day('2026-03-01') });
   });
 });
 
 describe('parseDay', () => {
+  it('reads the years 0000-0099 as written, not as 1900-1999', () => {
+    expect([parseDay('0001-01-01'), parseDay('0099-12-31')]).toEqual([
+      Date.parse('0001-01-01T00:00:00Z'),
+      Date.parse('0099-12-31T00:00:00Z'),
+    ]);
+  });
+
   it('refuses a leap day in a common year', () => {
     expect(parseDay('2025-02-29')).toBeUndefined();
   });

@@ -19,7 +19,8 @@ export class InvalidQueryError extends Error {
 export function parseDay(text: string): number | undefined {
   const m = DATE.exec(text);
   if (!m) return undefined;
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0-99 as 1900-1999.
+  const ms = new Date(0).setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   return new Date(ms).toISOString().slice(0, 10) === text ? ms : undefined;
 }
 
@@ -97,11 +98,20 @@ export function parseOptionalRange(
   return parseRange(from, to, maxDays);
 }
 
+function dayOrRefuse(parameter: 'from' | 'to', text: string): number {
+  const ms = parseDay(text);
+  if (ms !== undefined) return ms;
+  throw new InvalidQueryError(
+    parameter,
+    DATE.test(text)
+      ? `${parameter} is not a real date (got "${text}")`
+      : `${parameter} must be a date as YYYY-MM-DD (got "${text}")`,
+  );
+}
+
 export function parseRange(from: string, to: string, maxDays: number): DayRange {
-  const fromMs = parseDay(from);
-  if (fromMs === undefined) throw new InvalidQueryError('from', `from must be a date as YYYY-MM-DD (got "${from}")`);
-  const toMs = parseDay(to);
-  if (toMs === undefined) throw new InvalidQueryError('to', `to must be a date as YYYY-MM-DD (got "${to}")`);
+  const fromMs = dayOrRefuse('from', from);
+  const toMs = dayOrRefuse('to', to);
   if (fromMs > toMs) throw new InvalidQueryError('from', `from (${from}) must not be after to (${to})`);
   const days = (toMs - fromMs) / DAY_MS + 1;
   if (days > maxDays)
