@@ -147,6 +147,18 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     });
     expect(res.status).toBe(413);
   });
+
+  it('refuses a body that is not valid JSON with a 400 naming the body', async () => {
+    const res = await fetch(url('/admin/dead-letters/redrive'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"limit":',
+    });
+    expect([res.status, await res.json()]).toEqual([
+      400,
+      expect.objectContaining({ parameter: 'body', message: 'the request body is not valid JSON' }),
+    ]);
+  });
 });
 
 describe('operations: readiness without Redis', () => {

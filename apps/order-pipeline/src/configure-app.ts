@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { ROOT_LOGGER, requestContextAfterBody, requestLogger } from '@order-pipeline/observability';
-import { HttpErrorFilter, createValidationPipe } from '@order-pipeline/stats';
+import { HttpErrorFilter, ParameterException, createValidationPipe } from '@order-pipeline/stats';
 
 /** The request log, global pipe, the one exception filter, Swagger UI at /docs and JSON at /docs-json. */
 export function configureApp(app: INestApplication): INestApplication {
@@ -131,6 +131,7 @@ function protectHttp(app: NestExpressApplication, config: AppConfig): void {
           : error instanceof Error
             ? error.message
             : 'the request body cannot be read';
-    next(new HttpException(message, status));
+    // A 400 names the request body as its parameter, as every other 400 names one.
+    next(status === 400 ? new ParameterException('body', message) : new HttpException(message, status));
   });
 }
