@@ -167,6 +167,7 @@ describe('the built app with the embedded SQS emulator', () => {
     app.child.kill('SIGTERM');
     // Nest runs the shutdown hooks, then the process exits with status 0.
     expect(await new Promise((resolve) => app?.child.once('exit', (code, signal) => resolve(code ?? signal)))).toBe(0);
+    expect(app.output()).toMatch(/SIGTERM: stopping; batches in flight get up to \d+ s to finish/);
 
     app = await startBuiltApp(termEnv);
     const again = app.base;

@@ -28,6 +28,7 @@ async function bootstrap(): Promise<void> {
   nest.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
+      logger.log(`${signal}: stopping; batches in flight get up to ${config.shutdownGraceSeconds} s to finish`);
       // Bounded: if the orderly shutdown hangs, leave anyway. Nothing unacknowledged is
       // lost: SQS delivers it again after its visibility timeout.
       setTimeout(
