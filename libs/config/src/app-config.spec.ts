@@ -30,9 +30,22 @@ describe('loadConfig', () => {
     ['SQS_CONSUMER_CONCURRENCY', '-1'],
     ['LOAD_SAMPLE_DATA', 'maybe'],
     ['SQS_QUEUE_NAME', 'bad name'],
+    ['QUALITY_GUARD_SAMPLE_RATE', '1.5'],
+    ['QUALITY_GUARD_SAMPLE_RATE', '-0.1'],
+    ['QUALITY_GUARD_SAMPLE_RATE', '5%'],
   ])('refuses %s=%p with a message naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+
+  it.each([
+    ['.5', 0.5],
+    ['0.25', 0.25],
+    ['0', 0],
+    ['1', 1],
+    ['1.0', 1],
+  ])('reads the fraction QUALITY_GUARD_SAMPLE_RATE=%s', (value, rate) => {
+    expect(loadConfig({ QUALITY_GUARD_SAMPLE_RATE: value }).qualityGuard.sampleRate).toBe(rate);
   });
 
   it('accepts an emulator queue URL whose host WHATWG URL would refuse', () => {

@@ -130,7 +130,7 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
 function fraction(env: Env, name: string, fallback: number): number {
   const value = raw(env, name);
   if (value === undefined) return fallback;
-  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(value))
+  if (!/^(0?\.\d+|0|1|1\.0+)$/.test(value))
     throw new ConfigError(name, `must be a number from 0 to 1 (got "${value}")`);
   return Number(value);
 }
