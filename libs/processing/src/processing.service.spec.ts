@@ -21,7 +21,7 @@ class FakeAggregator {
     if (order.userId === 'U-TAKEN') {
       return Promise.resolve({
         status: 'conflict' as const,
-        claim: { contentHash: 'x', userId: 'U-OWNER', firstSeenMs: 1 },
+        claim: { contentHash: 'x', userId: 'U-OWNER', firstSeenMs: Date.parse('2026-03-04T10:15:00Z') },
       });
     }
     // As CLAIM_LUA: the first claim of an id is new, the same content again is same.
@@ -139,6 +139,13 @@ describe('ProcessingService', () => {
       ['6', 'rejected', ['ai:fraud_suspected']],
       ['3', 'conflict', ['conflict:order_id_reused']],
     ]);
+  });
+
+  it('says in a conflict when and for whom the order_id was first seen', async () => {
+    await service.processBatch([forUser('3', 'u-taken')]);
+    expect(store.records[0]?.reasons[0]?.message).toMatch(
+      /^order_id \S+ was first seen at 2026-03-04T10:15:00.000Z with other content, for user U-OWNER; this message is not applied$/,
+    );
   });
 
   it('leaves a rejection for retry when it cannot be stored: nothing is acknowledged unrecorded', async () => {

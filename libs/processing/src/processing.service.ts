@@ -167,7 +167,7 @@ export class ProcessingService {
       const reasons = [
         {
           code: 'conflict:order_id_reused',
-          message: `order_id ${order.orderId} was first seen with other content (user ${existing.userId})`,
+          message: `order_id ${order.orderId} was first seen${seenAt(existing.firstSeenMs)} with other content, for user ${existing.userId}; this message is not applied`,
         },
       ];
       await this.store(message, 'conflict', reasons, order.orderId, order.userId, {
@@ -231,4 +231,9 @@ function parseSafely(body: string): ReturnType<typeof parseOrderMessage> {
 
 function retry(message: InboundMessage, error: unknown): Outcome {
   return { messageId: message.id, kind: 'retry', error: error instanceof Error ? error.message : String(error) };
+}
+
+/** " at <ISO instant>" for a claim's first-seen time, or nothing when the claim has none. */
+function seenAt(ms: number): string {
+  return Number.isFinite(ms) && ms > 0 ? ` at ${new Date(ms).toISOString()}` : '';
 }

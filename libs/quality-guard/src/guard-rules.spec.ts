@@ -62,6 +62,11 @@ describe('guard rules', () => {
     expect(codes(order(fields), c)).toEqual([code]);
   });
 
+  it('name markup as markup, though it is one long word too', () => {
+    const [flag] = flagsFor(order({ shipping_address: '<script>alert(document.cookie)</script>' }), ctx);
+    expect(flag?.message).toContain('contains markup, a link or a template');
+  });
+
   it("do not compare with a user's average before the user has three orders", () => {
     expect(codes(order(), { user: { orders: 2, cents: 200 } })).toEqual([]);
   });

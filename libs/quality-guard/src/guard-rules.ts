@@ -52,8 +52,9 @@ function junkAddress(address: string): string | undefined {
   if (letters < 2) return 'has fewer than two letters';
   if (/(.)\1{5,}/u.test(address)) return 'repeats one character six times or more';
   if (/\p{Cc}/u.test(address)) return 'contains control characters';
-  if (!/\s/.test(address) && address.length > 20) return 'is one long word';
+  // Markup first: "<script>alert(1)</script>" is one long word too, but markup says more.
   if (/<\s*script|https?:\/\/|\{\{|\$\{/i.test(address)) return 'contains markup, a link or a template';
+  if (!/\s/.test(address) && address.length > 20) return 'is one long word';
   return undefined;
 }
 
