@@ -189,6 +189,11 @@ describe('parseOrderMessage', () => {
     expect(codes(withQuantity(text, read * 2000))).toEqual(['invalid_quantity:items[0].quantity']);
   });
 
+  it('reads a body that starts with a byte order mark like the same body without one', () => {
+    const body = anOrder().json();
+    expect(parseOrderMessage(`\uFEFF${body}`)).toEqual(parseOrderMessage(body));
+  });
+
   it('upper-cases Unicode ids after NFC normalisation', () => {
     const result = parseOrderMessage(anOrder().with({ user_id: 'caf\u0065\u0301-1' }).json());
     expect(result.ok && result.order.userId).toBe('CAFÉ-1');

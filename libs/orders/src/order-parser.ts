@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { validateSync, type ValidationError } from 'class-validator';
 import { OrderEventDto, OrderItemDto, ID_PATTERN, MAX_ID_LENGTH } from './order-event.dto';
 import { MAX_ORDER_CENTS, parseCents, type Cents } from './money';
@@ -59,7 +59,8 @@ function parseWith(body: string, readBody: (body: string) => unknown): ParseResu
   }
   let json: unknown;
   try {
-    json = readBody(body);
+    // A leading byte order mark is ignored, as RFC 8259 allows (some tools write one).
+    json = readBody(body.charCodeAt(0) === 0xfeff ? body.slice(1) : body);
   } catch (error) {
     if (error instanceof RangeError) return fail([tooDeep()]);
     return fail([{ code: 'not_json', message: 'message body is not valid JSON' }]);
@@ -318,5 +319,5 @@ function contentHash(order: Omit<Order, 'contentHash'>): string {
     order.shippingAddress,
     order.paymentMethod,
   ]);
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+  return hash('sha256', canonical, 'hex').slice(0, 32); // one-shot: half the cost of createHash()
 }
