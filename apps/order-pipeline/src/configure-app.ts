@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { ROOT_LOGGER, requestContextAfterBody, requestLogger } from '@order-pipeline/observability';
-import { HttpErrorFilter, ParameterException, createValidationPipe } from '@order-pipeline/stats';
+import { HttpErrorFilter, ParameterException, createValidationPipe, routeMethodsOf } from '@order-pipeline/stats';
 
 /** The request log, global pipe, the one exception filter, Swagger UI at /docs and JSON at /docs-json. */
 export function configureApp(app: INestApplication): INestApplication {
@@ -27,7 +27,6 @@ export function configureApp(app: INestApplication): INestApplication {
   express.set('x-powered-by', false);
   protectHttp(app as NestExpressApplication, app.get<AppConfig>(APP_CONFIG));
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new HttpErrorFilter());
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,
@@ -43,6 +42,8 @@ export function configureApp(app: INestApplication): INestApplication {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // The documented routes tell the filter which methods a path has: 405 rather than 404.
+  app.useGlobalFilters(new HttpErrorFilter(routeMethodsOf(document.paths)));
   return app;
 }
 

@@ -112,9 +112,25 @@ interface ErrorBody {
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(HttpErrorFilter.name);
 
+  /** `routeMethods`: the methods a path answers to (routeMethodsOf), for a 405 where a route has another method. */
+  constructor(private readonly routeMethods: RouteMethods = () => []) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
-    const body = this.toBody(exception, host.switchToHttp().getRequest<Request>().path);
+    const req = host.switchToHttp().getRequest<Request>();
+    const allowed = isUnrouted(exception, req.method) ? this.routeMethods(req.path) : [];
+    if (allowed.length > 0) {
+      res
+        .status(405)
+        .setHeader('Allow', allowed.join(', '))
+        .json({
+          statusCode: 405,
+          error: 'Method Not Allowed',
+          message: `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`,
+        } satisfies ErrorBody);
+      return;
+    }
+    const body = this.toBody(exception, req.path);
     res.status(body.statusCode).json(body);
   }
 
@@ -157,6 +173,33 @@ export class HttpErrorFilter implements ExceptionFilter {
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { statusCode: 500, error: 'Internal Server Error', message: 'unexpected error' };
   }
+}
+
+/** The methods a request path answers to; empty when no route has the path. */
+export type RouteMethods = (path: string) => readonly string[];
+
+/**
+ * RouteMethods from the OpenAPI document's paths (every route the API documents): a template
+ * such as /users/{user_id}/stats matches any one segment in place of the parameter, and a GET
+ * route answers HEAD too (Express does so itself).
+ */
+export function routeMethodsOf(paths: Record<string, object>): RouteMethods {
+  const routes = Object.entries(paths).map(([template, operations]) => ({
+    pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}/]+\}/g, '[^/]+')}/?$`),
+    methods: Object.keys(operations)
+      .map((method) => method.toUpperCase())
+      .flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])),
+  }));
+  return (path) => [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))];
+}
+
+/** Nest's answer when no route matched the method and path ("Cannot POST /x"), not a 404 of a route. */
+function isUnrouted(exception: unknown, method: string): boolean {
+  return (
+    exception instanceof HttpException &&
+    exception.getStatus() === 404 &&
+    exception.message.startsWith(`Cannot ${method} `)
+  );
 }
 
 /** The path parameter whose segment cannot be decoded: the id after /users/ or /orders/ (and /orders/rejected/). */

@@ -1,4 +1,4 @@
 export { StatsModule } from './stats.module';
-export { HttpErrorFilter, createValidationPipe } from './http-errors';
+export { HttpErrorFilter, createValidationPipe, routeMethodsOf } from './http-errors';
 export { PublicRoute } from './api-keys';
 export { ParameterException } from './parameter-exception';
