@@ -96,12 +96,13 @@ describe('parseOrderMessage on hostile bodies (fast-check)', () => {
 
     it('reads every order exactly as the always-reviver path does', () => {
       fc.assert(
-        fc.property(numberText, numberText, numberText, space, space, (value, price, other, s1, s2) => {
+        fc.property(numberText, numberText, numberText, space, space, space, (value, price, other, s1, s2, s3) => {
           const body = anOrder()
+            .with({ order_timestamp: '2026-01-02T03:04:05.678Z' }) // digits in a string, not a token
             .json()
-            .replace('"order_value":99.99', `"order_value":${s1}${value}`)
-            .replace('"price_per_unit":20', `"price_per_unit":${s2}${price}`)
-            .replace('"quantity":1', `"quantity":${other}`);
+            .replace('"order_value":99.99', `"order_value":${s1}${value}${s3}`)
+            .replace('"price_per_unit":20', `"price_per_unit":${s2}${price}${s3}`)
+            .replace('"quantity":1', `"quantity":${other}${s3}`);
           expect(parseOrderMessage(body)).toEqual(parseOrderMessageAsWritten(body));
         }),
         { seed: FUZZ_SEED, numRuns: 2_000 },

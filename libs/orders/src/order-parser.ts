@@ -143,10 +143,12 @@ const WHOLE_NUMBER_TEXT = /^\d+(?:\.0*)?$/;
  * text (-0 reads as 0, 9.999e1 as 99.99, 10.0000000000000001 as 10); every other number
  * token is an integer, or has one or two decimals, and within MAX_ORDER_CENTS its value
  * prints back as written but for trailing zeros, which parseCents treats alike. Number
- * tokens follow ":", "," or "[" (and JSON whitespace); a match inside a string only sends
- * the body the slow way.
+ * tokens follow ":", "," or "[" and are followed by ",", "}" or "]" (JSON whitespace
+ * between); a match inside a string only sends the body the slow way. The closing
+ * delimiter keeps ISO timestamps with milliseconds ("T10:00:00.000Z", as JavaScript's
+ * toISOString writes them) on the fast path.
  */
-const UNUSUAL_NUMBER = /[:,[]\s*(?:-|[\d.]+[eE]|\d+\.\d{3})/;
+const UNUSUAL_NUMBER = /[:,[]\s*(?:-\d[\d.eE+-]*|\d+(?:\.\d+)?[eE][+-]?\d+|\d+\.\d{3,})\s*[,}\]]/;
 
 /**
  * JSON.parse with the money reviver only when the body holds a number token whose text
