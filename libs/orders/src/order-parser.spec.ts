@@ -189,6 +189,16 @@ describe('parseOrderMessage', () => {
     expect(codes(withQuantity(text, read * 2000))).toEqual(['invalid_quantity:items[0].quantity']);
   });
 
+  it.each([['{"constructor":null}'], ['{"constructor":{"pad":"x"}}'], ['{"constructor":"Object"}'], ['{}']])(
+    'refuses the object %s where items belong as invalid_type:items',
+    (items) => {
+      const body = anOrder()
+        .json()
+        .replace(/"items":\[[^\]]*\]/, `"items":${items}`);
+      expect(codes(body)).toEqual(['invalid_type:items']);
+    },
+  );
+
   it('reads a body that starts with a byte order mark like the same body without one', () => {
     const body = anOrder().json();
     expect(parseOrderMessage(`\uFEFF${body}`)).toEqual(parseOrderMessage(body));

@@ -29,7 +29,12 @@ const wrongType = fc.oneof(
 const field = (wellFormed: fc.Arbitrary<unknown>, edge: fc.Arbitrary<unknown>) =>
   fc.oneof({ weight: 14, arbitrary: wellFormed }, { weight: 1, arbitrary: edge }, { weight: 1, arbitrary: wrongType });
 const id = field(
-  fc.stringMatching(/^[A-Z0-9][A-Z0-9._#@+/-]{0,20}$/),
+  fc.oneof(
+    fc.stringMatching(/^[A-Z0-9][A-Z0-9._#@+/-]{0,20}$/),
+    fc
+      .array(fc.constantFrom('A', '9', '\u00E9', '\u4E2D', '\u{1D400}', '-', '.'), { minLength: 1, maxLength: 20 })
+      .map((chars) => chars.join('')),
+  ),
   fc.oneof(textNear(MAX_ID_LENGTH), fc.constantFrom('', 'a b', 'a:b', '{x}')),
 );
 const text = (limit: number) => field(fc.string({ minLength: 1, maxLength: 30 }), textNear(limit));
@@ -88,6 +93,14 @@ describe('validityCheck', () => {
     );
     // Both answers must be common, or the agreement above says little.
     expect(Math.min(seen.valid, seen.invalid)).toBeGreaterThan(300);
+  });
+
+  it('leaves a nested object whose own "constructor" key is no class to class-validator', () => {
+    class Holder {
+      @ValidateNested()
+      inner: unknown = { constructor: 'not a class' };
+    }
+    expect([validityCheck(Holder)(new Holder()), findsNothing(new Holder())]).toEqual([false, true]);
   });
 
   it('counts an astral character as one, as class-validator does', () => {

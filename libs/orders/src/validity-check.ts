@@ -35,7 +35,7 @@ export function validityCheck(target: new () => object): (object: object) => boo
     return plan;
   };
   planOf(target);
-  return (object) => planOf(object.constructor as Class)(object);
+  return (object) => typeof object.constructor === 'function' && planOf(object.constructor as Class)(object);
 }
 
 function compile(cls: Class, planOf: PlanOf): (object: object) => boolean {
@@ -88,7 +88,10 @@ function constraintOf(
 /**
  * @ValidateNested as class-validator runs it: undefined passes; the elements of an array or
  * set and the values of a map are each checked the same way (so an empty array inside an
- * array passes); any other object by its own class's plan; null or a primitive fails.
+ * array passes); any other object by its own class's plan; null or a primitive fails. An
+ * object whose `constructor` is not a function (parsed JSON can carry its own
+ * "constructor" key) is left to class-validator: plans are kept per class, and a key read
+ * from a message would make that cache grow with every message.
  */
 function nested(planOf: PlanOf): Constraint {
   const check = (value: unknown): boolean => {
@@ -97,7 +100,9 @@ function nested(planOf: PlanOf): Constraint {
       for (const element of value.values()) if (!check(element)) return false;
       return true;
     }
-    return value instanceof Object && planOf(value.constructor as Class)(value);
+    if (!(value instanceof Object)) return false;
+    const cls: unknown = value.constructor;
+    return typeof cls === 'function' && planOf(cls as Class)(value);
   };
   return check;
 }
