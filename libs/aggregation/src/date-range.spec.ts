@@ -26,6 +26,14 @@ describe('coveringPeriods', () => {
 });
 
 describe('monthSlices', () => {
+  it('slices the years 0000-0099 by their own months', () => {
+    const slices = monthSlices({
+      fromMs: Date.parse('0001-01-01T00:00:00Z'),
+      toMs: Date.parse('0001-03-31T00:00:00Z'),
+    });
+    expect(slices.map((s) => s.month)).toEqual(['000101', '000102', '000103']);
+  });
+
   it('spans a year boundary', () => {
     expect(monthSlices({ fromMs: day('2025-12-31'), toMs: day('2026-01-01') }).map((s) => s.month)).toEqual([
       '202512',

@@ -15,12 +15,16 @@ export class InvalidQueryError extends Error {
   }
 }
 
+/** Midnight UTC (ms) of a date; month from 0. Not Date.UTC: it reads the years 0-99 as 1900-1999. */
+function utcMidnight(year: number, month: number, day: number): number {
+  return new Date(0).setUTCFullYear(year, month, day);
+}
+
 /** Midnight UTC (ms) of a YYYY-MM-DD date, or undefined when it is not a real date. */
 export function parseDay(text: string): number | undefined {
   const m = DATE.exec(text);
   if (!m) return undefined;
-  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0-99 as 1900-1999.
-  const ms = new Date(0).setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const ms = utcMidnight(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   return new Date(ms).toISOString().slice(0, 10) === text ? ms : undefined;
 }
 
@@ -57,8 +61,8 @@ export function monthSlices(range: DayRange): MonthSlice[] {
   let cursor = range.fromMs;
   while (cursor <= range.toMs) {
     const d = new Date(cursor);
-    const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-    const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    const monthStart = utcMidnight(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    const nextMonth = utcMidnight(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
     const end = Math.min(range.toMs, nextMonth - DAY_MS);
     const days = daysIn({ fromMs: cursor, toMs: end });
     slices.push({
