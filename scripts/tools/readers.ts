@@ -72,6 +72,10 @@ export function readJsonArray(text: string): string[] {
   try {
     parsed = JSON.parse(stripBom(text), numbersAsWritten);
   } catch (e) {
+    if (e instanceof RangeError) {
+      // The reviver recurses: a few thousand levels of nesting exhaust the stack. No order is that deep.
+      throw new InputError('an element is nested too deeply to read (thousands of levels; no order is)');
+    }
     throw new InputError(`not valid JSON: ${(e as Error).message}`);
   }
   if (!Array.isArray(parsed)) {

@@ -58,6 +58,10 @@ describe('readJsonArray', () => {
       '{"order_value":10.0000000000000001,"items":[{"quantity":1e2,"price_per_unit":0.10000000000000001}]}',
     );
   });
+  it('says so when an element is nested too deeply to read', () => {
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    expect(() => readJsonArray(`[{"order_id":"A"}, ${deep}]`)).toThrow(/nested too deeply/);
+  });
   it('rejects a non-array and invalid JSON', () => {
     expect(() => readJsonArray('{"order_id":"A"}')).toThrow(InputError);
     expect(() => readJsonArray('[{"order_id":')).toThrow(InputError);
