@@ -152,6 +152,7 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     ['POST', '/stats/global', 'GET, HEAD'],
     ['DELETE', '/users/U-1/stats', 'GET, HEAD'],
     ['GET', '/admin/dead-letters/redrive', 'POST'],
+    ['POST', '/STATS/GLOBAL', 'GET, HEAD'], // Express routes case-insensitively
   ])('answers %s %s with a 405 that lists the methods the path has', async (method, path, allow) => {
     const res = await fetch(url(path), { method });
     expect([res.status, res.headers.get('allow'), ((await res.json()) as { message: string }).message]).toEqual([

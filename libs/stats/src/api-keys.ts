@@ -47,10 +47,10 @@ export const AdminRoute = (): MethodDecorator & ClassDecorator =>
 
 /**
  * Documents a read route (the default access, so this changes nothing at run time): it needs
- * READ_API_KEY when that is set, so Swagger UI's "Authorize" sends the key with it, and it
- * answers 503 while Redis does not.
+ * READ_API_KEY when that is set, so Swagger UI's "Authorize" sends the key with it; one that
+ * reads Redis answers 503 while Redis does not.
  */
-export const ReadRoute = (): MethodDecorator & ClassDecorator =>
+export const ReadRoute = ({ readsRedis = true }: { readsRedis?: boolean } = {}): MethodDecorator & ClassDecorator =>
   applyDecorators(
     ApiSecurity('api-key'),
     ApiBearerAuth('bearer'),
@@ -59,7 +59,9 @@ export const ReadRoute = (): MethodDecorator & ClassDecorator =>
       description:
         'READ_API_KEY is set and the request has no key, or another key. Without READ_API_KEY the route is open.',
     }),
-    ApiServiceUnavailableResponse({ type: ErrorDto, description: 'Redis does not answer; retry later.' }),
+    ...(readsRedis
+      ? [ApiServiceUnavailableResponse({ type: ErrorDto, description: 'Redis does not answer; retry later.' })]
+      : []),
   );
 
 /**

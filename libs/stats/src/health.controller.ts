@@ -109,7 +109,7 @@ export class HealthController {
 
 /** Prometheus metrics of this process (prom-client registry of the app). */
 @ApiTags('operations')
-@ReadRoute()
+@ReadRoute({ readsRedis: false })
 @Controller()
 export class MetricsController {
   constructor(private readonly metrics: MetricsRegistry) {}

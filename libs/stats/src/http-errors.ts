@@ -175,6 +175,8 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
 /** The methods a request path answers to; empty when no route has the path. */
 export type RouteMethods = (path: string) => readonly string[];
 
@@ -184,9 +186,11 @@ export type RouteMethods = (path: string) => readonly string[];
  * route answers HEAD too (Express does so itself).
  */
 export function routeMethodsOf(paths: Record<string, object>): RouteMethods {
-  const routes = Object.entries(paths).map(([template, operations]) => ({
-    pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}/]+\}/g, '[^/]+')}/?$`),
-    methods: Object.keys(operations)
+  const routes = Object.entries(paths).map(([template, item]) => ({
+    // Case-insensitive, as Express routes by default.
+    pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}/]+\}/g, '[^/]+')}/?$`, 'i'),
+    methods: Object.keys(item)
+      .filter((key) => HTTP_METHODS.has(key)) // a path item may also hold parameters, a summary...
       .map((method) => method.toUpperCase())
       .flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])),
   }));

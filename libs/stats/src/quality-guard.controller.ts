@@ -5,7 +5,7 @@ import { QualityGuardDto } from './quality-guard.dto';
 import { ReadRoute } from './api-keys';
 
 @ApiTags('operations')
-@ReadRoute()
+@ReadRoute({ readsRedis: false })
 @Controller('quality-guard')
 export class QualityGuardController {
   constructor(private readonly guard: QualityGuard) {}
