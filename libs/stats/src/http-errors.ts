@@ -187,8 +187,8 @@ export type RouteMethods = (path: string) => readonly string[];
  */
 export function routeMethodsOf(paths: Record<string, object>): RouteMethods {
   const routes = Object.entries(paths).map(([template, item]) => ({
-    // Case-insensitive, as Express routes by default.
-    pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}/]+\}/g, '[^/]+')}/?$`, 'i'),
+    // Case-sensitive, as configureApp has Express route.
+    pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}/]+\}/g, '[^/]+')}/?$`),
     methods: Object.keys(item)
       .filter((key) => HTTP_METHODS.has(key)) // a path item may also hold parameters, a summary...
       .map((method) => method.toUpperCase())
