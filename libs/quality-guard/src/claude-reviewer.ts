@@ -1,4 +1,4 @@
-import Anthropic, { APIConnectionError, APIError } from '@anthropic-ai/sdk';
+import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
 import { formatCents, type Order } from '@order-pipeline/orders';
 import type { Flag } from './guard-rules';
 
@@ -159,13 +159,30 @@ export class ClaudeReviewer {
   }
 
   private async once(items: readonly ReviewItem[]): Promise<ReviewAnswer> {
-    const message = await this.client.messages.create({
-      model: this.options.model,
-      max_tokens: 256 + 160 * items.length,
-      system: SYSTEM_PROMPT,
-      messages: [{ role: 'user', content: delimitedOrders(items) }],
-      output_config: { format: { type: 'json_schema', schema: VERDICT_SCHEMA } },
-    });
+    // The SDK's own timeout stops at the response headers; a body that trickles in for ever
+    // would hold the batch (and every later one waiting on this review). One deadline for
+    // the whole attempt, headers and body.
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    let message: Anthropic.Message;
+    try {
+      message = await this.client.messages.create(
+        {
+          model: this.options.model,
+          max_tokens: 256 + 160 * items.length,
+          system: SYSTEM_PROMPT,
+          messages: [{ role: 'user', content: delimitedOrders(items) }],
+          output_config: { format: { type: 'json_schema', schema: VERDICT_SCHEMA } },
+        },
+        { signal: deadline },
+      );
+    } catch (error) {
+      if (deadline.aborted) {
+        throw new APIConnectionTimeoutError({
+          message: `no complete answer within ${this.options.timeoutMs} ms (QUALITY_GUARD_TIMEOUT_MS)`,
+        });
+      }
+      throw error;
+    }
     const usage = { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens };
     if (message.stop_reason === 'refusal') throw new ModelAnswerError('refusal', 'the model refused to answer', usage);
     if (message.stop_reason === 'max_tokens') {

@@ -352,6 +352,18 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       expect(guard.counters.modelFailures).toBe(1);
     });
 
+    it('gives up on an answer whose body never ends, within the timeout (fail-open)', async () => {
+      api.reply = () => 'stall';
+      const { guard } = modelRig({ QUALITY_GUARD_MAX_RETRIES: '1', QUALITY_GUARD_TIMEOUT_MS: '200' });
+      const [verdict] = await guard.review([suspicious()], NOW);
+      expect([verdict?.decision, verdict?.checked, guard.counters.modelFailures, api.requests.length]).toEqual([
+        'allow',
+        false,
+        1,
+        2,
+      ]);
+    });
+
     it('holds an order for retry when the model does not answer in time (hold)', async () => {
       api.reply = () => 'hang';
       const { guard } = modelRig({

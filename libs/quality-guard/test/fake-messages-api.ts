@@ -40,7 +40,9 @@ export type Reply =
   /** An error status (429, 500, 529, ...) with optional headers such as retry-after. */
   | { readonly status: number; readonly headers?: Readonly<Record<string, string>> }
   /** Never answers: the client's timeout must fire. */
-  | 'hang';
+  | 'hang'
+  /** Sends 200 and its headers, then a space every 50 ms and never the body's end. */
+  | 'stall';
 
 /** Every order allowed. */
 export const allowAll = (r: SeenRequest): Reply => ({
@@ -76,6 +78,13 @@ export class FakeMessagesApi {
         this.requests.push(seen);
         const reply = this.reply(seen);
         if (reply === 'hang') return;
+        if (reply === 'stall') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write('{');
+          const drip = setInterval(() => res.write(' '), 50);
+          res.on('close', () => clearInterval(drip));
+          return;
+        }
         const held = this.holdAnswers;
         const answer = (): void => {
           if (held) void held.then(() => this.answer(res, body, raw.length, reply));
@@ -99,7 +108,7 @@ export class FakeMessagesApi {
     res: ServerResponse,
     body: SeenRequest['body'],
     requestChars: number,
-    reply: Exclude<Reply, 'hang'>,
+    reply: Exclude<Reply, 'hang' | 'stall'>,
   ): void {
     if ('status' in reply) {
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
