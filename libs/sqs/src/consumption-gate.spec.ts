@@ -62,6 +62,32 @@ describe('ConsumptionGate', () => {
     expect(held()).toBe(true);
   });
 
+  it('pauses after failed receives, 250 ms doubling, until a receive answers', async () => {
+    const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    const refused = new Error('SQS receive message failed: connect ECONNREFUSED 127.0.0.1:4999');
+    gate.receiveFailed(refused);
+    gate.receiveFailed(refused);
+    gate.receiveFailed(refused); // third in a row: 1 s
+    const done = settled(gate.beforeReceive());
+    await jest.advanceTimersByTimeAsync(900);
+    expect([done(), gate.isPaused]).toEqual([false, true]);
+    await jest.advanceTimersByTimeAsync(400);
+    expect(done()).toBe(true);
+    gate.receiveSucceeded();
+    gate.receiveFailed(refused); // a new run starts again at 250 ms
+    const next = settled(gate.beforeReceive());
+    await jest.advanceTimersByTimeAsync(300);
+    expect(next()).toBe(true);
+  });
+
+  it('never pauses the receives for more than 10 s however long SQS is away', async () => {
+    const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    for (let i = 0; i < 40; i += 1) gate.receiveFailed(new Error('SQS receive message failed: timeout'));
+    const done = settled(gate.beforeReceive());
+    await jest.advanceTimersByTimeAsync(10_300);
+    expect(done()).toBe(true);
+  });
+
   it('refuses every receive once the app shuts down, even one already held', async () => {
     const gate = new ConsumptionGate(fakeRedis(false) as unknown as RedisService);
     const held = gate.beforeReceive();

@@ -4,13 +4,18 @@ import { RedisService } from '@order-pipeline/redis';
 /** Longest pause of the receives after batches that made no progress at all. */
 const MAX_PAUSE_MS = 30_000;
 const FIRST_PAUSE_MS = 500;
+/** Pause of the receives after failed ReceiveMessage calls (SQS unreachable): 250 ms doubling to 10 s. */
+const FIRST_RECEIVE_PAUSE_MS = 250;
+const MAX_RECEIVE_PAUSE_MS = 10_000;
 
 /**
  * Decides when the consumers may receive. sqs-consumer awaits `beforeReceive` before every
  * ReceiveMessage, so while Redis is away, or for a growing pause (0.5 s doubling to 30 s)
  * after batches whose messages all failed transiently, no message is received: nothing
  * spins, no receive count is spent, and consumption resumes by itself once Redis answers.
- * After `close` no further receive starts.
+ * Failed receives themselves (SQS unreachable: sqs-consumer would poll again at once) pause
+ * the receives too, 250 ms doubling to 10 s, with one warning per outage, not one per
+ * attempt. After `close` no further receive starts.
  */
 @Injectable()
 export class ConsumptionGate {
@@ -21,6 +26,7 @@ export class ConsumptionGate {
   private paused = false;
   private heldSteps = 0;
   private redisWasAway = false;
+  private failedReceives = 0;
 
   constructor(private readonly redis: RedisService) {}
 
@@ -46,15 +52,19 @@ export class ConsumptionGate {
       if (this.redis.ready && this.redisWasAway) this.batchProgressed();
       this.redisWasAway = !this.redis.ready;
       const waitMs = this.pausedUntil - Date.now();
+      const failingReceives = this.redis.ready && this.failedReceives > 0;
       if (this.redis.ready && waitMs <= 0) {
-        if (this.paused) this.logger.log('consumption resumed');
+        // While receives fail, each retry is not news: receiveSucceeded says when they work.
+        if (this.paused && !failingReceives) this.logger.log('consumption resumed');
         this.paused = false;
         return;
       }
       if (!this.paused) {
-        this.logger.warn(
-          `consumption paused: ${this.redis.ready ? `${this.failedBatches} batches in a row failed` : 'redis is not ready'}`,
-        );
+        if (!failingReceives) {
+          this.logger.warn(
+            `consumption paused: ${this.redis.ready ? `${this.failedBatches} batches in a row failed` : 'redis is not ready'}`,
+          );
+        }
         this.paused = true;
       }
       this.heldSteps += 1;
@@ -73,6 +83,31 @@ export class ConsumptionGate {
     this.failedBatches += 1;
     const pause = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** Math.min(this.failedBatches - 1, 16));
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + pause);
+  }
+
+  /**
+   * A ReceiveMessage failed (sqs-consumer's 'error' event): SQS is unreachable, refuses or
+   * throttles. Pause the receives, longer each time in a row; the first failure of a run is
+   * logged, later ones only at debug level.
+   */
+  receiveFailed(error: Error): void {
+    if (this.closing.signal.aborted) return;
+    this.failedReceives += 1;
+    const steps = Math.min(this.failedReceives - 1, 16);
+    const pause = Math.min(MAX_RECEIVE_PAUSE_MS, FIRST_RECEIVE_PAUSE_MS * 2 ** steps);
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + pause);
+    if (this.failedReceives === 1) {
+      this.logger.warn(`consumption paused: ${error.message}; receiving again after a growing pause (at most 10 s)`);
+    } else {
+      this.logger.debug(`${error.message} (${this.failedReceives} in a row)`);
+    }
+  }
+
+  /** A ReceiveMessage answered (sqs-consumer's postReceiveMessageCallback). */
+  receiveSucceeded(): void {
+    if (this.failedReceives === 0) return;
+    this.logger.log(`receives work again after ${this.failedReceives} failed`);
+    this.failedReceives = 0;
   }
 
   /** A batch in which some message reached a final outcome: no pause. */

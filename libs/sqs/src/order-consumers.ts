@@ -1,6 +1,7 @@
 import { Injectable, Logger, type Type } from '@nestjs/common';
 import type { Message } from '@aws-sdk/client-sqs';
 import { SqsConsumerEventHandler, SqsMessageHandler } from '@ssut/nestjs-sqs';
+import { ConsumptionGate } from './consumption-gate';
 import { OrderBatchHandler } from './order-batch-handler';
 
 /**
@@ -17,7 +18,10 @@ function consumerClass(index: number): Type<unknown> {
   class OrdersConsumer {
     private readonly logger = new Logger(`OrdersConsumer${index}`);
 
-    constructor(private readonly handler: OrderBatchHandler) {}
+    constructor(
+      private readonly handler: OrderBatchHandler,
+      private readonly gate: ConsumptionGate,
+    ) {}
 
     @SqsMessageHandler(consumerName(index), true)
     handle(messages: Message[]): Promise<Message[]> {
@@ -26,7 +30,10 @@ function consumerClass(index: number): Type<unknown> {
 
     @SqsConsumerEventHandler(consumerName(index), 'error')
     onError(error: Error): void {
-      this.logger.warn(`sqs consumer: ${error.message}`);
+      // A failed receive pauses the receives (sqs-consumer itself would poll again at once)
+      // and is logged by the gate, once per run of failures.
+      if (error.message.startsWith('SQS receive message failed')) this.gate.receiveFailed(error);
+      else this.logger.warn(`sqs consumer: ${error.message}`);
     }
 
     @SqsConsumerEventHandler(consumerName(index), 'response_processed')

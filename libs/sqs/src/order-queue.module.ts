@@ -52,6 +52,8 @@ class QueueTargetModule implements OnApplicationShutdown {
           ...(config.sqs.heartbeatSeconds > 0 ? { heartbeatInterval: config.sqs.heartbeatSeconds } : {}),
           // No receive while Redis is away or after batches that all failed: no spinning.
           preReceiveMessageCallback: () => gate.beforeReceive(),
+          // A receive that answered ends a run of failed ones (their pause: ConsumptionGate).
+          postReceiveMessageCallback: () => Promise.resolve(gate.receiveSucceeded()),
           // SentTimestamp feeds the queue-wait metrics; a redriven message carries the id it
           // was first known by (dead-letter-queue.ts).
           messageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
