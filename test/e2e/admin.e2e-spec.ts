@@ -197,6 +197,25 @@ describe('dead letters and reprocessing', () => {
     expect((await call(t, 'POST', '/admin/dead-letters/redrive', admin)).body).toMatchObject({ moved: 0 });
   });
 
+  it('keeps two different messages that carry the same original-message-id attribute', async () => {
+    // Any sender can set the attribute a redrive uses; it must not make one message pass for another.
+    const forged = { 'op-original-message-id': { DataType: 'String', StringValue: 'forged-id-1' } };
+    const bad = (orderId: string): string => anOrder().with({ order_id: orderId }).withValue(1).json();
+    await t.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: t.queueUrl,
+        Entries: [
+          { Id: '1', MessageBody: bad('spoof-1'), MessageAttributes: forged },
+          { Id: '2', MessageBody: bad('spoof-2'), MessageAttributes: forged },
+        ],
+      }),
+    );
+    await eventually(async () => (await globalStats(t)).rejected === 2);
+    await t.drained();
+    const [one, two] = await Promise.all([call(t, 'GET', '/orders/spoof-1'), call(t, 'GET', '/orders/spoof-2')]);
+    expect([one.body.outcome, two.body.outcome]).toEqual(['rejected', 'rejected']);
+  });
+
   it('reprocesses a rejected order that passes now: applied once, and it leaves the rejected list', async () => {
     const body = anOrder().with({ order_id: 'ord-fixed', user_id: 'u-fixed' }).json();
     // Rejected under an older rule: stored as the pipeline stores rejections.

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import type { Violation } from '@order-pipeline/orders';
@@ -8,6 +9,9 @@ import { numberOf } from './integer-text';
 import { RECORD_REJECTION_LUA, RESOLVE_REJECTION_LUA } from './lua/scripts';
 
 export type RejectionKind = 'rejected' | 'conflict';
+
+/** RECORD_REJECTION_LUA's answer when the id holds the record of another body. */
+const ID_HOLDS_ANOTHER_BODY = 2;
 
 export interface RejectedOrderRecord {
   readonly id: string;
@@ -61,14 +65,26 @@ export class RejectedOrderStore {
     return { rawBody: cut, rawTruncated: true };
   }
 
-  /** Stores the record once; true when it was new. */
+  /**
+   * Stores the record once; true when it was new. A message processed under an id that
+   * already holds another body's record (a redriven message carries its first id in a
+   * message attribute, and any sender can set that attribute) is stored under an id made
+   * from its own body: it is not taken for the other message, and its redeliveries are
+   * still stored once.
+   */
   async record(record: RejectedOrderRecord): Promise<boolean> {
+    const stored = await this.recordUnder(record);
+    if (stored !== ID_HOLDS_ANOTHER_BODY) return stored === 1;
+    const id = `${record.id}~${hash('sha256', record.rawBody, 'hex').slice(0, 16)}`;
+    return (await this.recordUnder({ ...record, id })) === 1;
+  }
+
+  private recordUnder(record: RejectedOrderRecord): Promise<number> {
     const k = this.keys.rejected();
-    const stored = await this.recordScript(
+    return this.recordScript(
       [k.records, k.index, k.byOrder, k.counts, k.sequence],
       [record.id, JSON.stringify(record), record.kind, record.orderId ?? ''],
     );
-    return stored === 1;
   }
 
   /** Newest first. The cursor is opaque to clients: the sequence number to continue below. */

@@ -76,11 +76,15 @@ return 1
  * redelivery does not count twice).
  * KEYS: 1 records, 2 index, 3 by-order, 4 counts, 5 sequence.
  * ARGV: 1 record id, 2 record JSON, 3 kind ("rejected"|"conflict"), 4 order_id or "".
- * Returns 1 when stored, 0 when it was already there.
+ * Returns 1 when stored, 0 when it was already there, 2 when the id holds the record of
+ * another body (an id carried by a message attribute can be forged; the caller stores
+ * this one under an id of its own).
  */
 export const RECORD_REJECTION_LUA = `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
-  return 0
+  local existing = cjson.decode(redis.call('HGET', KEYS[1], ARGV[1]))
+  if existing.rawBody == cjson.decode(ARGV[2]).rawBody then return 0 end
+  return 2
 end
 local seq = redis.call('INCR', KEYS[5])
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
