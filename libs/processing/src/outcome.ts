@@ -7,6 +7,8 @@ export interface InboundMessage {
   readonly body: string;
   /** ApproximateReceiveCount (1 on the first delivery). */
   readonly receiveCount: number;
+  /** Ask the quality guard's model again even when its verdict is cached (a reprocess). */
+  readonly freshReview?: boolean;
 }
 
 export type OutcomeKind = 'accepted' | 'duplicate' | 'conflict' | 'rejected' | 'retry';

@@ -75,6 +75,7 @@ export class ProcessingService {
         pending.map((p) => p.order),
         undefined,
         pending.map((p) => p.message.receiveCount <= 1),
+        pending.map((p) => p.message.freshReview === true),
       );
       const allowed: Pending[] = [];
       pending.forEach((p, i) => {

@@ -47,7 +47,10 @@ export class RejectionReprocessor {
     }
     // Not a first delivery: the operator waits for the answer, so the quality guard must decide
     // now (waiting for its model) rather than defer the order to a redelivery that never comes.
-    const [outcome] = await this.processing.processBatch([{ id: record.id, body: record.rawBody, receiveCount: 2 }]);
+    // A fresh review: a cached verdict (kept for days) may be the rejection being reconsidered.
+    const [outcome] = await this.processing.processBatch([
+      { id: record.id, body: record.rawBody, receiveCount: 2, freshReview: true },
+    ]);
     if (!outcome || outcome.kind === 'retry') {
       throw new ServiceUnavailableException(
         `order ${orderId} could not be processed now (${outcome?.error ?? 'no outcome'}); try again shortly`,

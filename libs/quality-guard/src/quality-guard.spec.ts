@@ -460,6 +460,16 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       expect(guard.counters.cacheHits).toBe(1);
     });
 
+    it('asks the model again for a fresh review, and keeps its new verdict', async () => {
+      const { guard } = modelRig();
+      const o = suspicious({ user_id: 'u-fraud' });
+      await guard.review([o], NOW);
+      api.reply = allowAll; // the model has changed its mind (or its prompt was fixed)
+      const [fresh] = await guard.review([o], NOW, [], [true]);
+      const [later] = await guard.review([o], NOW);
+      expect([fresh?.decision, later?.decision, api.requests.length]).toEqual(['allow', 'allow', 2]);
+    });
+
     it('answers another instance from the same cache', async () => {
       const first = modelRig();
       const second = modelRig({ REDIS_KEY_PREFIX: first.prefix });

@@ -289,9 +289,16 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
    * first delivery of its message) lets a suspicious order without a cached verdict be
    * deferred instead of waited for, so the consumer never holds a batch for the model's
    * latency; on its redelivery the verdict is cached, or (the call failed) the batch waits
-   * and the unavailable policy applies. So a message is deferred at most once.
+   * and the unavailable policy applies. So a message is deferred at most once. `fresh[i]`
+   * asks the model again even when a verdict is cached (an operator's reprocess: the cached
+   * verdict may be the very thing being corrected); the new verdict replaces the cached one.
    */
-  async review(orders: readonly Order[], nowMs = Date.now(), mayDefer: readonly boolean[] = []): Promise<Verdict[]> {
+  async review(
+    orders: readonly Order[],
+    nowMs = Date.now(),
+    mayDefer: readonly boolean[] = [],
+    fresh: readonly boolean[] = [],
+  ): Promise<Verdict[]> {
     const g = this.config.qualityGuard;
     if (!g.enabled || orders.length === 0) return orders.map(() => CLEAN);
     const [users, global] = await Promise.all([this.history.users(orders.map((o) => o.userId)), this.global()]);
@@ -313,6 +320,9 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
       this.counters.sampled += sample.filter(Boolean).length;
       const asked = orders.filter((_, i) => suspicious[i] || sample[i]);
       const cached = await this.cache.getMany(asked.map((o) => o.contentHash));
+      orders.forEach((o, i) => {
+        if (fresh[i]) cached.delete(o.contentHash);
+      });
       this.counters.cacheHits += asked.filter((o) => cached.has(o.contentHash)).length;
       const waits: Promise<void>[] = [];
       orders.forEach((order, i) => {
