@@ -36,7 +36,10 @@ export class OrderAggregator {
   private readonly applyScript: ScriptRunner<number>;
   private readonly retentionDays: number;
 
-  constructor(redis: RedisService, @Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    private readonly redis: RedisService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
     this.keys = new KeySchema(redis.keyPrefix);
     this.claimScript = redis.defineScript(CLAIM_LUA, 1);
     this.applyScript = redis.defineScript(APPLY_LUA, 13);
@@ -53,6 +56,18 @@ export class OrderAggregator {
   async apply(order: Order): Promise<'accepted' | 'duplicate'> {
     const call = this.applyCall(order);
     return toApplied(await this.applyScript(call.keys, call.args));
+  }
+
+  /**
+   * The claim each order id already holds, or undefined, without claiming anything: for an
+   * order about to be refused, to tell a resend of a claimed order (a duplicate) or a reuse
+   * of its id (a conflict) from a new order. One read per order (their slots differ).
+   */
+  async existingClaims(orders: readonly Order[]): Promise<(ClaimRecord | undefined)[]> {
+    const stored = await Promise.all(
+      orders.map((o) => this.redis.client.hget(this.keys.claims(orderBucketOf(o.orderId)), o.orderId)),
+    );
+    return stored.map((s) => (s === null ? undefined : parseClaim(s)));
   }
 
   /**

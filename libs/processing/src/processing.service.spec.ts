@@ -48,6 +48,14 @@ class FakeAggregator {
   applyAll(orders: readonly Order[]) {
     return Promise.all(orders.map((o) => settle(this.apply(o))));
   }
+  existingClaims(orders: readonly Order[]) {
+    return Promise.resolve(
+      orders.map((o) => {
+        const contentHash = this.claims.get(o.orderId);
+        return contentHash === undefined ? undefined : { contentHash, userId: 'U-FIRST', firstSeenMs: 1 };
+      }),
+    );
+  }
 }
 /** The batch calls answer one settled result per order, as OrderAggregator's do. */
 const settle = <P extends Promise<unknown>>(p: P) =>
@@ -70,11 +78,13 @@ class FakeStore {
 class FakeGuard {
   /** This fake can reject and hold, as the guard can with a model. */
   readonly canRefuse: boolean = true;
+  /** While set, every order is rejected (the model changed its mind). */
+  rejectAll = false;
   review(orders: readonly Order[]): Promise<Verdict[]> {
     return Promise.resolve(
       orders.map((o) => {
         if (o.userId === 'U-HELD') return { decision: 'hold', reasons: [], suspicious: true, checked: false };
-        if (o.userId === 'U-FRAUD') {
+        if (o.userId === 'U-FRAUD' || this.rejectAll) {
           return {
             decision: 'reject',
             reasons: [{ code: 'ai:fraud_suspected', message: 'x' }],
@@ -99,17 +109,33 @@ const forUser = (id: string, user: string): InboundMessage =>
 
 describe('ProcessingService', () => {
   let store: FakeStore;
+  let guard: FakeGuard;
   let service: ProcessingService;
 
   beforeEach(() => {
     store = new FakeStore();
+    guard = new FakeGuard();
     const metrics = { batchStarted: () => undefined, recordBatch: () => undefined } as unknown as PipelineMetrics;
     service = new ProcessingService(
       new FakeAggregator() as unknown as OrderAggregator,
       store as unknown as RejectedOrderStore,
-      new FakeGuard() as unknown as QualityGuard,
+      guard as unknown as QualityGuard,
       metrics,
     );
+  });
+
+  it('makes an order the model refuses a conflict when its id is claimed by other content, not a rejection', async () => {
+    await service.processBatch([forUser('1', 'u-1')]);
+    const reused = message('2', anOrder().with({ order_id: 'o-1', user_id: 'u-fraud' }).json());
+    const [outcome] = await service.processBatch([reused]);
+    expect([outcome?.kind, store.records.map((r) => r.kind)]).toEqual(['conflict', ['conflict']]);
+  });
+
+  it('counts a resend of an accepted order as a duplicate even when the model now refuses it', async () => {
+    await service.processBatch([forUser('1', 'u-1')]);
+    guard.rejectAll = true;
+    const [outcome] = await service.processBatch([forUser('1', 'u-1')]);
+    expect([outcome?.kind, store.records]).toEqual(['duplicate', []]);
   });
 
   it('gives every message of a mixed batch exactly one outcome, in order', async () => {

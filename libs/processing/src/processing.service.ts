@@ -77,10 +77,24 @@ export class ProcessingService {
         pending.map((p) => p.message.receiveCount <= 1),
         pending.map((p) => p.message.freshReview === true),
       );
+      // An order the model refuses may be a resend of an order already claimed (a duplicate,
+      // e.g. accepted while the guard was offline) or a reuse of a claimed id (a conflict):
+      // the claim decides those, as it does for every other order. Refusals are rare, so the
+      // extra read costs nothing on the common path.
+      const refused = pending.filter((_, i) => verdicts[i]?.decision === 'reject');
+      const claimed = new Map(
+        refused.length === 0
+          ? []
+          : (await this.aggregator.existingClaims(refused.map((p) => p.order))).map((c, i) => [refused[i], c]),
+      );
       const allowed: Pending[] = [];
       pending.forEach((p, i) => {
         const verdict = verdicts[i];
-        if (verdict?.decision === 'reject') {
+        const claim = claimed.get(p);
+        if (verdict?.decision === 'reject' && claim !== undefined) {
+          if (claim.contentHash === p.order.contentHash) allowed.push(p);
+          else rejections.push(this.conflict(p, claim, outcomes));
+        } else if (verdict?.decision === 'reject') {
           rejections.push(this.reject(p.message, verdict.reasons, p.order.orderId, p.order.userId, outcomes));
         } else if (verdict?.decision === 'defer') {
           outcomes.set(p.message.id, {
