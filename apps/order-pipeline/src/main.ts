@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig, type AppConfig } from '@order-pipeline/config';
 import { Logger as PinoLogger } from 'nestjs-pino';
+import pino from 'pino';
 import { AppModule } from './app.module';
 import { configureApp } from './configure-app';
 
@@ -13,7 +14,10 @@ async function bootstrap(): Promise<void> {
     config = loadConfig(); // validate before anything connects
   } catch (error) {
     if (error instanceof ConfigError) {
-      logger.error(error.message);
+      // Before the configuration exists: a JSON line like every other (LOG_FORMAT's `auto`),
+      // unless a person watches the terminal.
+      if (process.stdout.isTTY === true) logger.error(error.message);
+      else pino().error({ context: 'Bootstrap' }, error.message);
       process.exit(78); // EX_CONFIG
     }
     throw error;
