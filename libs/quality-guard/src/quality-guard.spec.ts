@@ -425,6 +425,18 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       expect(guard.counters.overBudget).toBe(1);
     });
 
+    it('does not defer an order when the call budget is used up: it decides at once', async () => {
+      const { guard } = modelRig({ QUALITY_GUARD_MAX_CALLS_PER_MINUTE: '1' });
+      await guard.review([suspicious()], NOW);
+      const [verdict] = await guard.review([suspicious()], NOW + 1, [true]);
+      expect([verdict?.decision, verdict?.checked, guard.counters.deferred, guard.counters.overBudget]).toEqual([
+        'allow',
+        false,
+        0,
+        1,
+      ]);
+    });
+
     it('keeps to the per-minute call budget, then holds (hold)', async () => {
       const { guard } = modelRig({ QUALITY_GUARD_MAX_CALLS_PER_MINUTE: '1', QUALITY_GUARD_ON_UNAVAILABLE: 'hold' });
       await guard.review([suspicious()], NOW);
