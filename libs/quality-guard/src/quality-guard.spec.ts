@@ -482,6 +482,19 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       expect([fresh?.decision, later?.decision, api.requests.length]).toEqual(['allow', 'allow', 2]);
     });
 
+    it('keeps the cached verdict when a fresh review finds the model down', async () => {
+      const { guard } = modelRig({ QUALITY_GUARD_MAX_RETRIES: '0' });
+      const o = suspicious({ user_id: 'u-fraud' });
+      await guard.review([o], NOW);
+      api.reply = () => ({ status: 500 });
+      const [fresh] = await guard.review([o], NOW, [], [true]);
+      expect([fresh?.decision, fresh?.reasons[0]?.code, api.requests.length]).toEqual([
+        'reject',
+        'ai:fraud_suspected',
+        2,
+      ]);
+    });
+
     it('answers another instance from the same cache', async () => {
       const first = modelRig();
       const second = modelRig({ REDIS_KEY_PREFIX: first.prefix });

@@ -320,7 +320,11 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
       this.counters.sampled += sample.filter(Boolean).length;
       const asked = orders.filter((_, i) => suspicious[i] || sample[i]);
       const cached = await this.cache.getMany(asked.map((o) => o.contentHash));
+      // A fresh review asks the model; the cached verdict stands only if the model cannot answer.
+      const stale = new Map<string, ModelVerdict>();
       orders.forEach((o, i) => {
+        const hit = fresh[i] ? cached.get(o.contentHash) : undefined;
+        if (hit) stale.set(o.contentHash, hit);
         if (fresh[i]) cached.delete(o.contentHash);
       });
       this.counters.cacheHits += asked.filter((o) => cached.has(o.contentHash)).length;
@@ -344,7 +348,12 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
             deferred[i] = true;
             this.track(this.batcher.submit(item, nowMs, false).then(() => undefined));
           } else
-            waits.push(this.batcher.submit(item, nowMs, false).then((a) => void answers.set(order.contentHash, a)));
+            waits.push(
+              this.batcher.submit(item, nowMs, false).then((a) => {
+                const kept = 'unavailable' in a ? stale.get(order.contentHash) : undefined;
+                answers.set(order.contentHash, kept ? { verdict: kept } : a);
+              }),
+            );
         }
       });
       await Promise.all(waits);
