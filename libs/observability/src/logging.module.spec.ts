@@ -127,6 +127,21 @@ describe('request logs', () => {
     });
   });
 
+  it.each(['/health/live', '/health/ready', '/metrics'])(
+    'log a passing %s (a probe or scrape) at debug level: no line at the default level',
+    async (path) => {
+      // The next request's line comes after the probe's, had the probe written one.
+      const written = [...(await logged(path)), ...(await logged('/stats/global'))];
+      const requestLines = written.filter((l) => l.msg === 'request completed');
+      expect(requestLines.map((l) => (l.req as { url: string }).url)).toEqual(['/stats/global']);
+    },
+  );
+
+  it('log a failing probe at warn level', async () => {
+    const line = (await logged('/status/503')).find((l) => l.msg === 'request errored');
+    expect(line).toMatchObject({ level: 40 });
+  });
+
   it('put the request id on every line written while the request is served', async () => {
     const inside = (await logged('/users/U-1/stats', { 'x-request-id': 'req-8' })).find(
       (l) => l.msg === 'inside the request',

@@ -67,11 +67,16 @@ export function loggerOptions(config: AppConfig): LoggerOptions {
 }
 
 /** A response's level: 503 (not ready, Redis away) is an expected state, not a fault of the service. */
-function levelOf(status: number): Level {
+function levelOf(status: number, url: string | undefined): Level {
   if (status === 503) return 'warn';
   if (status >= 500) return 'error';
-  return status >= 400 ? 'warn' : 'info';
+  if (status >= 400) return 'warn';
+  // Probes and scrapes come every few seconds and say nothing when they pass.
+  return url !== undefined && ROUTINE.test(url) ? 'debug' : 'info';
 }
+
+/** Health probes and metrics scrapes: logged at debug level when they succeed. */
+const ROUTINE = /^\/(?:health\/(?:live|ready)|metrics)(?:[?#]|$)/;
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
@@ -94,7 +99,7 @@ export function requestLogger(logger: Logger): Middleware {
     const started = performance.now();
     const { method, url } = req;
     res.once('close', () => {
-      const level = levelOf(res.statusCode);
+      const level = levelOf(res.statusCode, url);
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
