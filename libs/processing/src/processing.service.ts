@@ -82,11 +82,8 @@ export class ProcessingService {
       // the claim decides those, as it does for every other order. Refusals are rare, so the
       // extra read costs nothing on the common path.
       const refused = pending.filter((_, i) => verdicts[i]?.decision === 'reject');
-      const claimed = new Map(
-        refused.length === 0
-          ? []
-          : (await this.aggregator.existingClaims(refused.map((p) => p.order))).map((c, i) => [refused[i], c]),
-      );
+      const claims = refused.length > 0 ? await this.aggregator.existingClaims(refused.map((p) => p.order)) : [];
+      const claimed = new Map(refused.map((p, i) => [p, claims[i]]));
       const allowed: Pending[] = [];
       pending.forEach((p, i) => {
         const verdict = verdicts[i];
