@@ -17,9 +17,11 @@ interface Health {
 describe('operations: metrics, health, request ids, HTTP protection', () => {
   let t: TestApp;
   const url = (path: string): string => `${t.baseUrl.replace('[::1]', '127.0.0.1')}${path}`;
+  const ADMIN_KEY = 'operations-admin-key-0123456789';
+  const asAdmin = { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' };
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY });
   });
 
   afterAll(async () => {
@@ -142,7 +144,7 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
   it('refuses a request body over HTTP_BODY_LIMIT_BYTES with a 413', async () => {
     const res = await fetch(url('/admin/dead-letters/redrive'), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: asAdmin,
       body: JSON.stringify({ padding: 'x'.repeat(70_000) }),
     });
     expect(res.status).toBe(413);
@@ -152,6 +154,10 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     ['POST', '/stats/global', 'GET, HEAD'],
     ['DELETE', '/users/U-1/stats', 'GET, HEAD'],
     ['GET', '/admin/dead-letters/redrive', 'POST'],
+    ['POST', '/', 'GET, HEAD'],
+    ['DELETE', '/docs', 'GET, HEAD'],
+    ['PUT', '/docs-json', 'GET, HEAD'],
+    ['POST', '/dashboard/summary', 'GET, HEAD'],
   ])('answers %s %s with a 405 that lists the methods the path has', async (method, path, allow) => {
     const res = await fetch(url(path), { method });
     expect([res.status, res.headers.get('allow'), ((await res.json()) as { message: string }).message]).toEqual([
@@ -173,13 +179,23 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
   it('refuses a body that is not valid JSON with a 400 naming the body', async () => {
     const res = await fetch(url('/admin/dead-letters/redrive'), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: asAdmin,
       body: '{"limit":',
     });
     expect([res.status, await res.json()]).toEqual([
       400,
       expect.objectContaining({ parameter: 'body', message: 'the request body is not valid JSON' }),
     ]);
+  });
+
+  it.each([
+    ['POST', '/no/such/route', {}, 404],
+    ['POST', '/stats/global', {}, 405],
+    ['POST', '/admin/dead-letters/redrive', {}, 401],
+    ['PUT', '/admin/dead-letters/redrive', { 'x-api-key': 'operations-admin-key-0123456789' }, 405],
+  ])('answers %s %s with an unreadable body with the %i it gives without one', async (method, path, key, status) => {
+    const bad = { method, headers: { ...key, 'content-type': 'application/json' }, body: '{"limit":' };
+    expect((await fetch(url(path), bad)).status).toBe(status);
   });
 });
 

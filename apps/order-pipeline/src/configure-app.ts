@@ -1,12 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpException, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request } from 'express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { ROOT_LOGGER, requestContextAfterBody, requestLogger } from '@order-pipeline/observability';
-import { HttpErrorFilter, ParameterException, createValidationPipe, routeMethodsOf } from '@order-pipeline/stats';
+import {
+  HttpErrorFilter,
+  ParameterException,
+  createValidationPipe,
+  deferBodyError,
+  routeMethodsOf,
+} from '@order-pipeline/stats';
 
 /** The request log, global pipe, the one exception filter, Swagger UI at /docs and JSON at /docs-json. */
 export function configureApp(app: INestApplication): INestApplication {
@@ -17,7 +24,7 @@ export function configureApp(app: INestApplication): INestApplication {
   // router, which Nest may already have done, so the router is told directly as well.
   const express = app.getHttpAdapter().getInstance() as {
     set(name: string, value: unknown): void;
-    router?: { caseSensitive: boolean };
+    router?: { caseSensitive: boolean } & Parameters<typeof routeMethodsOf>[0];
   };
   express.set('case sensitive routing', true);
   if (express.router) express.router.caseSensitive = true;
@@ -42,8 +49,8 @@ export function configureApp(app: INestApplication): INestApplication {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-  // The documented routes tell the filter which methods a path has: 405 rather than 404.
-  app.useGlobalFilters(new HttpErrorFilter(routeMethodsOf(document.paths)));
+  // Express's router tells the filter which methods a path has: 405 rather than 404.
+  app.useGlobalFilters(new HttpErrorFilter(routeMethodsOf(express.router ?? { stack: [] })));
   return app;
 }
 
@@ -120,8 +127,10 @@ function protectHttp(app: NestExpressApplication, config: AppConfig): void {
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
   app.use(requestContextAfterBody());
   // body-parser reports too large (413), unreadable (400) or unsupported (415) bodies as
-  // plain errors; make them HTTP errors so the exception filter answers them, not a 500.
-  app.use((error: unknown, _req: unknown, _res: unknown, next: (error?: unknown) => void) => {
+  // plain errors; make them HTTP errors, kept with the request until a route has taken it
+  // and its access check has passed (ApiKeyGuard): a path no route has still gets its 404,
+  // a method the path lacks its 405, a missing key its 401/403, as without a body.
+  app.use((error: unknown, req: Request, _res: unknown, next: (error?: unknown) => void) => {
     const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
     if (typeof status !== 'number' || status < 400 || status > 499) return next(error);
     const message =
@@ -133,6 +142,7 @@ function protectHttp(app: NestExpressApplication, config: AppConfig): void {
             ? error.message
             : 'the request body cannot be read';
     // A 400 names the request body as its parameter, as every other 400 names one.
-    next(status === 400 ? new ParameterException('body', message) : new HttpException(message, status));
+    deferBodyError(req, status === 400 ? new ParameterException('body', message) : new HttpException(message, status));
+    next();
   });
 }

@@ -21,6 +21,7 @@ import {
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { bodyReadable } from './http-errors';
 import { ErrorDto } from './response.dto';
 
 /** Who may call a route: anyone, holders of the read key (when one is set), holders of the admin key. */
@@ -109,7 +110,8 @@ export class AdminRateLimitGuard extends ThrottlerGuard {
  * rate-limited first (AdminRateLimitGuard: refused attempts count too), then need
  * ADMIN_API_KEY and are refused with a 403 while it is unset. Keys are compared as SHA-256
  * digests with timingSafeEqual: equal lengths always, and no early exit on the first
- * differing byte.
+ * differing byte. A request whose body could not be read is refused here, after its access
+ * check (configureApp defers body-parser's 400/413/415 so routing and keys answer first).
  *
  * One global guard rather than two (the rate limit used to be its own APP_GUARD): Nest
  * runs every global guard on every request, and a read route now pays for one synchronous
@@ -132,11 +134,15 @@ export class ApiKeyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const access = accessOf(this.reflector, context);
-    if (access === 'public') return true;
+    // Last, a body that could not be read (configureApp defers its 400/413/415 to here).
+    const request = context.switchToHttp().getRequest<Request>();
+    if (access === 'public') return bodyReadable(request);
     if (access === 'admin') {
-      return this.rateLimit.canActivate(context).then((allowed) => allowed && this.keyAllows(access, context));
+      return this.rateLimit
+        .canActivate(context)
+        .then((allowed) => allowed && this.keyAllows(access, context) && bodyReadable(request));
     }
-    return this.keyAllows(access, context);
+    return this.keyAllows(access, context) && bodyReadable(request);
   }
 
   private keyAllows(access: 'read' | 'admin', context: ExecutionContext): boolean {

@@ -175,26 +175,44 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
-const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
-
 /** The methods a request path answers to; empty when no route has the path. */
 export type RouteMethods = (path: string) => readonly string[];
 
+/** What routeMethodsOf reads of Express's router (router 2, Express 5). */
+export interface RouterStack {
+  stack: readonly {
+    route?: { methods: Record<string, boolean | undefined> };
+    match(path: string): unknown;
+  }[];
+}
+
 /**
- * RouteMethods from the OpenAPI document's paths (every route the API documents): a template
- * such as /users/{user_id}/stats matches any one segment in place of the parameter, and a GET
- * route answers HEAD too (Express does so itself).
+ * RouteMethods from Express's own router: every route Nest registered (the dashboard and
+ * the Swagger routes too, which the OpenAPI document leaves out), matched by the router's
+ * own matcher (case-sensitive, as configureApp sets it). A GET route answers HEAD too, as
+ * Express does. Read on each call, so it sees routes added after the filter was made.
  */
-export function routeMethodsOf(paths: Record<string, object>): RouteMethods {
-  const routes = Object.entries(paths).map(([template, item]) => ({
-    // Case-sensitive, as configureApp has Express route.
-    pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}/]+\}/g, '[^/]+')}/?$`),
-    methods: Object.keys(item)
-      .filter((key) => HTTP_METHODS.has(key)) // a path item may also hold parameters, a summary...
-      .map((method) => method.toUpperCase())
-      .flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])),
-  }));
-  return (path) => [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))];
+export function routeMethodsOf(router: RouterStack): RouteMethods {
+  return (path) => {
+    const methods = new Set<string>();
+    for (const layer of router.stack) {
+      if (layer.route === undefined || !matches(layer, path)) continue;
+      for (const [method, handled] of Object.entries(layer.route.methods)) {
+        if (handled !== true || method === '_all') continue;
+        methods.add(method.toUpperCase());
+        if (method === 'get') methods.add('HEAD');
+      }
+    }
+    return [...methods];
+  };
+}
+
+function matches(layer: RouterStack['stack'][number], path: string): boolean {
+  try {
+    return Boolean(layer.match(path));
+  } catch {
+    return false; // a parameter that is not percent-encoded UTF-8
+  }
 }
 
 /** Nest's answer when no route matched the method and path ("Cannot POST /x"), not a 404 of a route. */
@@ -229,4 +247,18 @@ function isRedisUnavailable(error: unknown): boolean {
   return /Connection is closed|isn't ready|ECONNREFUSED|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|ECONNRESET|^(OOM|READONLY|LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY)\b/i.test(
     error.message,
   );
+}
+
+const UNREADABLE_BODY = Symbol('unreadable request body');
+
+/** Keeps a body-parser error with its request (configureApp), for bodyReadable to throw once a route has it. */
+export function deferBodyError(req: object, error: HttpException): void {
+  (req as { [UNREADABLE_BODY]?: HttpException })[UNREADABLE_BODY] = error;
+}
+
+/** True, or the request body's deferred error (deferBodyError) thrown. */
+export function bodyReadable(req: object): true {
+  const error = (req as { [UNREADABLE_BODY]?: HttpException })[UNREADABLE_BODY];
+  if (error !== undefined) throw error;
+  return true;
 }
