@@ -40,7 +40,7 @@ export function configureApp(app: INestApplication): INestApplication {
     new DocumentBuilder()
       .setTitle('Order Pipeline')
       .setDescription(
-        'Exact, exactly-once order statistics from an SQS stream. Money is a JSON number with 2 decimals; ' +
+        'Exact, exactly-once order statistics from an SQS stream. Money is a JSON number with at most 2 decimals; ' +
           'dates are UTC days (YYYY-MM-DD); a bad parameter gets a 400 whose `parameter` names it.',
       )
       .setVersion('0.1.0')

@@ -224,7 +224,17 @@ describe('parseOrderMessage', () => {
   it.each([
     ['an offset beyond +14:00', '2026-03-01T10:00:00+14:59'],
     ['a UTC instant past year 9999', '9999-12-31T23:00:00-14:00'],
+    ['a UTC instant before 1970', '1970-01-01T00:30:00+01:00'],
   ])('refuses %s', (_name, ts) => {
     expect(codes(anOrder().with({ order_timestamp: ts }).json())).toEqual(['invalid_timestamp']);
+  });
+
+  it.each([
+    ['1969-12-31T21:00:00.000-05:00', Date.UTC(1970, 0, 1, 2)],
+    ['1969-12-31 23:00-04', Date.UTC(1970, 0, 1, 3)],
+    ['9999-12-31T23:00:00+02:00', Date.UTC(9999, 11, 31, 21)],
+  ])('accepts %s, whose UTC instant lies in 1970..9999 whatever its local date', (ts, ms) => {
+    const result = parseOrderMessage(anOrder().with({ order_timestamp: ts }).json());
+    expect(result.ok && result.order.timestampMs).toBe(ms);
   });
 });

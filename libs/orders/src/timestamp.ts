@@ -16,7 +16,8 @@ export function parseOrderTimestamp(value: string): number | undefined {
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const [hour, minute, second] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
   const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
-  if (year < MIN_YEAR || year > MAX_YEAR || month < 1 || month > 12) return undefined;
+  // The range holds for the UTC instant (below); a local date may still read 1969.
+  if (year < MIN_YEAR - 1 || month < 1 || month > 12) return undefined;
   if (day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const offsetMinutes = parseOffset(m[8]);

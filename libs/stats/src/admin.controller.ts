@@ -1,5 +1,15 @@
-import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
+  Controller,
+  Get,
+  HttpCode,
+  HttpException,
+  Logger,
+  Post,
+  Query,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -25,6 +35,8 @@ import { ErrorDto } from './response.dto';
 @AdminRoute()
 @Controller()
 export class AdminController {
+  private readonly logger = new Logger(AdminController.name);
+
   constructor(
     private readonly deadLetters: DeadLetterQueue,
     private readonly reprocessor: RejectionReprocessor,
@@ -37,8 +49,10 @@ export class AdminController {
   })
   @ApiOkResponse({ type: DeadLetterPeekDto })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'The orders queue has no dead-letter queue.' })
+  @ApiBadRequestResponse({ type: ErrorDto, description: '`limit` is invalid; `parameter` names it.' })
+  @ApiServiceUnavailableResponse({ type: ErrorDto, description: 'The queue does not answer; retry later.' })
   peek(@Query() q: DeadLetterQueryDto): Promise<DeadLetterPeek> {
-    return this.deadLetters.peek(q.limit);
+    return this.onQueue('peek at the dead-letter queue', () => this.deadLetters.peek(q.limit));
   }
 
   @Post('admin/dead-letters/redrive')
@@ -50,8 +64,13 @@ export class AdminController {
   })
   @ApiOkResponse({ type: RedriveResultDto })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'The orders queue has no dead-letter queue.' })
+  @ApiBadRequestResponse({ type: ErrorDto, description: '`limit` is invalid; `parameter` names it.' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorDto,
+    description: 'The queue does not answer; retry later (messages moved before it stopped answering stay moved).',
+  })
   redrive(@Query() q: RedriveQueryDto): Promise<RedriveResult> {
-    return this.deadLetters.redrive(q.limit);
+    return this.onQueue('redrive dead letters', () => this.deadLetters.redrive(q.limit));
   }
 
   @Post('orders/rejected/:order_id/reprocess')
@@ -68,8 +87,24 @@ export class AdminController {
     type: ErrorDto,
     description: 'Redis (or the guard under the hold policy) is unavailable.',
   })
+  @ApiBadRequestResponse({ type: ErrorDto, description: '`order_id` is invalid; `parameter` names it.' })
   @ApiPathId('order_id')
   reprocess(@PathId('order_id') order_id: string): Promise<ReprocessResult> {
     return this.reprocessor.reprocess(order_id);
+  }
+
+  /**
+   * A call to SQS whose failure (the SDK's service errors, refused or timed-out connections)
+   * is the queue's, not the request's: a 503 that says so, rather than a 500, or the Redis
+   * 503 that a refused connection would otherwise look like to the exception filter.
+   */
+  private async onQueue<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof HttpException || !(error instanceof Error) || error instanceof TypeError) throw error;
+      this.logger.warn(`could not ${what}: ${error.name}: ${error.message}`);
+      throw new ServiceUnavailableException(`the SQS queue did not answer (${error.name}); retry later`);
+    }
   }
 }

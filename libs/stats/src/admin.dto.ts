@@ -6,7 +6,7 @@ import { WholeNumberParam } from './query.dto';
 
 export class DeadLetterQueryDto {
   @ApiPropertyOptional({
-    type: Number,
+    type: 'integer',
     minimum: 1,
     maximum: 10,
     default: 10,
@@ -19,7 +19,7 @@ export class DeadLetterQueryDto {
 
 export class RedriveQueryDto {
   @ApiPropertyOptional({
-    type: Number,
+    type: 'integer',
     minimum: 1,
     maximum: 1000,
     default: 100,

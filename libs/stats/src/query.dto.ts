@@ -2,6 +2,7 @@ import { applyDecorators, Param, type PipeTransform } from '@nestjs/common';
 import { ApiParam, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ID_PATTERN, MAX_ID_LENGTH, normaliseId } from '@order-pipeline/orders';
 import { ParameterException } from './parameter-exception';
 
 /**
@@ -51,7 +52,7 @@ export class TopUsersQueryDto extends OptionalRangeQueryDto {
   @IsIn(['spend', 'orders'], { message: 'by must be one of: spend, orders' })
   by: 'spend' | 'orders' = 'spend';
 
-  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 100, default: 10 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 10 })
   @IsOptional()
   @WholeNumberParam('limit', 1, 100)
   limit = 10;
@@ -73,7 +74,7 @@ export class RangeQueryDto {
 }
 
 export class RejectedQueryDto {
-  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 500, default: 50 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
   @WholeNumberParam('limit', 1, 500)
   limit = 50;
@@ -85,12 +86,11 @@ export class RejectedQueryDto {
   cursor?: string;
 }
 
-const ID = /^[\p{L}\p{N}._\-#/@+]+$/u;
-const ID_MAX_LENGTH = 64;
-
 /**
- * A path id (user_id, order_id): trimmed, then at most 64 characters, all letters, digits or
- * . _ - # / @ +; otherwise a 400 naming it. Ids are matched upper-cased later, by the queries.
+ * A path id (user_id, order_id), read as an id in a message is (normaliseId: trimmed, NFC,
+ * upper case), then at most 64 characters, all letters, digits or . _ - # / @ +; otherwise
+ * a 400 naming it. So an id written decomposed (NFD) in the URL finds the order or user
+ * that a message wrote composed, and the other way round.
  *
  * A pipe of its own rather than a path DTO through class-transformer and class-validator:
  * the user endpoint is the hottest read, and that round cost it about a fifth of its
@@ -100,12 +100,12 @@ export class PathIdPipe implements PipeTransform<unknown, string> {
   constructor(private readonly name: 'user_id' | 'order_id') {}
 
   transform(value: unknown): string {
-    const id = typeof value === 'string' ? value.trim() : '';
+    const id = typeof value === 'string' ? normaliseId(value) : '';
     if (id === '') throw new ParameterException(this.name, `${this.name} must not be empty or blank`);
-    if (id.length > ID_MAX_LENGTH) {
-      throw new ParameterException(this.name, `${this.name} must be at most ${ID_MAX_LENGTH} characters`);
+    if (id.length > MAX_ID_LENGTH) {
+      throw new ParameterException(this.name, `${this.name} must be at most ${MAX_ID_LENGTH} characters`);
     }
-    if (!ID.test(id)) {
+    if (!ID_PATTERN.test(id)) {
       throw new ParameterException(this.name, `${this.name} may contain letters, digits and . _ - # / @ + only`);
     }
     return id;
@@ -121,6 +121,6 @@ export const ApiPathId = (name: 'user_id' | 'order_id'): MethodDecorator =>
     name,
     // No `pattern`: the rule needs Unicode classes (\p{L}), which Swagger UI's check, a RegExp
     // without the u flag, would read as literal characters and refuse every id.
-    schema: { type: 'string', maxLength: ID_MAX_LENGTH },
+    schema: { type: 'string', maxLength: MAX_ID_LENGTH },
     description: 'Matched after trimming and upper-casing: letters, digits and . _ - # / @ + only.',
   });

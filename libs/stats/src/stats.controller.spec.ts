@@ -159,10 +159,15 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
     expect(top.calls.at(-1)).toEqual(['orders', 3, { fromMs: Date.UTC(2026, 0, 1), toMs: Date.UTC(2026, 0, 31) }]);
   });
 
-  it('trims the user id in the path before it reaches the query', async () => {
+  it('normalises the user id in the path (trimmed, NFC, upper case) before it reaches the query', async () => {
     const res = await get('/users/%20u-7%20/stats');
     expect(res.status).toBe(200);
-    expect(stats.users.at(-1)).toBe('u-7');
+    expect(stats.users.at(-1)).toBe('U-7');
+  });
+
+  it('reads a user id written decomposed (NFD) in the path as its composed form, as a message id is read', async () => {
+    const res = await get('/users/u%CC%88-delta/stats');
+    expect([res.status, stats.users.at(-1)]).toEqual([200, '\u00dc-DELTA']);
   });
 
   it('refuses a blank user id with a 400 that says it is blank', async () => {

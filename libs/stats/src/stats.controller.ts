@@ -25,8 +25,11 @@ import { ApiPathId, OptionalRangeQueryDto, PathId, RangeQueryDto, TopUsersQueryD
 import { ErrorDto, GlobalStatsDto, RangeStatsDto, TopUsersDto, UserRangeStatsDto, UserStatsDto } from './response.dto';
 import { ReadRoute } from './api-keys';
 
+/** Documents the 400 of a route that takes parameters (the global totals take none, and ignore any). */
+const ApiParameterErrors = (): MethodDecorator =>
+  ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter is invalid; `parameter` names it.' });
+
 @ApiTags('stats')
-@ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter is invalid; `parameter` names it.' })
 @ReadRoute()
 @Controller()
 export class StatsController {
@@ -38,6 +41,7 @@ export class StatsController {
   ) {}
 
   @Get('users/:user_id/stats')
+  @ApiParameterErrors()
   @ApiOperation({
     summary: "A user's totals, all time or within from..to",
     description: 'user_id is matched after trimming and upper-casing. With from/to the answer covers those UTC days.',
@@ -68,6 +72,7 @@ export class StatsController {
   }
 
   @Get('stats/top-users')
+  @ApiParameterErrors()
   @ApiOperation({ summary: 'Top-N users by spend or order count, all time or within from..to (ties by user_id)' })
   @ApiOkResponse({ type: TopUsersDto })
   topUsers(@Query() q: TopUsersQueryDto): Promise<TopUsersView> {
@@ -75,6 +80,7 @@ export class StatsController {
   }
 
   @Get('stats/range')
+  @ApiParameterErrors()
   @ApiOperation({ summary: 'Orders and revenue per day or month of a date range (zero-filled), with the range total' })
   @ApiOkResponse({ type: RangeStatsDto })
   range(@Query() q: RangeQueryDto): Promise<RangeStatsView> {
