@@ -1,5 +1,5 @@
 import { anOrder } from '../../libs/orders/test/order-builder';
-import { freePort } from '../support/processes';
+import { freePort, startRedisServer, type RedisServer } from '../support/processes';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
 
 /** The value of one sample line of the Prometheus text, e.g. `order_pipeline_messages_total{outcome="accepted"}`. */
@@ -221,5 +221,35 @@ describe('operations: readiness without Redis', () => {
 
   it('counts the Redis connection errors', async () => {
     await eventually(async () => (sample(await t.metrics(), 'order_pipeline_redis_connection_errors_total') ?? 0) > 0);
+  });
+});
+
+describe('operations: a Redis that is up but does not answer', () => {
+  let redis: RedisServer;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    t = await startTestApp({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' });
+  });
+
+  afterAll(async () => {
+    redis.process.kill('SIGCONT');
+    await t.close();
+    await redis.stop();
+  });
+
+  it('answers a read with a 503 after REDIS_COMMAND_TIMEOUT_MS, not when the stall ends', async () => {
+    expect((await t.get('/stats/global')).status).toBe(200);
+    redis.process.kill('SIGSTOP');
+    // Far longer than the timeout: a read that waited for Redis would be cut off here.
+    const res = await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}/stats/global`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    redis.process.kill('SIGCONT');
+    expect([res.status, ((await res.json()) as { message: string }).message]).toEqual([
+      503,
+      'the statistics store is not reachable; try again shortly',
+    ]);
   });
 });

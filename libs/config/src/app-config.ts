@@ -18,6 +18,8 @@ export interface AppConfig {
     readonly clusterNodes: readonly { readonly host: string; readonly port: number }[];
     /** Prefix of every key the service writes; lets several deployments share a server. */
     readonly keyPrefix: string;
+    /** How long a command may wait for its answer before it fails (a stalled server: a 503, a retried batch). */
+    readonly commandTimeoutMs: number;
   };
   readonly sqs: {
     /** Unset: the app embeds the fauxqs emulator and creates the queues itself. */
@@ -274,6 +276,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redis: {
       ...redisTarget(env),
       keyPrefix: name(env, 'REDIS_KEY_PREFIX', 'op'),
+      commandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 5000, 100, 600000),
     },
     sqs: {
       queueUrl: queueUrl(env, 'SQS_QUEUE_URL'),

@@ -45,6 +45,11 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
+      // A server that is up but does not answer (stopped, paused, a black-holed network)
+      // fails each command after this long, as a server that is away does at once: reads
+      // get a 503 and batches are retried, rather than waiting as long as the stall lasts.
+      // A write that timed out may still have run; exactly-once makes its retry harmless.
+      commandTimeout: config.redis.commandTimeoutMs,
       retryStrategy: (times) => Math.min(times * 100, 2_000),
       lazyConnect: false,
     };
