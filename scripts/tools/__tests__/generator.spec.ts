@@ -112,6 +112,28 @@ describe('expected aggregates', () => {
     expect(expected.messages.total).toBe(opts.count);
   });
 
+  it('hold whichever copy of a conflicting or duplicated order is seen first', async () => {
+    const { messages, expected } = generate(base);
+    const bodies = await readMessages('ndjson', await renderMessages('ndjson', messages));
+    const id = (body: string): string =>
+      String((JSON.parse(body) as { order_id?: unknown }).order_id)
+        .trim()
+        .toUpperCase();
+    // Every repeat moved in front of the first message with its order_id, as concurrent
+    // consumers or a retry may deliver it.
+    const reordered = [...bodies];
+    messages.forEach((m, i) => {
+      if (m.kind !== 'conflict' && m.kind !== 'duplicate') return;
+      const first = reordered.findIndex((b) => b.startsWith('{') && id(b) === id(bodies[i] ?? ''));
+      reordered.splice(reordered.indexOf(bodies[i] ?? ''), 1);
+      reordered.splice(first, 0, bodies[i] ?? '');
+    });
+    expect(reordered).not.toEqual(bodies);
+    const replayed = replayMessages(reordered);
+    expect(compareAggregates(replayed, expected)).toEqual([]);
+    expect(replayed.messages).toEqual(expected.messages);
+  });
+
   it('has the requested mix of message kinds', () => {
     const { messages, expected } = generate(base);
     const count = (k: string) => messages.filter((m) => m.kind === k).length;
