@@ -157,7 +157,8 @@ describe('dead letters and reprocessing', () => {
     const second = await call<Peek>(t, 'GET', '/admin/dead-letters', admin);
 
     expect(first.status).toBe(200);
-    expect(first.body.approximate_depth).toBe(2);
+    // Still two after a look: a peek does not make the queue look empty.
+    expect([first.body.approximate_depth, second.body.approximate_depth]).toEqual([2, 2]);
     expect(first.body.items.map((i) => i.body).sort()).toEqual(
       [anOrder().with({ order_id: 'ord-dl-1' }).json(), 'not json'].sort(),
     );

@@ -58,6 +58,16 @@ export interface RedriveResult {
   readonly remaining: number;
 }
 
+/**
+ * Every message a dead-letter queue holds, visible or not. Nothing consumes it but a peek or
+ * a redrive, and a peek (VisibilityTimeout 0) may leave messages counted as in flight until
+ * the next receive (the embedded emulator does): counting only the visible ones made the
+ * queue look empty as soon as an operator had looked at it.
+ */
+export function messagesIn(depth: QueueDepth): number {
+  return depth.visible + depth.in_flight + depth.delayed;
+}
+
 /** How long messages being redriven stay invisible in the dead-letter queue. */
 const REDRIVE_VISIBILITY_SECONDS = 30;
 
@@ -141,7 +151,7 @@ export class DeadLetterQueue {
     );
     return {
       queue_url: url,
-      approximate_depth: depth?.visible ?? 0,
+      approximate_depth: depth === undefined ? 0 : messagesIn(depth),
       items: (res.Messages ?? []).map((m) => this.describe(m)),
     };
   }
@@ -198,7 +208,7 @@ export class DeadLetterQueue {
       }
     }
     const depth = await this.depth();
-    return { moved, failed, not_deleted: notDeleted, remaining: depth?.visible ?? 0 };
+    return { moved, failed, not_deleted: notDeleted, remaining: depth === undefined ? 0 : messagesIn(depth) };
   }
 
   private async required(): Promise<string> {

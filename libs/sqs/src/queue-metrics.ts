@@ -3,7 +3,7 @@ import type { Message } from '@aws-sdk/client-sqs';
 import { SqsService } from '@ssut/nestjs-sqs';
 import { MetricsRegistry } from '@order-pipeline/observability';
 import type { Histogram } from 'prom-client';
-import { DeadLetterQueue } from './dead-letter-queue';
+import { DeadLetterQueue, messagesIn } from './dead-letter-queue';
 import { QueueHealth, type QueueDepth } from './queue-health';
 
 interface QueuePoll {
@@ -74,11 +74,11 @@ export class QueueMetrics implements OnModuleInit, OnApplicationBootstrap {
     });
     this.metrics.gauge({
       name: 'order_pipeline_dead_letter_messages',
-      help: 'Messages waiting in the dead-letter queue (its ApproximateNumberOfMessages); absent when there is none.',
+      help: 'Messages in the dead-letter queue, visible or not (a peek leaves them in flight for a while); absent when there is none.',
       async collect() {
         this.reset();
         const poll = await polled();
-        if (poll.deadLetter) this.set(poll.deadLetter.visible);
+        if (poll.deadLetter) this.set(messagesIn(poll.deadLetter));
       },
     });
     const oldest = (): number | undefined => this.oldestSentMs;
