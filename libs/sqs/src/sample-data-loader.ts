@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { KeySchema } from '@order-pipeline/aggregation';
@@ -11,11 +11,22 @@ import { QUEUE_TARGET, type QueueTarget } from './queue-target';
  * With LOAD_SAMPLE_DATA=true, sends the sample file (one message per non-empty line)
  * to the queue once per distinct file content: a restart does not send it again. The
  * marker is written only after every message went out, so a failed send is retried at
- * the next start.
+ * the next start. When the load cannot start (the queue does not exist yet, SQS or Redis
+ * does not answer), it is tried again, 1 s doubling to 60 s, until it goes through or the
+ * app stops: a queue created after the app must not mean a sample that never arrives.
  */
 @Injectable()
-export class SampleDataLoader implements OnApplicationBootstrap {
+export class SampleDataLoader implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SampleDataLoader.name);
+  /** The first wait before another try; doubles up to maxRetryDelayMs. */
+  retryDelayMs = 1_000;
+  maxRetryDelayMs = 60_000;
+  private retry: NodeJS.Timeout | undefined;
+  /** Settles `done` while a retry waits (the app stopping ends the wait). */
+  private waiting: (() => void) | undefined;
+  private stopped = false;
+  /** Settles when the load went through, or when the app stops before it did. */
+  done: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -25,9 +36,34 @@ export class SampleDataLoader implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     if (!this.config.sampleData.load) return;
-    this.load().catch((error: unknown) =>
-      this.logger.error(`sample data not loaded: ${error instanceof Error ? error.message : String(error)}`),
-    );
+    this.done = new Promise((resolve) => this.attempt(this.retryDelayMs, 1, resolve));
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.waiting?.();
+  }
+
+  private attempt(delayMs: number, attempt: number, finished: () => void): void {
+    this.load().then(finished, (error: unknown) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (this.stopped) return finished();
+      if ((error as { code?: unknown }).code === 'ENOENT') {
+        // Not something time mends: say so once and stop trying.
+        this.logger.error(`sample data not loaded: ${reason} (SAMPLE_DATA_FILE)`);
+        return finished();
+      }
+      // One error line, then quiet retries (a debug line each).
+      if (attempt === 1) this.logger.error(`sample data not loaded yet: ${reason}; retrying until it is`);
+      else this.logger.debug(`sample data not loaded (try ${attempt}): ${reason}`);
+      this.waiting = finished;
+      this.retry = setTimeout(() => {
+        this.waiting = undefined;
+        this.attempt(Math.min(delayMs * 2, this.maxRetryDelayMs), attempt + 1, finished);
+      }, delayMs);
+      this.retry.unref();
+    });
   }
 
   async load(): Promise<number> {
