@@ -90,6 +90,9 @@ describe('the AI quality guard in the running pipeline (real SDK, fake Messages 
     let answer = (): void => undefined;
     api.holdAnswers = new Promise<void>((resolve) => (answer = resolve));
     const deferredBefore = (await t.get<Snapshot>('/quality-guard')).body.counters.deferred ?? 0;
+    const outcome = async (label: string): Promise<number> =>
+      Number(new RegExp(`order_pipeline_messages_total\\{outcome="${label}"\\} (\\d+)`).exec(await t.metrics())?.[1]);
+    const [retriesBefore, deferralsBefore] = [await outcome('retry'), await outcome('deferred')];
     try {
       const small = anOrder()
         .with({ order_id: 'qg-small', user_id: 'u-small' })
@@ -105,6 +108,9 @@ describe('the AI quality guard in the running pipeline (real SDK, fake Messages 
       expect(await rejectedIds(t)).not.toContain('QG-SLOW');
       // Deferred once: its redelivery may not be deferred again (it waits for the answer).
       expect((await t.get<Snapshot>('/quality-guard')).body.counters.deferred).toBe(deferredBefore + 1);
+      // A planned wait, not a failure: counted apart from the retries.
+      await eventually(async () => (await outcome('deferred')) === deferralsBefore + 1);
+      expect(await outcome('retry')).toBe(retriesBefore);
 
       // Once the model has answered, it comes back (after QUALITY_GUARD_DEFER_SECONDS) and
       // the cached verdict decides it: the model is not asked twice.

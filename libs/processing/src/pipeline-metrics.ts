@@ -5,7 +5,15 @@ import { QualityGuard } from '@order-pipeline/quality-guard';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { Outcome, OutcomeKind } from './outcome';
 
-const OUTCOMES: readonly OutcomeKind[] = ['accepted', 'duplicate', 'conflict', 'rejected', 'retry'];
+/**
+ * The outcome labels: the kinds, with `deferred` apart from `retry`. A deferred message (a
+ * suspicious order back on the queue while the model reviews it) is a planned wait that
+ * every such order takes; counted as `retry`, an alert on failures would fire for each one.
+ */
+type OutcomeLabel = OutcomeKind | 'deferred';
+const OUTCOMES: readonly OutcomeLabel[] = ['accepted', 'duplicate', 'conflict', 'rejected', 'retry', 'deferred'];
+const labelOf = (o: Pick<Outcome, 'kind' | 'retryAfterSeconds'>): OutcomeLabel =>
+  o.kind === 'retry' && o.retryAfterSeconds !== undefined ? 'deferred' : o.kind;
 
 /** Distinct reason labels kept; more fall into `other` so a flood of odd input cannot blow up the series. */
 const MAX_REASON_LABELS = 200;
@@ -44,7 +52,7 @@ export class PipelineMetrics {
     this.debug = config.logLevel === 'debug';
     this.messages = registry.counter({
       name: 'order_pipeline_messages_total',
-      help: 'Messages by outcome (accepted, duplicate, conflict, rejected; retry: left on the queue for redelivery).',
+      help: 'Messages by outcome (accepted, duplicate, conflict, rejected; retry: left on the queue after a failure; deferred: a suspicious order back on the queue while the model reviews it).',
       labelNames: ['outcome'],
     });
     for (const outcome of OUTCOMES) this.messages.inc({ outcome }, 0);
@@ -85,10 +93,17 @@ export class PipelineMetrics {
     this.batches.inc();
     this.batchSeconds.observe(millis / 1000);
     this.batchSize.observe(outcomes.length);
-    const counts: Record<OutcomeKind, number> = { accepted: 0, duplicate: 0, conflict: 0, rejected: 0, retry: 0 };
+    const counts: Record<OutcomeLabel, number> = {
+      accepted: 0,
+      duplicate: 0,
+      conflict: 0,
+      rejected: 0,
+      retry: 0,
+      deferred: 0,
+    };
     for (const o of outcomes) {
-      const outcome: Pick<Outcome, 'kind' | 'reasons'> = typeof o === 'string' ? { kind: o } : o;
-      counts[outcome.kind] += 1;
+      const outcome: Pick<Outcome, 'kind' | 'reasons' | 'retryAfterSeconds'> = typeof o === 'string' ? { kind: o } : o;
+      counts[labelOf(outcome)] += 1;
       for (const reason of new Set((outcome.reasons ?? []).map((r) => this.reasonLabel(r.code)))) {
         this.reasons.inc({ outcome: outcome.kind, reason });
       }
