@@ -69,6 +69,52 @@ describe('while Redis is away', () => {
   }, 60_000);
 });
 
+describe('while Redis is up but does not answer (stopped with SIGSTOP)', () => {
+  let redis: RedisServer;
+  let t: TestApp;
+
+  beforeEach(async () => {
+    redis = await startRedisServer();
+    // As above: one receive per message, so a receive during the stall would dead-letter.
+    t = await startTestApp({
+      REDIS_URL: redis.url,
+      REDIS_COMMAND_TIMEOUT_MS: '500',
+      SQS_MAX_RECEIVE_COUNT: '1',
+      SQS_VISIBILITY_TIMEOUT: '2',
+      SQS_CONSUMER_CONCURRENCY: '1',
+    });
+  });
+
+  afterEach(async () => {
+    redis.process.kill('SIGCONT');
+    await t.close();
+    await redis.stop();
+  });
+
+  it('holds the receives once a command found it silent, and resumes when it answers again', async () => {
+    const gate = t.app.get(ConsumptionGate);
+    redis.process.kill('SIGSTOP');
+    // A read finds the stall: a 503 after the command timeout, and the connection is re-made.
+    expect((await t.get('/stats/global')).status).toBe(503);
+    await eventually(() => gate.isPaused);
+    await t.send(
+      Array.from({ length: 20 }, (_, i) =>
+        anOrder()
+          .with({ user_id: `u-${i % 4}` })
+          .json(),
+      ),
+    );
+    // Three seconds of held receives: nothing was received meanwhile.
+    const sent = gate.held;
+    await eventually(() => gate.held >= sent + 12);
+    expect(await depth(t)).toEqual({ visible: 20, inFlight: 0 });
+
+    redis.process.kill('SIGCONT');
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 20, 30_000, 100);
+    expect(await depth(t, t.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+  }, 60_000);
+});
+
 describe('a batch received while the app shuts down', () => {
   let t: TestApp;
 

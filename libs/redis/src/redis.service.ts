@@ -48,8 +48,14 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       // A server that is up but does not answer (stopped, paused, a black-holed network)
       // fails each command after this long, as a server that is away does at once: reads
       // get a 503 and batches are retried, rather than waiting as long as the stall lasts.
-      // A write that timed out may still have run; exactly-once makes its retry harmless.
+      // A write that timed out may still have run: its retry finds the claim and the
+      // applied-mark and changes no total (it counts one more duplicate delivery).
       commandTimeout: config.redis.commandTimeoutMs,
+      // And the connection is dropped when nothing comes back for as long while commands
+      // wait, so the client is not `ready` until the server answers again: the consumers
+      // hold their receives as for a server that is away, instead of receiving, failing
+      // and spending each message's receives until it is dead-lettered.
+      socketTimeout: config.redis.commandTimeoutMs,
       retryStrategy: (times) => Math.min(times * 100, 2_000),
       lazyConnect: false,
     };
