@@ -8,17 +8,21 @@ import type { RedisService } from '@order-pipeline/redis';
 import type { QueueTarget } from './queue-target';
 import { SampleDataLoader } from './sample-data-loader';
 
-/** A loader over a sample of `lines`, a queue that refuses the first `failures` sends, and a Redis with no marker yet. */
-function loaderFor(lines: string[], failures: number, file?: string) {
+const missingQueue = (): Error => new Error('The specified queue does not exist.');
+
+/**
+ * A loader over a sample of `lines`, a queue that refuses the first `failures` sends (or
+ * the sends `refuse` picks by their number, from 1), and a Redis with no marker yet.
+ */
+function loaderFor(lines: string[], failures: number, file?: string, refuse?: (call: number) => Error | undefined) {
   const path = file ?? join(mkdtempSync(join(tmpdir(), 'op-sample-')), 'sample.ndjson');
   if (file === undefined) writeFileSync(path, `${lines.join('\n')}\n`);
-  let refused = 0;
+  let calls = 0;
   const sent: string[] = [];
   const send = jest.fn((command: SendMessageBatchCommand) => {
-    if (refused < failures) {
-      refused += 1;
-      return Promise.reject(new Error('The specified queue does not exist.'));
-    }
+    calls += 1;
+    const refusal = refuse ? refuse(calls) : calls <= failures ? missingQueue() : undefined;
+    if (refusal !== undefined) return Promise.reject(refusal);
     const entries = command.input.Entries ?? [];
     sent.push(...entries.map((e) => e.MessageBody ?? ''));
     return Promise.resolve({ Successful: entries.map((e) => ({ Id: e.Id })) });
@@ -58,6 +62,27 @@ describe('SampleDataLoader', () => {
     expect(markers).toEqual([expect.stringContaining('sample-loaded:')]);
     expect(errors).toHaveBeenCalledTimes(1);
     expect(errors).toHaveBeenCalledWith(expect.stringContaining('The specified queue does not exist.'));
+  });
+
+  it('resumes where a failed try stopped: no batch of the sample is sent twice', async () => {
+    const lines = Array.from({ length: 25 }, (_, i) => `{"n":${i}}`);
+    const { loader, sent } = loaderFor(lines, 0, undefined, (call) => (call === 2 ? missingQueue() : undefined));
+    loader.onApplicationBootstrap();
+    await loader.done;
+    expect([...sent].sort()).toEqual([...lines].sort());
+  });
+
+  it('gives up, with one error, on a refusal that another try would get again', async () => {
+    const denied = Object.assign(new Error('Access to the resource is denied.'), {
+      name: 'AccessDeniedException',
+      $fault: 'client',
+    });
+    const { loader, send, markers } = loaderFor(['{"a":1}'], 0, undefined, () => denied);
+    loader.onApplicationBootstrap();
+    await loader.done;
+    expect([send.mock.calls.length, markers]).toEqual([1, []]);
+    expect(errors).toHaveBeenCalledTimes(1);
+    expect(errors).toHaveBeenCalledWith(expect.stringContaining('not trying again'));
   });
 
   it('stops trying when the app stops', async () => {

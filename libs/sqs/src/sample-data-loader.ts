@@ -24,6 +24,8 @@ export class SampleDataLoader implements OnApplicationBootstrap, OnApplicationSh
   private retry: NodeJS.Timeout | undefined;
   /** Settles `done` while a retry waits (the app stopping ends the wait). */
   private waiting: (() => void) | undefined;
+  /** What the tries so far sent of the file with this digest. */
+  private progress: { digest: string; done: Set<number>; sent: number; failed: number } | undefined;
   private stopped = false;
   /** Settles when the load went through, or when the app stops before it did. */
   done: Promise<void> = Promise.resolve();
@@ -54,6 +56,10 @@ export class SampleDataLoader implements OnApplicationBootstrap, OnApplicationSh
         this.logger.error(`sample data not loaded: ${reason} (SAMPLE_DATA_FILE)`);
         return finished();
       }
+      if (refusedForGood(error)) {
+        this.logger.error(`sample data not loaded: the queue refused it (${reason}); not trying again`);
+        return finished();
+      }
       // One error line, then quiet retries (a debug line each).
       if (attempt === 1) this.logger.error(`sample data not loaded yet: ${reason}; retrying until it is`);
       else this.logger.debug(`sample data not loaded (try ${attempt}): ${reason}`);
@@ -79,22 +85,36 @@ export class SampleDataLoader implements OnApplicationBootstrap, OnApplicationSh
     const lines = text.split('\n').filter((l) => l.trim() !== '');
     const batches: string[][] = [];
     for (let i = 0; i < lines.length; i += 10) batches.push(lines.slice(i, i + 10));
-    let sent = 0;
-    let failed = 0;
-    for (let i = 0; i < batches.length; i += 8) {
-      const results = await Promise.all(
-        batches.slice(i, i + 8).map((batch) =>
+    // A later try of the same file resumes where this one stopped: a batch that went out is
+    // not sent again (its messages would count as duplicate deliveries).
+    if (this.progress?.digest !== digest) this.progress = { digest, done: new Set(), sent: 0, failed: 0 };
+    const progress = this.progress;
+    const pending = batches.map((_, i) => i).filter((i) => !progress.done.has(i));
+    for (let g = 0; g < pending.length; g += 8) {
+      const group = pending.slice(g, g + 8);
+      const results = await Promise.allSettled(
+        group.map((i) =>
           this.target.client.send(
             new SendMessageBatchCommand({
               QueueUrl: this.target.queueUrl,
-              Entries: batch.map((body, j) => ({ Id: String(j), MessageBody: body })),
+              Entries: (batches[i] ?? []).map((body, j) => ({ Id: String(j), MessageBody: body })),
             }),
           ),
         ),
       );
-      sent += results.reduce((n, r) => n + (r.Successful?.length ?? 0), 0);
-      failed += results.reduce((n, r) => n + (r.Failed?.length ?? 0), 0);
+      let error: Error | undefined;
+      results.forEach((result, k) => {
+        if (result.status === 'rejected') {
+          error ??= result.reason instanceof Error ? result.reason : new Error(String(result.reason));
+          return;
+        }
+        progress.done.add(group[k] ?? -1);
+        progress.sent += result.value.Successful?.length ?? 0;
+        progress.failed += result.value.Failed?.length ?? 0;
+      });
+      if (error !== undefined) throw error;
     }
+    const { sent, failed } = progress;
     if (failed > 0) {
       // Not marked as loaded: the next start sends the file again (what arrived twice counts once).
       this.logger.warn(`sent ${sent} sample messages from ${file}; ${failed} could not be sent`);
@@ -104,4 +124,14 @@ export class SampleDataLoader implements OnApplicationBootstrap, OnApplicationSh
     }
     return sent;
   }
+}
+
+/**
+ * An SQS answer that another try would get again: a client error (access denied, a message
+ * too large, a bad request), other than the queue not existing yet or throttling.
+ */
+function refusedForGood(error: unknown): boolean {
+  const { $fault, name } = (error ?? {}) as { $fault?: unknown; name?: unknown };
+  if ($fault !== 'client' || typeof name !== 'string') return false;
+  return !/QueueDoesNotExist|NonExistentQueue|Throttl|RequestLimitExceeded|OverLimit/i.test(name);
 }
