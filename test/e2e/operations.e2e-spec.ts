@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { freePort, startRedisServer, type RedisServer } from '../support/processes';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
@@ -186,6 +187,27 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
       400,
       expect.objectContaining({ parameter: 'body', message: 'the request body is not valid JSON' }),
     ]);
+  });
+
+  it('ignores the body of a GET, even one that is not valid JSON', async () => {
+    const { port } = new URL(url('/'));
+    const body = '{"limit":';
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/stats/global',
+          method: 'GET',
+          // A length, or Node's client would send a GET's body as the next request.
+          headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+        },
+        (res) => resolve(res.resume().statusCode),
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(status).toBe(200);
   });
 
   it.each([

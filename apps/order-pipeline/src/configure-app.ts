@@ -125,14 +125,15 @@ function protectHttp(app: NestExpressApplication, config: AppConfig): void {
   app.use(staticHeaders(helmet(HELMET_OPTIONS)));
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
-  app.use(requestContextAfterBody());
   // body-parser reports too large (413), unreadable (400) or unsupported (415) bodies as
   // plain errors; make them HTTP errors, kept with the request until a route has taken it
   // and its access check has passed (ApiKeyGuard): a path no route has still gets its 404,
-  // a method the path lacks its 405, a missing key its 401/403, as without a body.
+  // a method the path lacks its 405, a missing key its 401/403, as without a body. A GET or
+  // HEAD body means nothing to any route here, so its error is dropped, not deferred.
   app.use((error: unknown, req: Request, _res: unknown, next: (error?: unknown) => void) => {
     const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
     if (typeof status !== 'number' || status < 400 || status > 499) return next(error);
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
     const message =
       type === 'entity.too.large'
         ? `the request body is larger than ${config.http.bodyLimitBytes} bytes (HTTP_BODY_LIMIT_BYTES)`
@@ -145,4 +146,7 @@ function protectHttp(app: NestExpressApplication, config: AppConfig): void {
     deferBodyError(req, status === 400 ? new ParameterException('body', message) : new HttpException(message, status));
     next();
   });
+  // After the error handler, so that a request whose body failed gets its context (the
+  // request id in every line logged while it is served) like any other.
+  app.use(requestContextAfterBody());
 }

@@ -4,7 +4,7 @@
  */
 export type Cents = number & { readonly __brand: 'Cents' };
 
-/** Largest amount a single order may carry: keeps every Redis total exact (< 2^53). */
+/** Largest amount a single order may carry; totals are exact below 2^53 cents (docs/DESIGN.md). */
 export const MAX_ORDER_CENTS = 100_000_000_000; // 1,000,000,000.00
 
 /** Digits, and at most two decimals that count (more decimals only as trailing zeros). */

@@ -44,7 +44,11 @@ export class DeadLetterDto implements DeadLetter {
 
 export class DeadLetterPeekDto implements DeadLetterPeek {
   @ApiProperty() queue_url!: string;
-  @ApiProperty({ type: 'integer', example: 3, description: 'Visible messages in the dead-letter queue (approximate).' })
+  @ApiProperty({
+    type: 'integer',
+    example: 3,
+    description: 'Messages in the dead-letter queue, visible or not (approximate).',
+  })
   approximate_depth!: number;
   @ApiProperty({ type: [DeadLetterDto] }) items!: DeadLetterDto[];
 }
@@ -67,7 +71,7 @@ export class RedriveResultDto implements RedriveResult {
   @ApiProperty({
     type: 'integer',
     example: 0,
-    description: 'Visible messages left in the dead-letter queue (approximate).',
+    description: 'Messages left in the dead-letter queue, visible or not (approximate).',
   })
   remaining!: number;
 }

@@ -24,7 +24,7 @@ Writes .data/bench/ingest-<timestamp>.json.`;
 function outcomes(metrics: string): number {
   let total = 0;
   for (const m of metrics.matchAll(/order_pipeline_messages_total\{outcome="(\w+)"\} (\d+)/g)) {
-    if (m[1] !== 'retry') total += Number(m[2]);
+    if (m[1] !== 'retry' && m[1] !== 'deferred') total += Number(m[2]); // not final: back on the queue
   }
   return total;
 }
