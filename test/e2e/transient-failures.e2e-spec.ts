@@ -23,6 +23,34 @@ const depth = async (t: TestApp, url = t.queueUrl): Promise<{ visible: number; i
   };
 };
 
+/**
+ * Once the gate holds the receives: sends `count` orders and sees three seconds of held
+ * receives go by with all of them still waiting on the queue (none was received).
+ */
+async function sendWhileHeld(t: TestApp, count: number): Promise<void> {
+  const gate = t.app.get(ConsumptionGate);
+  await eventually(() => gate.isPaused);
+  // Held for a second: a receive that was long-polling when Redis went has ended.
+  const paused = gate.held;
+  await eventually(() => gate.held >= paused + 5);
+  await t.send(
+    Array.from({ length: count }, (_, i) =>
+      anOrder()
+        .with({ user_id: `u-${i % 5}` })
+        .json(),
+    ),
+  );
+  const sent = gate.held;
+  await eventually(() => gate.held >= sent + 12);
+  expect(await depth(t)).toEqual({ visible: count, inFlight: 0 });
+}
+
+/** Redis answers again: every order is counted, once, and none went to the dead-letter queue. */
+async function expectCountedOnce(t: TestApp, count: number): Promise<void> {
+  await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === count, 30_000, 100);
+  expect(await depth(t, t.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+}
+
 describe('while Redis is away', () => {
   let redis: RedisServer;
   let t: TestApp;
@@ -45,27 +73,11 @@ describe('while Redis is away', () => {
   });
 
   it('pauses the receives instead of spinning, and resumes by itself when Redis is back', async () => {
-    const gate = t.app.get(ConsumptionGate);
     await redis.stop();
-    await eventually(() => gate.isPaused);
-    // Held for a second: a receive that was long-polling when Redis went has ended.
-    const paused = gate.held;
-    await eventually(() => gate.held >= paused + 5);
-    await t.send(
-      Array.from({ length: 50 }, (_, i) =>
-        anOrder()
-          .with({ user_id: `u-${i % 5}` })
-          .json(),
-      ),
-    );
-    // Three more seconds of held receives: nothing was received meanwhile.
-    const sent = gate.held;
-    await eventually(() => gate.held >= sent + 12);
-    expect(await depth(t)).toEqual({ visible: 50, inFlight: 0 });
+    await sendWhileHeld(t, 50);
 
     redis = await startRedisServer({ port: redis.port, dir: redis.dir });
-    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 50, 30_000, 100);
-    expect(await depth(t, t.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+    await expectCountedOnce(t, 50);
   }, 60_000);
 });
 
@@ -92,26 +104,13 @@ describe('while Redis is up but does not answer (stopped with SIGSTOP)', () => {
   });
 
   it('holds the receives once a command found it silent, and resumes when it answers again', async () => {
-    const gate = t.app.get(ConsumptionGate);
     redis.process.kill('SIGSTOP');
     // A read finds the stall: a 503 after the command timeout, and the connection is re-made.
     expect((await t.get('/stats/global')).status).toBe(503);
-    await eventually(() => gate.isPaused);
-    await t.send(
-      Array.from({ length: 20 }, (_, i) =>
-        anOrder()
-          .with({ user_id: `u-${i % 4}` })
-          .json(),
-      ),
-    );
-    // Three seconds of held receives: nothing was received meanwhile.
-    const sent = gate.held;
-    await eventually(() => gate.held >= sent + 12);
-    expect(await depth(t)).toEqual({ visible: 20, inFlight: 0 });
+    await sendWhileHeld(t, 20);
 
     redis.process.kill('SIGCONT');
-    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 20, 30_000, 100);
-    expect(await depth(t, t.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+    await expectCountedOnce(t, 20);
   }, 60_000);
 });
 
