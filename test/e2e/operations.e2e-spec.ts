@@ -168,6 +168,11 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     ]);
   });
 
+  it('answers OPTIONS on a path with a 204 whose Allow lists its methods', async () => {
+    const res = await fetch(url('/stats/global'), { method: 'OPTIONS' });
+    expect([res.status, res.headers.get('allow')]).toEqual([204, 'GET, HEAD, OPTIONS']);
+  });
+
   it.each(['/no/such/route', '/STATS/GLOBAL'])(
     'answers %s, a path no route has, with a 404 whatever the method',
     async (path) => {

@@ -119,6 +119,15 @@ export class HttpErrorFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     const req = host.switchToHttp().getRequest<Request>();
     const allowed = isUnrouted(exception, req.method) ? this.routeMethods(req.path) : [];
+    if (allowed.length > 0 && req.method === 'OPTIONS') {
+      // What the path allows (RFC 9110 §9.3.7), not an error; no CORS headers: the API is
+      // served to its own origin.
+      res
+        .status(204)
+        .setHeader('Allow', [...allowed, 'OPTIONS'].join(', '))
+        .end();
+      return;
+    }
     if (allowed.length > 0) {
       res
         .status(405)
