@@ -4,7 +4,7 @@
  */
 export type Cents = number & { readonly __brand: 'Cents' };
 
-/** Largest amount a single order may carry; totals are exact below 2^53 cents (docs/DESIGN.md). */
+/** Largest amount a single order may carry; totals are exact below 10^15 cents (docs/DESIGN.md). */
 export const MAX_ORDER_CENTS = 100_000_000_000; // 1,000,000,000.00
 
 /** Digits, and at most two decimals that count (more decimals only as trailing zeros). */
@@ -32,7 +32,7 @@ export function parseCents(value: unknown): Cents | undefined {
   return Number.isSafeInteger(cents) ? (cents as Cents) : undefined;
 }
 
-/** Cents as a JSON number with two decimals (12345 -> 123.45). Exact for |cents| < 2^53. */
+/** Cents as a JSON number with two decimals (12345 -> 123.45). Exact for |cents| < 10^15 (15 digits, what a double renders back). */
 export function centsToAmount(value: number): number {
   return Number(formatCents(value));
 }
