@@ -122,6 +122,28 @@ describe('admin rate limit', () => {
   });
 });
 
+describe('admin rate limit across routes', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY, ADMIN_RATE_LIMIT_PER_MINUTE: '2' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('counts every admin route against one budget per address', async () => {
+    const statuses = [
+      (await call(t, 'GET', '/admin/dead-letters', admin)).status,
+      (await call(t, 'GET', '/admin/dead-letters', admin)).status,
+      (await call(t, 'POST', '/admin/dead-letters/redrive', admin)).status,
+      (await call(t, 'POST', '/orders/rejected/ORD-1/reprocess', admin)).status,
+    ];
+    expect(statuses).toEqual([200, 200, 429, 429]);
+  });
+});
+
 describe('dead letters and reprocessing', () => {
   let t: TestApp;
 

@@ -102,6 +102,15 @@ export class AdminRateLimitGuard extends ThrottlerGuard {
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
     return Promise.resolve(context.getType() !== 'http' || accessOf(this.reflector, context) !== 'admin');
   }
+
+  /**
+   * One budget per client address across every admin route (the throttler's own key adds
+   * the controller and handler, which gave each admin route a budget of its own, and a
+   * client guessing keys as many tries as there are routes).
+   */
+  protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {
+    return `admin-${name}-${tracker}`;
+  }
 }
 
 /**
