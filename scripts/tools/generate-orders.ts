@@ -1,12 +1,12 @@
 // CLI: ./scripts/generate-orders --help
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseArgs, intOption, rateOption, UsageError } from './args.ts';
 import { generate, OUTPUT_FORMATS, planCounts, checkOptions } from './generator.ts';
 import type { GeneratorOptions, OutputFormat } from './generator.ts';
 import { expectedPathFor, renderMessages } from './writers.ts';
 import { formatLayered } from './json-text.ts';
-import { readMessages } from './readers.ts';
+import { SUPPORTED_EXTENSIONS, formatFromPath, readMessages } from './readers.ts';
 import { compareAggregates, replayMessages } from './reference.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -27,7 +27,9 @@ Options:
   --conflict-rate R     share of re-used order_ids with different content (default 0)
   --order-prefix P      order ids are P0001, P0002, ... (default ORD-)
   --out PATH            orders file (default data/generated/orders.<format>)
-  --format F            ndjson | json | csv | xlsx (default: from --out's extension, else ndjson)
+  --format F            ndjson | json | csv | xlsx (default: from --out's extension, else
+                        ndjson); --out must have an extension ./scripts/populate reads
+                        (.ndjson .jsonl .json .csv .xlsx) that agrees with it
   --expected PATH       where to write the expected aggregates (default: beside --out)
   -h, --help            this help
 
@@ -39,15 +41,9 @@ Notes:
   text line; in csv/xlsx it is an items cell whose text is not JSON; json (an array) has no
   not_json messages at all. After writing, the file is read back and replayed through a
   reference validator; the run fails if that does not reproduce the expected aggregates.
-`;
 
-const EXT_FORMATS: Record<string, OutputFormat> = {
-  '.ndjson': 'ndjson',
-  '.jsonl': 'ndjson',
-  '.json': 'json',
-  '.csv': 'csv',
-  '.xlsx': 'xlsx',
-};
+Exit status: 0 written, 1 the self-check failed, 2 a usage error (nothing written).
+`;
 
 function toPosix(p: string): string {
   return p.split(sep).join('/');
@@ -80,16 +76,20 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
-  let format: OutputFormat;
-  if (typeof o.format === 'string') {
-    if (!(OUTPUT_FORMATS as readonly string[]).includes(o.format))
-      throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}`);
-    format = o.format as OutputFormat;
-  } else if (typeof o.out === 'string' && EXT_FORMATS[extname(o.out).toLowerCase()]) {
-    format = EXT_FORMATS[extname(o.out).toLowerCase()];
-  } else {
-    format = 'ndjson';
-  }
+  if (typeof o.format === 'string' && !(OUTPUT_FORMATS as readonly string[]).includes(o.format))
+    throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  // ./scripts/populate reads a file by its extension: the file must be one it reads back as
+  // what was written.
+  const fromName = typeof o.out === 'string' ? formatFromPath(o.out) : null;
+  if (typeof o.out === 'string' && fromName === null)
+    throw new UsageError(
+      `--out ${o.out}: ./scripts/populate reads a file by its extension; use one of ${SUPPORTED_EXTENSIONS.join(', ')}`,
+    );
+  if (typeof o.format === 'string' && fromName !== null && fromName !== o.format)
+    throw new UsageError(
+      `--out ${String(o.out)} is read as ${fromName} by ./scripts/populate, but --format is ${o.format}: name the file for its format, or leave --format out`,
+    );
+  const format: OutputFormat = (o.format as OutputFormat | undefined) ?? fromName ?? 'ndjson';
   const out = typeof o.out === 'string' ? resolve(o.out) : resolve(ROOT, 'data', 'generated', `orders.${format}`);
   const expectedPath = typeof o.expected === 'string' ? resolve(o.expected) : expectedPathFor(out, format);
 
@@ -141,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
   writeFileSync(out, bytes);
   writeFileSync(expectedPath, formatLayered(expected, 2) + '\n');
   const plan = planCounts(opts);
-  process.stderr.write(
+  process.stdout.write(
     `wrote ${label(out)}: ${opts.count} messages (${plan.valid} valid, ${plan.duplicates} duplicates, ${plan.invalid} invalid, ${plan.conflicts} conflicts), ` +
       `${expected.global.total_orders} orders from ${Object.keys(expected.users).length} users, revenue ${expected.global.total_revenue_cents} cents\n` +
       `wrote ${label(expectedPath)} (self-check: replaying the file reproduces it)\n`,
