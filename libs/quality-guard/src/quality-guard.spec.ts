@@ -71,6 +71,15 @@ describe('QualityGuard offline (no ANTHROPIC_API_KEY)', () => {
     });
   });
 
+  it('says at start-up that QUALITY_GUARD_ON_UNAVAILABLE=hold has no effect without a model', () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    rig({ QUALITY_GUARD_ON_UNAVAILABLE: 'hold' }).guard.onModuleInit();
+    rig().guard.onModuleInit();
+    const lines = warn.mock.calls.map(([line]) => String(line));
+    warn.mockRestore();
+    expect(lines.map((line) => line.includes('hold has no effect without a model'))).toEqual([true, false]);
+  });
+
   it('cannot refuse an order, on or off, so its callers need not wait for it to claim', () => {
     expect(rig().guard.canRefuse).toBe(false);
     expect(rig({ QUALITY_GUARD_ENABLED: 'false' }).guard.canRefuse).toBe(false);

@@ -223,7 +223,9 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
       );
     } else {
       this.logger.warn(
-        'quality guard: offline mode (no ANTHROPIC_API_KEY): heuristics only; flagged orders are accepted, listed and counted as unchecked',
+        'quality guard: offline mode (no ANTHROPIC_API_KEY): heuristics only; flagged orders are accepted, listed and counted as unchecked' +
+          // Nothing is ever waited for offline, so there is nothing to hold: say so rather than let it look in force.
+          (g.onUnavailable === 'hold' ? '; QUALITY_GUARD_ON_UNAVAILABLE=hold has no effect without a model' : ''),
       );
     }
   }

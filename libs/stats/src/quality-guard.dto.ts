@@ -54,7 +54,12 @@ export class QualityGuardDto implements GuardSnapshot {
   mode!: GuardSnapshot['mode'];
   @ApiProperty({ nullable: true, type: String, example: 'claude-haiku-4-5' }) model!: string | null;
   @ApiProperty({ enum: ['closed', 'open', 'half-open'] }) breaker!: GuardSnapshot['breaker'];
-  @ApiProperty({ enum: ['fail-open', 'hold'] }) on_unavailable!: GuardSnapshot['on_unavailable'];
+  @ApiProperty({
+    enum: ['fail-open', 'hold'],
+    description:
+      'QUALITY_GUARD_ON_UNAVAILABLE; it applies only with a model (mode "model"): offline, flagged orders are accepted.',
+  })
+  on_unavailable!: GuardSnapshot['on_unavailable'];
   @ApiProperty({ description: 'False while the circuit breaker is open.' }) healthy!: boolean;
   @ApiProperty({
     type: 'object',
