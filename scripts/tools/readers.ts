@@ -168,7 +168,8 @@ const NUMERIC_TEXT = /^\s*-?\d+(?:\.\d+)?\s*$/;
  * `items` cell's JSON text becomes an array when it parses as one (otherwise the original text is
  * kept so the service rejects it), and an `order_value` written as decimal text becomes a JSON
  * number. Numbers in text keep the text they were written with (the amount is never passed
- * through a float); a number cell of a workbook is a float already and is sent as one.
+ * through a float); a number cell of a workbook is a float already and is sent as one, but
+ * in an `order_id` or `user_id` column it is sent as its text (ids are strings).
  */
 export function rowToOrder(keys: readonly string[], cells: readonly JsonValue[]): Record<string, JsonValue> {
   const order: Record<string, JsonValue> = {};
@@ -185,6 +186,9 @@ export function rowToOrder(keys: readonly string[], cells: readonly JsonValue[])
       }
     } else if (key === 'order_value' && typeof v === 'string' && NUMERIC_TEXT.test(v)) {
       v = numberAsWritten(v);
+    } else if ((key === 'order_id' || key === 'user_id') && typeof v === 'number') {
+      // A spreadsheet turns an id typed as 12345 into a number cell; the id is its text.
+      v = String(v);
     }
     order[key] = v;
   });

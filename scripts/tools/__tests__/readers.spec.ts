@@ -146,6 +146,14 @@ describe('rowToOrder', () => {
   it('fills missing trailing cells with null and ignores unnamed columns', () => {
     expect(rowToOrder(['order_id', '', 'user_id'], ['A', 'ignored'])).toEqual({ order_id: 'A', user_id: null });
   });
+
+  it('sends an id typed as a number (a number cell of a workbook) as its text', () => {
+    expect(rowToOrder(['order_id', 'user_id', 'order_value'], [12345, 7, 12.5])).toEqual({
+      order_id: '12345',
+      user_id: '7',
+      order_value: 12.5,
+    });
+  });
 });
 
 describe('cellToJson', () => {
