@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { SQSClient, GetQueueUrlCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { parseArgs, intOption, UsageError } from './args.ts';
-import { formatFromPath, InputError, readMessages, SUPPORTED_EXTENSIONS } from './readers.ts';
+import { formatFromPath, InputError, readMessagesAt, SUPPORTED_EXTENSIONS } from './readers.ts';
 import { planBatches, sendBatches } from './sqs-send.ts';
 import type { BatchEntry, BatchOutcome } from './sqs-send.ts';
 import { describeTarget, resolveTarget } from './sqs-target.ts';
@@ -100,8 +100,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const started = Date.now();
   let bodies: string[];
+  let where: string[];
   try {
-    bodies = await readMessages(format, size === 0 ? new Uint8Array() : readFileSync(file));
+    ({ bodies, where } = await readMessagesAt(format, size === 0 ? new Uint8Array() : readFileSync(file)));
   } catch (e) {
     if (e instanceof InputError) throw new UsageError(`${file}: ${e.message}`);
     throw e;
@@ -109,25 +110,23 @@ async function main(argv: string[]): Promise<number> {
   const { batches, rejected } = planBatches(bodies);
   const target = resolveTarget(process.env, typeof o['queue-url'] === 'string' ? o['queue-url'] : undefined);
   const reportFailures = (failures: { index: number; reason: string }[]) => {
-    // Grouped by reason: "3 failed (message #4, #9, #12): <reason>".
-    const groups = new Map<string, number[]>();
+    // Grouped by reason, each message named by its place in the file:
+    // "3 failed (line 4, line 9, line 12): <reason>".
+    const groups = new Map<string, string[]>();
     for (const f of failures) {
+      const place = where[f.index] ?? `message ${f.index + 1}`;
       const list = groups.get(f.reason);
-      if (list) list.push(f.index + 1);
-      else groups.set(f.reason, [f.index + 1]);
+      if (list) list.push(place);
+      else groups.set(f.reason, [place]);
     }
     let shown = 0;
-    for (const [reason, numbers] of groups) {
+    for (const [reason, places] of groups) {
       if (shown++ === 10) {
         process.stderr.write(`  ... and ${groups.size - 10} other reasons\n`);
         break;
       }
-      const which =
-        numbers
-          .slice(0, 5)
-          .map((n) => `#${n}`)
-          .join(', ') + (numbers.length > 5 ? ', ...' : '');
-      process.stderr.write(`  ${numbers.length} failed (message ${which}): ${reason}\n`);
+      const which = places.slice(0, 5).join(', ') + (places.length > 5 ? ', ...' : '');
+      process.stderr.write(`  ${places.length} failed (${which}): ${reason}\n`);
     }
   };
 

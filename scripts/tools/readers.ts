@@ -57,13 +57,27 @@ function stripBom(text: string): string {
 
 /** NDJSON: one message per non-empty line, sent as the raw line text (a trailing \r is dropped). */
 export function readNdjson(text: string): string[] {
-  const out: string[] = [];
-  for (let line of stripBom(text).split('\n')) {
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.trim() === '') continue;
-    out.push(line);
-  }
-  return out;
+  return readNdjsonAt(text).bodies;
+}
+
+function readNdjsonAt(text: string): Located {
+  const bodies: string[] = [];
+  const where: string[] = [];
+  stripBom(text)
+    .split('\n')
+    .forEach((raw, i) => {
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (line.trim() === '') return;
+      bodies.push(line);
+      where.push(`line ${i + 1}`);
+    });
+  return { bodies, where };
+}
+
+/** Message bodies and, for each, where it is in the file ("line 7", "row 3", "element 2"). */
+export interface Located {
+  readonly bodies: string[];
+  readonly where: string[];
 }
 
 /** JSON: an array; each element is re-serialised with JSON.stringify, numbers as written. */
@@ -91,8 +105,17 @@ export function readJsonArray(text: string): string[] {
  * records end with CRLF or LF; a BOM is ignored; blank lines are skipped.
  */
 export function parseCsv(text: string): string[][] {
+  return parseCsvAt(text).rows;
+}
+
+/** parseCsv, with the line each record starts on (1-based). */
+function parseCsvAt(text: string): { rows: string[][]; lines: number[] } {
   const src = stripBom(text);
   const rows: string[][] = [];
+  const lines: number[] = [];
+  let line = 1; // the line at src[i]
+  let rowLine = 1; // the line the current record started on
+  let quotedFrom = 1; // the line the current quoted field started on
   let row: string[] = [];
   let field = '';
   let quoted = false; // inside a quoted field
@@ -105,7 +128,10 @@ export function parseCsv(text: string): string[][] {
   };
   const endRow = () => {
     endField();
-    if (!(row.length === 1 && row[0] === '')) rows.push(row);
+    if (!(row.length === 1 && row[0] === '')) {
+      rows.push(row);
+      lines.push(rowLine);
+    }
     row = [];
   };
   while (i < src.length) {
@@ -121,6 +147,7 @@ export function parseCsv(text: string): string[][] {
         i += 1;
         continue;
       }
+      if (c === '\n') line += 1;
       field += c;
       i += 1;
       continue;
@@ -128,6 +155,7 @@ export function parseCsv(text: string): string[][] {
     if (c === '"' && field === '' && !wasQuoted) {
       quoted = true;
       wasQuoted = true;
+      quotedFrom = line;
       i += 1;
       continue;
     }
@@ -139,19 +167,21 @@ export function parseCsv(text: string): string[][] {
     if (c === '\r' && src[i + 1] === '\n') {
       endRow();
       i += 2;
+      rowLine = ++line;
       continue;
     }
     if (c === '\n' || c === '\r') {
       endRow();
       i += 1;
+      rowLine = ++line;
       continue;
     }
     field += c; // includes text after a closing quote ("ab"c → abc), as lenient parsers do
     i += 1;
   }
-  if (quoted) throw new InputError('CSV ends inside a quoted field (unbalanced ")');
+  if (quoted) throw new InputError(`CSV ends inside the quoted field that starts on line ${quotedFrom} (unbalanced ")`);
   if (field !== '' || row.length > 0 || wasQuoted) endRow();
-  return rows;
+  return { rows, lines };
 }
 
 /** Header cell → key: trimmed and lower-cased ("Order_ID " → "order_id"). */
@@ -199,21 +229,50 @@ function isBlankRow(cells: readonly JsonValue[]): boolean {
   return cells.every((c) => c === null || c === undefined || (typeof c === 'string' && c.trim() === ''));
 }
 
+const ORDER_FIELDS = ['order_id', 'user_id', 'order_timestamp', 'order_value', 'items'];
+
 /** Header + rows (already converted cells) → message bodies. */
 export function tableToMessages(table: readonly (readonly JsonValue[])[]): string[] {
+  return tableToMessagesAt(table, (r) => `row ${r + 1}`).bodies;
+}
+
+/**
+ * tableToMessages, with each message's place (`placeOf(r)` for the table's row r). A row
+ * with a value under no header column is refused (an unquoted comma would otherwise drop
+ * part of the row without a word), and so is a header that names none of the order's fields.
+ */
+function tableToMessagesAt(table: readonly (readonly JsonValue[])[], placeOf: (r: number) => string): Located {
   if (table.length === 0) throw new InputError('the file has no header row');
   const keys = table[0].map(headerKey);
   if (keys.every((k) => k === '')) throw new InputError('the header row is empty');
-  const out: string[] = [];
-  for (let r = 1; r < table.length; r++) {
-    if (isBlankRow(table[r])) continue;
-    out.push(JSON.stringify(rowToOrder(keys, table[r])));
+  if (!keys.some((k) => ORDER_FIELDS.includes(k))) {
+    throw new InputError(`the header row names none of the order's fields (${ORDER_FIELDS.join(', ')})`);
   }
-  return out;
+  const bodies: string[] = [];
+  const where: string[] = [];
+  for (let r = 1; r < table.length; r++) {
+    const cells = table[r];
+    if (isBlankRow(cells)) continue;
+    const stray = cells.findIndex((c, col) => (keys[col] ?? '') === '' && c !== null && c !== '');
+    if (stray >= 0) {
+      throw new InputError(
+        `${placeOf(r)}: a value in column ${stray + 1}, which the header does not name (${cells.length} fields, ` +
+          `the header has ${keys.length}; an unquoted comma?)`,
+      );
+    }
+    bodies.push(JSON.stringify(rowToOrder(keys, cells)));
+    where.push(placeOf(r));
+  }
+  return { bodies, where };
 }
 
 export function readCsv(text: string): string[] {
-  return tableToMessages(parseCsv(text));
+  return readCsvAt(text).bodies;
+}
+
+function readCsvAt(text: string): Located {
+  const { rows, lines } = parseCsvAt(text);
+  return tableToMessagesAt(rows, (r) => `line ${lines[r] ?? r + 1}`);
 }
 
 type CellLike = {
@@ -275,9 +334,17 @@ export async function readXlsx(data: Uint8Array | ArrayBuffer): Promise<string[]
 
 /** Any supported file's bytes → message bodies. */
 export async function readMessages(format: InputFormat, data: Uint8Array): Promise<string[]> {
-  if (format === 'xlsx') return readXlsx(data);
+  return (await readMessagesAt(format, data)).bodies;
+}
+
+/** readMessages, with where each message is in the file, for messages that name it. */
+export async function readMessagesAt(format: InputFormat, data: Uint8Array): Promise<Located> {
+  if (format === 'xlsx') return tableToMessagesAt(await readXlsxTable(data), (r) => `row ${r + 1}`);
   const text = new TextDecoder('utf-8').decode(data);
-  if (format === 'ndjson') return readNdjson(text);
-  if (format === 'json') return readJsonArray(text);
-  return readCsv(text);
+  if (format === 'ndjson') return readNdjsonAt(text);
+  if (format === 'json') {
+    const bodies = readJsonArray(text);
+    return { bodies, where: bodies.map((_, i) => `element ${i + 1}`) };
+  }
+  return readCsvAt(text);
 }

@@ -7,6 +7,7 @@ import {
   readCsv,
   readJsonArray,
   readMessages,
+  readMessagesAt,
   readNdjson,
   readXlsx,
   rowToOrder,
@@ -94,8 +95,9 @@ describe('parseCsv (RFC 4180)', () => {
       ['1', ''],
     ]);
   });
-  it('fails on an unterminated quoted field', () => {
+  it('fails on an unterminated quoted field, naming the line it starts on', () => {
     expect(() => parseCsv('a\n"open')).toThrow(InputError);
+    expect(() => parseCsv('a\nb\n"x\ny\n')).toThrow('the quoted field that starts on line 3');
   });
 });
 
@@ -139,6 +141,31 @@ describe('readCsv', () => {
   });
   it('sends every non-blank row (nothing silently dropped)', () => {
     expect(readCsv(`${header}\n,,,,,,\nx\n`)).toHaveLength(1);
+  });
+  it('refuses a row with a value under no header column, naming its line', () => {
+    expect(() => readCsv('order_id,user_id\nA,U-1\n\nB,U-2,extra\n')).toThrow(
+      'line 4: a value in column 3, which the header does not name',
+    );
+  });
+  it('refuses a header that names none of the order fields', () => {
+    expect(() => readCsv('foo,bar\n1,2\n')).toThrow("the header row names none of the order's fields");
+  });
+});
+
+describe('readMessagesAt', () => {
+  const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+  it('names each ndjson message by its line, blank lines counted', async () => {
+    expect((await readMessagesAt('ndjson', bytes('{"a":1}\n\n\n{"b":2}\r\n'))).where).toEqual(['line 1', 'line 4']);
+  });
+  it('names each CSV message by the line its record starts on, quoted line breaks counted', async () => {
+    const text = 'order_id,items\nA,"x\ny"\n\nB,z\n';
+    expect(await readMessagesAt('csv', bytes(text))).toEqual({
+      bodies: ['{"order_id":"A","items":"x\\ny"}', '{"order_id":"B","items":"z"}'],
+      where: ['line 2', 'line 5'],
+    });
+  });
+  it('names each element of a JSON array by its position', async () => {
+    expect((await readMessagesAt('json', bytes('[{"a":1},{"b":2}]'))).where).toEqual(['element 1', 'element 2']);
   });
 });
 
