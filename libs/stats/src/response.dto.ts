@@ -108,7 +108,7 @@ export class OrderStatusDto implements OrderStatusView {
   @ApiProperty({ nullable: true, type: String }) user_id!: string | null;
   @ApiProperty({ nullable: true, type: String }) first_seen_at!: string | null;
   @ApiProperty({ type: [ReasonDto] }) reasons!: ReasonDto[];
-  @ApiPropertyOptional({ type: ConflictNoteDto, nullable: true }) last_conflict!: ConflictNoteDto | null;
+  @ApiProperty({ type: ConflictNoteDto, nullable: true }) last_conflict!: ConflictNoteDto | null;
 }
 
 export class RejectedOrderDto implements RejectedOrderView {
