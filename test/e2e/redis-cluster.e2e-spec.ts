@@ -8,8 +8,9 @@ import {
   sendGenerated,
   type Expected,
 } from '../support/generated-orders';
+import { anOrder } from '../../libs/orders/test/order-builder';
 import { startRedisCluster, type RedisCluster } from '../support/processes';
-import { eventually, startTestApp, type TestApp } from '../support/test-app';
+import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
 
 /**
  * The same scripts on a real three-master Redis Cluster: every script's keys share one
@@ -126,4 +127,33 @@ describe('the pipeline scenarios on a Redis Cluster (redis+cluster:// URL)', () 
 
   // Registers that file's describe/it blocks here, inside this describe.
   jest.requireActual('./pipeline.e2e-spec');
+});
+
+describe('after a master of the Redis Cluster restarts', () => {
+  let t: TestApp;
+  const batch = (tag: string, n: number): string[] =>
+    Array.from({ length: n }, (_, i) =>
+      anOrder()
+        .with({ order_id: `ord-${tag}-${i}`, user_id: `u-${tag}-${i % 40}` })
+        .json(),
+    );
+  const applied = async (): Promise<number> => (await t.get<GlobalStats>('/stats/global')).body.total_orders;
+
+  beforeAll(async () => {
+    t = await startTestApp({ REDIS_CLUSTER_NODES: cluster.nodes.join(','), SQS_RETRY_BACKOFF_SECONDS: '1' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('follows the cluster again: orders for every slot are applied, once', async () => {
+    await t.send(batch('before', 100));
+    await eventually(async () => (await applied()) === 100, 30_000);
+    await cluster.restart(1);
+    // Users spread over every bucket, so some land in the restarted master's slots.
+    await t.send(batch('after', 200));
+    await eventually(async () => (await applied()) === 300, 60_000, 200);
+    expect((await t.get<GlobalStats>('/stats/global')).body.duplicates).toBe(0);
+  }, 120_000);
 });

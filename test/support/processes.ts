@@ -127,19 +127,23 @@ export interface RedisCluster {
   readonly url: string;
   /** Every master as host:port, for REDIS_CLUSTER_NODES or a redis+cluster:// URL. */
   readonly nodes: readonly string[];
+  /**
+   * Stops master `index` (SHUTDOWN SAVE: its data is kept, as a node with persistence keeps
+   * it) and starts it again on its port with its nodes.conf: its clients lose the connection.
+   */
+  restart(index: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** A three-master Redis Cluster of private redis-server processes (all 16384 slots covered). */
 export async function startRedisCluster(): Promise<RedisCluster> {
   const ports = [await freePort(), await freePort(), await freePort()];
-  const children = ports.map((port) => {
-    const dir = mkdtempSync(join(tmpdir(), 'op-cluster-'));
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
-    return spawn('redis-server', [...args, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'], {
-      stdio: 'ignore',
-    });
-  });
+  const dirs = ports.map(() => mkdtempSync(join(tmpdir(), 'op-cluster-')));
+  const launch = (i: number): ChildProcess => {
+    const args = ['--port', String(ports[i]), '--bind', '127.0.0.1', '--dir', dirs[i] ?? '', '--save', ''];
+    return spawn('redis-server', [...args, '--appendonly', 'no', '--cluster-enabled', 'yes'], { stdio: 'ignore' });
+  };
+  const children = ports.map((_, i) => launch(i));
   const stop = async (): Promise<void> => {
     await Promise.all(children.map((c) => stopProcess(c)));
   };
@@ -149,16 +153,29 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     execFileSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], {
       stdio: 'ignore',
     });
-    const deadline = Date.now() + 15_000;
     const ok = (port: number): boolean =>
       execFileSync('redis-cli', ['-p', String(port), 'cluster', 'info'])
         .toString()
         .includes('cluster_state:ok');
-    while (!ports.every(ok)) {
-      if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return { url: `redis://127.0.0.1:${ports[0]}`, nodes, stop };
+    const allOk = async (): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      while (!ports.every(ok)) {
+        if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await allOk();
+    const restart = async (i: number): Promise<void> => {
+      const old = children[i];
+      if (old === undefined) throw new Error(`no cluster node ${i}`);
+      const exited = new Promise((resolve) => old.once('exit', resolve));
+      execFileSync('redis-cli', ['-p', String(ports[i]), 'shutdown', 'save'], { stdio: 'ignore' });
+      await exited;
+      children[i] = launch(i);
+      await waitForPort(ports[i] ?? 0);
+      await allOk();
+    };
+    return { url: `redis://127.0.0.1:${ports[0]}`, nodes, restart, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -66,7 +66,13 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       this.client = new Cluster(
         config.redis.clusterNodes.map((n) => ({ host: n.host, port: n.port })),
         {
-          enableAutoPipelining: true,
+          // No auto-pipelining on a Cluster: a MOVED reply inside an auto-pipeline that also
+          // holds commands that succeeded is handed back as an error, with no redirect and no
+          // refresh of the slot map, so after a node restart every command for its slots kept
+          // failing (an audit saw instances stuck for minutes). One command at a time, ioredis
+          // follows MOVED/ASK itself. And the slot map is read again every 5 s regardless.
+          enableAutoPipelining: false,
+          slotsRefreshInterval: 5_000,
           // Fail fast while the cluster is away (a retry outcome, a 503) instead of queueing
           // without bound; the batch handler waits for 'ready' before it starts a batch.
           enableOfflineQueue: false,
@@ -75,6 +81,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
           slotsRefreshTimeout: 5_000,
           redisOptions: {
             ...options,
+            enableAutoPipelining: false,
             password: seed.password ? decodeURIComponent(seed.password) : undefined,
             username: seed.username ? decodeURIComponent(seed.username) : undefined,
             ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
@@ -101,8 +108,8 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
    * null, zcard a number); an error fails the whole read. On a single Redis they go out as
    * one explicit pipeline, one round trip, which costs Node much less than an auto-pipelined
    * call (and its promise chain) per command; a Cluster pipeline must keep to one slot, so
-   * there each is sent on its own and auto-pipelining groups them per node (a round trip per
-   * node).
+   * there each is sent on its own, all at once (each node's commands share its connection,
+   * and ioredis follows a MOVED for each).
    */
   async readAll(commands: readonly ReadCommand[]): Promise<unknown[]> {
     const client = this.client;

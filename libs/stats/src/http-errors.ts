@@ -253,7 +253,7 @@ function undecodablePathParameter(path: string): string {
 /** Redis cannot serve right now: away, full (a ranged top-N writes a cache key), read-only, loading, cluster down. */
 function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return /Connection is closed|isn't ready|Command timed out|ECONNREFUSED|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|ECONNRESET|^(OOM|READONLY|LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY)\b/i.test(
+  return /Connection is closed|isn't ready|Command timed out|ECONNREFUSED|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|ECONNRESET|^(OOM|READONLY|LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY|MOVED|ASK)\b|Too many Cluster redirections/i.test(
     error.message,
   );
 }
