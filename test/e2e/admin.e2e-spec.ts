@@ -306,4 +306,19 @@ describe('dead letters and reprocessing', () => {
     const res = await call(t, 'POST', '/orders/rejected/ord-unknown/reprocess', admin);
     expect(res.status).toBe(404);
   });
+
+  it('answers 409, and runs nothing, while another reprocess of the order holds its lease', async () => {
+    await t.send([anOrder().with({ order_id: 'ord-busy' }).withValue(10).json()]);
+    await eventually(async () => (await globalStats(t)).rejected === 1);
+    const store = t.app.get(RejectedOrderStore);
+    // What a reprocess in flight (on this or another instance) holds while it runs.
+    expect(await store.leaseReprocess('ORD-BUSY', 60_000)).toBe(true);
+
+    const busy = await call(t, 'POST', '/orders/rejected/ord-busy/reprocess', admin);
+    await store.releaseReprocess('ORD-BUSY');
+    const after = await call(t, 'POST', '/orders/rejected/ord-busy/reprocess', admin);
+
+    expect([busy.status, busy.body.message]).toEqual([409, expect.stringContaining('already running') as unknown]);
+    expect([after.status, after.body.outcome]).toEqual([200, 'rejected']);
+  });
 });

@@ -100,6 +100,7 @@ export class KeySchema {
       counts: `${tag}:counts`,
       sequence: `${tag}:seq`,
       resolved: `${tag}:resolved`,
+      reprocessing: (orderId) => `${tag}:reprocessing:${orderId}`,
     };
   }
 
@@ -141,6 +142,8 @@ export interface RejectedKeys {
   readonly sequence: string;
   /** Records taken out of the store by a reprocess that applied the order (kept for the record). */
   readonly resolved: string;
+  /** The lease of a reprocess of this order in flight (one at a time, across instances). */
+  reprocessing(orderId: string): string;
 }
 
 export interface FlaggedKeys {

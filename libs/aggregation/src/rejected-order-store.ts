@@ -102,6 +102,18 @@ export class RejectedOrderStore {
     return (await this.resolveScript([k.records, k.index, k.byOrder, k.counts, k.resolved], [id, resolution])) === 1;
   }
 
+  /**
+   * Takes the lease of reprocessing `orderId` for `ttlMs` (so a process that dies holding it
+   * frees it): true when this caller holds it now, false when another reprocess does.
+   */
+  async leaseReprocess(orderId: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.client.set(this.keys.rejected().reprocessing(orderId), '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async releaseReprocess(orderId: string): Promise<void> {
+    await this.redis.client.del(this.keys.rejected().reprocessing(orderId));
+  }
+
   async latestForOrder(orderId: string): Promise<RejectedOrderRecord | undefined> {
     const k = this.keys.rejected();
     const id = await this.redis.client.hget(k.byOrder, orderId);

@@ -1,4 +1,10 @@
-import { Injectable, Logger, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
+import {
+  ConflictException,
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import { NotFoundError, RejectedOrderStore } from '@order-pipeline/aggregation';
 import { normaliseId } from '@order-pipeline/orders';
 import type { OutcomeKind } from './outcome';
@@ -26,6 +32,9 @@ export interface ReprocessResult {
  * now (accepted or already applied), the record leaves the rejected store, so the rejected
  * count goes down by one as the order count goes up by one.
  */
+/** Longest a reprocess may hold its order's lease: past the model's timeouts and retries. */
+const REPROCESS_LEASE_MS = 120_000;
+
 @Injectable()
 export class RejectionReprocessor {
   private readonly logger = new Logger(RejectionReprocessor.name);
@@ -37,6 +46,19 @@ export class RejectionReprocessor {
 
   async reprocess(orderIdText: string): Promise<ReprocessResult> {
     const orderId = normaliseId(orderIdText);
+    // One reprocess of an order at a time, across instances: a second one at once would run
+    // the same message again and count it as a duplicate delivery that was never sent.
+    if (!(await this.rejected.leaseReprocess(orderId, REPROCESS_LEASE_MS))) {
+      throw new ConflictException(`a reprocess of order ${orderId} is already running; ask again once it has answered`);
+    }
+    try {
+      return await this.reprocessLeased(orderId);
+    } finally {
+      await this.rejected.releaseReprocess(orderId).catch(() => undefined); // the lease expires anyway
+    }
+  }
+
+  private async reprocessLeased(orderId: string): Promise<ReprocessResult> {
     const record = await this.rejected.latestForOrder(orderId);
     if (!record)
       throw new NotFoundError('rejected order', `no rejected or conflicting message is stored for order ${orderId}`);

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -83,6 +84,7 @@ export class AdminController {
   @ApiOkResponse({ type: ReprocessResultDto })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'No rejected or conflicting message is stored for this order.' })
   @ApiUnprocessableEntityResponse({ type: ErrorDto, description: 'The stored body was cut (REJECTED_BODY_MAX_BYTES).' })
+  @ApiConflictResponse({ type: ErrorDto, description: 'Another reprocess of this order is running (on any instance).' })
   @ApiServiceUnavailableResponse({
     type: ErrorDto,
     description: 'Redis (or the guard under the hold policy) is unavailable.',
