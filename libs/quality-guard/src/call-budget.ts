@@ -29,6 +29,20 @@ export class CallBudget {
     if (n > 0) this.tokens.push({ at: nowMs, n });
   }
 
+  /**
+   * Holds `estimate` tokens for a call that has started, so calls started together see each
+   * other's before any has answered; `settle` puts the call's real count in its place.
+   */
+  reserveTokens(nowMs: number, estimate: number): { settle(actual: number): void } {
+    const entry = { at: nowMs, n: Math.max(0, estimate) };
+    this.tokens.push(entry);
+    return {
+      settle: (actual) => {
+        entry.n = Math.max(0, actual);
+      },
+    };
+  }
+
   usage(nowMs: number): { calls: number; tokens: number } {
     const since = nowMs - MINUTE_MS;
     while (this.calls.length > 0 && (this.calls[0] ?? 0) <= since) this.calls.shift();

@@ -117,6 +117,8 @@ const MAX_WAITING_SAMPLES = 1_000;
 const GLOBAL_REFRESH_MS = 60_000;
 /** A rough count of tokens per character of the prompt, for the budget check before a call. */
 const CHARS_PER_TOKEN = 3;
+/** A verdict's usual size in output tokens (order id, decision, code, a short explanation). */
+const OUTPUT_TOKENS_PER_ORDER = 60;
 const SHUTDOWN_WAIT_MS = 5_000;
 
 const CLEAN: Verdict = { decision: 'allow', reasons: [], suspicious: false, checked: true };
@@ -473,18 +475,23 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
       this.counters.breakerRejected += 1;
       return unavailable('breaker_open');
     }
-    const estimate = Math.ceil((SYSTEM_PROMPT.length + delimitedOrders(items).length) / CHARS_PER_TOKEN);
+    // Input from the prompt's length, output at a typical verdict's size per order: held
+    // against the token budget until the answer says what the call really used.
+    const estimate =
+      Math.ceil((SYSTEM_PROMPT.length + delimitedOrders(items).length) / CHARS_PER_TOKEN) +
+      OUTPUT_TOKENS_PER_ORDER * items.length;
     if (!this.budget.allows(nowMs, estimate, background)) {
       this.breaker.release();
-      this.counters.overBudget += 1;
+      this.counters.overBudget += items.length;
       return unavailable('over_budget');
     }
     this.budget.recordCall(nowMs);
+    const reservation = this.budget.reserveTokens(nowMs, estimate);
     this.counters.modelCalls += 1;
     const started = performance.now();
     try {
       const answer = await reviewer.review(items);
-      this.spent(nowMs, answer.inputTokens, answer.outputTokens, started);
+      this.spent(reservation, answer.inputTokens, answer.outputTokens, started);
       this.breaker.succeeded();
       this.counters.invalidVerdicts += answer.invalid;
       const result = new Map<string, Answer>();
@@ -509,7 +516,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
       return result;
     } catch (error) {
       if (error instanceof ModelAnswerError) {
-        this.spent(nowMs, error.usage.inputTokens, error.usage.outputTokens, started);
+        this.spent(reservation, error.usage.inputTokens, error.usage.outputTokens, started);
         this.logger.warn(`quality guard: unusable answer for ${items.length} orders (${error.message})`);
         if (error.kind === 'malformed' || error.kind === 'stop_reason') {
           this.counters.malformedAnswers += 1;
@@ -522,7 +529,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
         else this.counters.truncated += 1;
         return unavailable(error.kind);
       }
-      this.spent(nowMs, 0, 0, started);
+      this.spent(reservation, 0, 0, started);
       this.counters.modelFailures += 1;
       this.failed(nowMs);
       this.logger.warn(`quality guard: model unavailable (${error instanceof Error ? error.message : String(error)})`);
@@ -539,13 +546,13 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
-  private spent(nowMs: number, input: number, output: number, started: number): void {
+  private spent(reservation: { settle(actual: number): void }, input: number, output: number, started: number): void {
     const millis = performance.now() - started;
     this.counters.modelLatencyMsTotal += millis;
     this.slowestCallMs = Math.max(this.slowestCallMs, millis);
     this.counters.inputTokens += input;
     this.counters.outputTokens += output;
-    this.budget.recordTokens(nowMs, input + output);
+    reservation.settle(input + output);
   }
 
   private countVerdict(verdict: ModelVerdict): void {
