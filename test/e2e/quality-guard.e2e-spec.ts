@@ -190,4 +190,20 @@ describe('the quality guard without ANTHROPIC_API_KEY (offline mode)', () => {
     const { body } = await t.get<unknown>('/health/ready');
     expect(JSON.stringify(body)).toContain('"mode":"offline"');
   });
+
+  it('does not list a suspicious message whose order id was taken by other content: it is a conflict', async () => {
+    const small = anOrder()
+      .with({ order_id: 'qg-taken', user_id: 'u-taken' })
+      .withItems({ product_id: 'P-1', quantity: 1, price_per_unit: 10 })
+      .withValue(10)
+      .json();
+    await t.send([small]);
+    await eventually(async () => (await t.get('/users/u-taken/stats')).status === 200);
+    const conflictsBefore = (await t.get<{ conflicts: number }>('/stats/global')).body.conflicts;
+    await t.send([anOrder().with({ order_id: 'qg-taken', user_id: 'u-taken' }).json()]);
+    await eventually(
+      async () => (await t.get<{ conflicts: number }>('/stats/global')).body.conflicts > conflictsBefore,
+    );
+    expect((await listed(t)).map((l) => l.order_id)).not.toContain('QG-TAKEN');
+  });
 });

@@ -3,7 +3,8 @@ import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { centsToAmount, type Violation } from '@order-pipeline/orders';
 import { RedisService, type ScriptRunner } from '@order-pipeline/redis';
 import { newestFirstPage } from './newest-first-page';
-import { KeySchema } from './key-schema';
+import { KeySchema, orderBucketOf } from './key-schema';
+import { parseClaim } from './order-aggregator';
 import { RECORD_FLAGGED_LUA } from './lua/flagged-scripts';
 
 /**
@@ -54,6 +55,11 @@ export class FlaggedOrderStore {
 
   /** Lists the order once; true when it was new. */
   async record(record: FlaggedOrderRecord): Promise<boolean> {
+    // An order id already claimed by other content: this message will be a conflict, never
+    // accepted, and listing it would show its value for the order that was. (Two contents
+    // handled at the same moment can still both get here before either claim.)
+    const claim = await this.redis.client.hget(this.keys.claims(orderBucketOf(record.orderId)), record.orderId);
+    if (claim !== null && parseClaim(claim).contentHash !== record.contentHash) return false;
     const k = this.keys.flagged();
     const stored = await this.recordScript(
       [k.records, k.index, k.counts, k.sequence],
