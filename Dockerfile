@@ -13,6 +13,7 @@ COPY apps/order-pipeline/package.json apps/order-pipeline/
 COPY libs/aggregation/package.json libs/aggregation/
 COPY libs/config/package.json libs/config/
 COPY libs/dashboard/package.json libs/dashboard/
+COPY libs/observability/package.json libs/observability/
 COPY libs/orders/package.json libs/orders/
 COPY libs/processing/package.json libs/processing/
 COPY libs/quality-guard/package.json libs/quality-guard/

@@ -258,4 +258,16 @@ describe('the dashboard on a server with a read key', () => {
     expect(await page.isHidden('#key-form')).toBe(true);
     expect(await page.isHidden('#error')).toBe(true);
   });
+
+  it('opens the metrics with the key once it is given (a plain link would get a 401)', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${t.baseUrl.replace('[::1]', '127.0.0.1')}/`);
+    await page.waitForSelector('#key-form:not([hidden])', { timeout: WAIT_MS });
+    await page.fill('#key', READ_KEY);
+    await page.click('#key-form button');
+    await waitForText(page, '#revenue', '0.00');
+    await page.click('#metrics-link');
+    await page.waitForURL(/^blob:/, { timeout: WAIT_MS });
+    expect(await page.textContent('body')).toContain('order_pipeline_messages_total');
+  });
 });

@@ -325,5 +325,19 @@
     void poll();
   });
 
+  // A link cannot send the read key: with a key in use, the metrics are fetched with it and
+  // shown as text, rather than the browser following the link into a 401.
+  byId('metrics-link').addEventListener('click', async (event) => {
+    const key = storedKey();
+    if (!key) return;
+    event.preventDefault();
+    const res = await fetch('metrics', { headers: { 'x-api-key': key }, cache: 'no-store' }).catch(() => null);
+    if (!res || !res.ok) {
+      showError('GET metrics failed' + (res ? ' (HTTP ' + res.status + ')' : ': the service is not reachable'));
+      return;
+    }
+    window.location.href = URL.createObjectURL(new Blob([await res.text()], { type: 'text/plain' }));
+  });
+
   void poll();
 })();
