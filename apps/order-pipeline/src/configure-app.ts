@@ -13,6 +13,7 @@ import {
   createValidationPipe,
   deferBodyError,
   routeMethodsOf,
+  type RouterStack,
 } from '@order-pipeline/stats';
 
 /** The request log, global pipe, the one exception filter, Swagger UI at /docs and JSON at /docs-json. */
@@ -24,7 +25,7 @@ export function configureApp(app: INestApplication): INestApplication {
   // router, which Nest may already have done, so the router is told directly as well.
   const express = app.getHttpAdapter().getInstance() as {
     set(name: string, value: unknown): void;
-    router?: { caseSensitive: boolean } & Parameters<typeof routeMethodsOf>[0];
+    router?: { caseSensitive: boolean } & RouterStack;
   };
   express.set('case sensitive routing', true);
   if (express.router) express.router.caseSensitive = true;
