@@ -83,6 +83,7 @@ describe('analytics over generated data', () => {
 
   it('top-N rows equal those users’ own stats', async () => {
     const { body } = await t.get<{ users: Row[] }>('/stats/top-users?by=spend&limit=20');
+    expect(body.users).toHaveLength(20);
     for (const row of body.users) {
       const own = (await t.get<{ order_count: number; total_spend: number }>(`/users/${row.user_id}/stats`)).body;
       expect([own.order_count, own.total_spend]).toEqual([row.order_count, row.total_spend]);

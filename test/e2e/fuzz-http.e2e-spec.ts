@@ -164,12 +164,9 @@ describe('hostile HTTP parameters', () => {
           const route = ROUTES[name];
           const query = pairs.map(([k, v]) => `${encode(k, raw)}=${encode(v, raw)}`).join('&');
           const path = `${route.path(encode(id, raw) || 'X')}${query ? `?${query}` : ''}`;
-          let res: { status: number; body: ErrorBody | undefined };
-          try {
-            res = await get(path);
-          } catch {
-            return; // not a URL fetch can send at all
-          }
+          // Only a path that is no URL at all is skipped; a failed request (a reset, a crash) fails.
+          if (!URL.canParse(path, 'http://127.0.0.1')) return;
+          const res = await get(path);
           expect([200, 400, 404, 414, 431]).toContain(res.status);
           if (res.status === 400) expect(typeof res.body?.parameter).toBe('string');
         },

@@ -154,10 +154,13 @@ describe('the AI quality guard in the running pipeline (real SDK, fake Messages 
   });
 
   it('shows its activity at GET /quality-guard', async () => {
+    const before = (await t.get<Snapshot>('/quality-guard')).body.counters.verdictsReject ?? 0;
+    await t.send([anOrder().with({ order_id: 'qg-activity', user_id: 'u-fraud' }).json()]);
+    await eventually(async () => (await rejectedIds(t)).includes('QG-ACTIVITY'));
     const { body } = await t.get<Snapshot>('/quality-guard');
     expect(body).toMatchObject({ mode: 'model', breaker: 'closed' });
     expect(body.counters.modelCalls).toBe(api.requests.length);
-    expect(body.counters.verdictsReject).toBeGreaterThanOrEqual(1);
+    expect(body.counters.verdictsReject).toBe(before + 1);
   });
 
   it('answers a bad limit on GET /orders/flagged with a 400 naming it', async () => {

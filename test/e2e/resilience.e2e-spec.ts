@@ -123,9 +123,15 @@ describe('a shutdown in mid-stream', () => {
     await eventually(async () => (await first.get<GlobalStats>('/stats/global')).body.total_orders >= 50, 10_000, 5);
     await first.app.close();
     const left = await first.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: first.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: first.queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
     );
     expect(Number(left.Attributes?.ApproximateNumberOfMessages)).toBeGreaterThan(0); // it was mid-stream
+    // Nothing received is left in flight: a batch dropped at the stop would still be invisible
+    // here (for the 2 s visibility timeout), and would come back to the second instance.
+    expect(Number(left.Attributes?.ApproximateNumberOfMessagesNotVisible)).toBe(0);
 
     const second = await startTestApp({ ...env, SQS_QUEUE_URL: first.queueUrl, REDIS_KEY_PREFIX: first.keyPrefix });
     try {

@@ -1,4 +1,4 @@
-import { amount, generateOrders, sendGenerated, type Expected } from '../support/generated-orders';
+import { amount, generateOrders, isoDays, sendGenerated, type Expected } from '../support/generated-orders';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /** Messages an instance handled (every outcome), from its own /metrics. */
@@ -67,6 +67,29 @@ describe('two instances on one queue and one Redis', () => {
       rejected: expected.messages.invalid,
       conflicts: expected.messages.conflicts,
     });
+  });
+
+  it('ends with every user’s and every day’s figures of the generator', async () => {
+    const users = Object.entries(expected.users);
+    expect(users.length).toBeGreaterThan(100);
+    const answered = await Promise.all(
+      users.map(
+        async ([u]) => (await second.get<{ order_count: number; total_spend: number }>(`/users/${u}/stats`)).body,
+      ),
+    );
+    expect(answered.map((b, i) => [users[i]?.[0], b.order_count, b.total_spend])).toEqual(
+      users.map(([u, v]) => [u, v.order_count, amount(v.total_spend_cents)]),
+    );
+    const { body } = await second.get<{ periods: { period: string; orders: number; revenue: number }[] }>(
+      '/stats/range?from=2026-04-01&to=2026-05-31&granularity=day',
+    );
+    expect(body.periods).toEqual(
+      isoDays('2026-04-01', '2026-05-31').map((d) => ({
+        period: d,
+        orders: expected.days[d]?.orders ?? 0,
+        revenue: amount(expected.days[d]?.revenue_cents ?? 0),
+      })),
+    );
   });
 
   it('answers exactly what one instance alone answers, for every user and every day', async () => {

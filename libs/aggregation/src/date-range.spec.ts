@@ -19,9 +19,23 @@ describe('coveringPeriods', () => {
   });
 
   it('needs at most 12 month keys and 60 day keys for any one-year range', () => {
+    const worst = { months: 0, days: 0 };
+    // Every start day of a leap year and the year after, each to the day before its anniversary.
+    for (let from = day('2024-01-01'); from < day('2026-01-01'); from += 86_400_000) {
+      const start = new Date(from);
+      const to = Date.UTC(start.getUTCFullYear() + 1, start.getUTCMonth(), start.getUTCDate()) - 86_400_000;
+      const periods = coveringPeriods({ fromMs: from, toMs: to });
+      worst.months = Math.max(worst.months, periods.filter((p) => p.startsWith('m:')).length);
+      worst.days = Math.max(worst.days, periods.filter((p) => p.startsWith('d:')).length);
+    }
+    expect(worst.months).toBeLessThanOrEqual(12);
+    expect(worst.days).toBeLessThanOrEqual(60);
+  });
+
+  it('covers a range starting mid-month with the 11 whole months between its ends', () => {
     const periods = coveringPeriods({ fromMs: day('2025-03-17'), toMs: day('2026-03-16') });
-    expect(periods.length).toBeLessThanOrEqual(72);
     expect(periods.filter((p) => p.startsWith('m:'))).toHaveLength(11);
+    expect(periods.filter((p) => p.startsWith('d:'))).toHaveLength(15 + 16);
   });
 });
 

@@ -36,6 +36,8 @@ describe('parseCents', () => {
     expect(centsToAmount(cents)).toBe(499.95);
   });
 
+  // Past the bound a JSON number (a double) no longer renders every cent: 90071992547409.91
+  // comes out as 90071992547409.9, which is why the docs name 10^15 cents.
   it.each([999_999_999_999_999, 123_456_789_012_345, 100_000_000_000_001, 1])(
     'renders %i cents, below the documented bound of 10^15, as JSON with every cent',
     (cents) => {
@@ -43,13 +45,8 @@ describe('parseCents', () => {
     },
   );
 
-  it('loses a cent past the bound, which is why the docs name it', () => {
-    expect(JSON.stringify(centsToAmount(9_007_199_254_740_991))).not.toBe('90071992547409.91');
-  });
-
   it('adds 0.10 and 0.20 to exactly 0.30, where floats drift', () => {
     expect(formatCents((parseCents(0.1) ?? 0) + (parseCents(0.2) ?? 0))).toBe('0.30');
-    expect(0.1 + 0.2).not.toBe(0.3);
   });
 });
 

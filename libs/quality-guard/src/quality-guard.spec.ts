@@ -151,7 +151,7 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       ANTHROPIC_API_KEY: 'test-key',
       ANTHROPIC_BASE_URL: baseUrl,
       QUALITY_GUARD_SUSPICIOUS_CENTS: '5000',
-      QUALITY_GUARD_TIMEOUT_MS: '300',
+      QUALITY_GUARD_TIMEOUT_MS: '5000', // far above a healthy answer; the hang and stall specs set their own
       QUALITY_GUARD_COLLECT_WINDOW_MS: '0',
       ...env,
     });
