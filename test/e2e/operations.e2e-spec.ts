@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { RedisService } from '@order-pipeline/redis';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { freePort, startRedisServer, type RedisServer } from '../support/processes';
 import { eventually, startTestApp, type TestApp } from '../support/test-app';
@@ -252,6 +253,32 @@ describe('operations: readiness without Redis', () => {
 
   it('counts the Redis connection errors', async () => {
     await eventually(async () => (sample(await t.metrics(), 'order_pipeline_redis_connection_errors_total') ?? 0) > 0);
+  });
+});
+
+describe('operations: a Redis that goes away', () => {
+  let redis: RedisServer;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    // A command timeout far longer than the spec: a read held for a reconnection would show.
+    t = await startTestApp({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '600000' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await redis.stop();
+  });
+
+  it('refuses commands at once while it is away instead of holding them for a reconnection', async () => {
+    expect((await t.get('/stats/global')).status).toBe(200);
+    await redis.stop();
+    const client = t.app.get(RedisService).client;
+    await eventually(() => client.status !== 'ready');
+    await expect(client.hget(`${t.keyPrefix}:any`, 'field')).rejects.toThrow(/enableOfflineQueue/);
+    const res = await t.get<{ message: string }>('/stats/global');
+    expect([res.status, res.body.message]).toEqual([503, 'the statistics store is not reachable; try again shortly']);
   });
 });
 
