@@ -7,8 +7,10 @@ FROM node:24-slim AS base
 WORKDIR /app
 ENV CI=true
 # The workspace manifests: enough for pnpm to install without the sources, so this layer is
-# cached until a manifest or the lockfile changes. pnpm-workspace.yaml holds allowBuilds.
+# cached until a manifest or the lockfile changes. pnpm-workspace.yaml holds allowBuilds and
+# the patched dependencies, whose patches install applies.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY patches patches
 COPY apps/order-pipeline/package.json apps/order-pipeline/
 COPY libs/aggregation/package.json libs/aggregation/
 COPY libs/config/package.json libs/config/
@@ -35,8 +37,11 @@ RUN pnpm install --prod --frozen-lockfile
 
 FROM node:24-slim AS runtime
 WORKDIR /app
+# The embedded emulator listens on the container's every interface (it defaults to
+# loopback), so that the published port 4566 reaches it.
 ENV NODE_ENV=production \
     PORT=3000 \
+    SQS_EMULATOR_HOST=0.0.0.0 \
     SQS_DATA_DIR=/app/.data/sqs
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -112,6 +112,7 @@ export async function startFauxqs(root: string, port: number, log: WriteStream):
     PATH: process.env.PATH ?? '',
     FAUXQS_PORT: String(port),
     FAUXQS_HOST: '127.0.0.1',
+    FAUXQS_LISTEN_HOST: '127.0.0.1', // this project's patch of fauxqs (patches/): loopback only
     FAUXQS_LOGGER: 'false',
   };
   const child = new Child(process.execPath, [cli], env, log);
@@ -130,7 +131,7 @@ export async function startApp(
   const child = new Child(
     process.execPath,
     [main],
-    { PATH: process.env.PATH ?? '', PORT: String(port), ...env },
+    { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     log,
     root,
   );

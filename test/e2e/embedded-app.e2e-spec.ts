@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import {
   GetQueueAttributesCommand,
@@ -44,6 +45,18 @@ async function startBuiltApp(env: Record<string, string>): Promise<Running> {
 
 async function json<T>(url: string): Promise<T> {
   return (await (await fetch(url)).json()) as T;
+}
+
+/** Whether a TCP connection to host:port is accepted. */
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 interface Global {
@@ -101,6 +114,15 @@ describe('the built app with the embedded SQS emulator', () => {
     app = await startBuiltApp(env);
     expect(await sampleHandled(app.base)).toMatchObject({ total_orders: 3, total_revenue: 299.97, rejected: 1 });
     expect(app.output()).toMatch(/embedded SQS emulator on http:\/\/127\.0\.0\.1:\d+: queue \S+orders/);
+  }, 90_000);
+
+  it('keeps the emulator to this machine: it listens on loopback only (SQS_EMULATOR_HOST)', async () => {
+    app = await startBuiltApp({ ...env, SQS_DATA_DIR: join(dataDir, 'sqs-loopback'), LOAD_SAMPLE_DATA: 'false' });
+    const port = Number(env.SQS_EMULATOR_PORT);
+    await eventually(async () => (await fetch(`${app?.base}/health/live`)).ok, 60_000, 200);
+    // 127.0.0.2 is loopback too on Linux, but not the address it listens on: all interfaces
+    // (fauxqs' own choice) would accept it.
+    expect([await connects('127.0.0.1', port), await connects('127.0.0.2', port)]).toEqual([true, false]);
   }, 90_000);
 
   it('restarts on the same data without sending the sample again', async () => {

@@ -100,6 +100,7 @@ export async function startSqsEmulator(queues: readonly string[]): Promise<SqsEm
     ...process.env,
     FAUXQS_PORT: String(port),
     FAUXQS_HOST: '127.0.0.1',
+    FAUXQS_LISTEN_HOST: '127.0.0.1', // this project's patch of fauxqs (patches/): loopback only
     FAUXQS_LOGGER: 'false',
   };
   if (queues.length > 0) {

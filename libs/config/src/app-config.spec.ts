@@ -5,11 +5,13 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 3000,
+      host: '0.0.0.0',
       redis: { url: 'redis://127.0.0.1:6379', cluster: false, keyPrefix: 'op' },
       sqs: {
         queueUrl: undefined,
         region: 'us-east-1',
         emulatorPort: 4566,
+        emulatorHost: '127.0.0.1',
         queueName: 'orders',
         dlqName: 'orders-dlq',
         maxReceiveCount: 5,
@@ -22,6 +24,9 @@ describe('loadConfig', () => {
   it.each([
     ['PORT', 'abc'],
     ['PORT', '70000'],
+    ['HOST', 'example.com'],
+    ['HOST', '0.0.0.0:3000'],
+    ['SQS_EMULATOR_HOST', 'all'],
     ['REDIS_URL', 'http://localhost'],
     ['REDIS_URL', 'not a url'],
     ['SQS_QUEUE_URL', 'orders'],
@@ -46,6 +51,15 @@ describe('loadConfig', () => {
     ['1.0', 1],
   ])('reads the fraction QUALITY_GUARD_SAMPLE_RATE=%s', (value, rate) => {
     expect(loadConfig({ QUALITY_GUARD_SAMPLE_RATE: value }).qualityGuard.sampleRate).toBe(rate);
+  });
+
+  it.each([
+    ['127.0.0.1', '::'],
+    ['::1', '0.0.0.0'],
+    ['localhost', 'localhost'],
+  ])('listens where HOST=%s and SQS_EMULATOR_HOST=%s say', (host, emulatorHost) => {
+    const config = loadConfig({ HOST: host, SQS_EMULATOR_HOST: emulatorHost });
+    expect([config.host, config.sqs.emulatorHost]).toEqual([host, emulatorHost]);
   });
 
   it('accepts an emulator queue URL whose host WHATWG URL would refuse', () => {

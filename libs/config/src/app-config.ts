@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * The one place that reads process.env. Everything is parsed and checked once at
  * boot into a typed, frozen AppConfig; a bad value stops start-up with a message
@@ -5,6 +7,8 @@
  */
 export interface AppConfig {
   readonly port: number;
+  /** The address the HTTP API listens on (all interfaces by default). */
+  readonly host: string;
   /** `log` is pino's `info`; `silent` logs nothing. */
   readonly logLevel: 'silent' | 'error' | 'warn' | 'log' | 'debug';
   /** JSON lines, pretty lines, or `auto`: pretty on a terminal (when pino-pretty is installed), JSON otherwise. */
@@ -27,6 +31,8 @@ export interface AppConfig {
     readonly endpoint: string | undefined;
     readonly region: string;
     readonly emulatorPort: number;
+    /** The address the embedded emulator listens on (loopback by default). */
+    readonly emulatorHost: string;
     readonly queueName: string;
     readonly dlqName: string;
     readonly maxReceiveCount: number;
@@ -110,6 +116,19 @@ type Env = Readonly<Record<string, string | undefined>>;
 function raw(env: Env, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** A listening address: an IPv4 or IPv6 literal, or `localhost`. */
+function listenAddress(env: Env, name: string, fallback: string): string {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (value !== 'localhost' && isIP(value) === 0) {
+    throw new ConfigError(
+      name,
+      `must be an IP address to listen on, such as 0.0.0.0, 127.0.0.1 or :: (got "${value}")`,
+    );
+  }
+  return value;
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -271,6 +290,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const visibilityTimeoutSeconds = int(env, 'SQS_VISIBILITY_TIMEOUT', 30, 1, 43200);
   const config: AppConfig = {
     port: int(env, 'PORT', 3000, 0, 65535),
+    host: listenAddress(env, 'HOST', '0.0.0.0'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['silent', 'error', 'warn', 'log', 'debug'] as const, 'log'),
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
     redis: {
@@ -283,6 +303,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       endpoint: urlValue(env, 'SQS_ENDPOINT', ['http:', 'https:']),
       region: name(env, 'AWS_REGION', 'us-east-1'),
       emulatorPort: int(env, 'SQS_EMULATOR_PORT', 4566, 0, 65535),
+      emulatorHost: listenAddress(env, 'SQS_EMULATOR_HOST', '127.0.0.1'),
       queueName: name(env, 'SQS_QUEUE_NAME', 'orders'),
       dlqName: name(env, 'SQS_DLQ_NAME', 'orders-dlq'),
       maxReceiveCount: int(env, 'SQS_MAX_RECEIVE_COUNT', 5, 1, 1000),

@@ -12,6 +12,8 @@ export interface QueueSpec {
 /** What the main thread asks of the emulator's thread (its workerData). */
 export interface EmulatorRequest {
   readonly port: number;
+  /** The address it listens on (SQS_EMULATOR_HOST). */
+  readonly host: string;
   readonly dataDir: string;
   readonly queue: QueueSpec;
   readonly dlq: QueueSpec;

@@ -14,7 +14,14 @@ interface FauxqsServer {
   stop(): Promise<void>;
 }
 interface FauxqsModule {
-  startFauxqs(options: { port: number; host: string; logger: boolean; dataDir: string }): Promise<FauxqsServer>;
+  /** `listenHost` is this project's patch of fauxqs (patches/): 2.4.1 always listens on 0.0.0.0. */
+  startFauxqs(options: {
+    port: number;
+    host: string;
+    listenHost: string;
+    logger: boolean;
+    dataDir: string;
+  }): Promise<FauxqsServer>;
 }
 
 const post = (message: EmulatorToMain): void => parentPort?.postMessage(message);
@@ -24,7 +31,9 @@ async function main(request: EmulatorRequest): Promise<void> {
   const fauxqs = (await import('fauxqs')) as unknown as FauxqsModule;
   const server = await fauxqs.startFauxqs({
     port: request.port,
+    // `host` names the queue URLs' host; `listenHost` is where the server listens.
     host: '127.0.0.1',
+    listenHost: request.host,
     logger: false,
     dataDir: request.dataDir,
   });

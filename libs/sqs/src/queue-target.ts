@@ -33,6 +33,7 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
   mkdirSync(dataDir, { recursive: true });
   const emulator = await startEmbeddedEmulator({
     port: sqs.emulatorPort,
+    host: sqs.emulatorHost,
     dataDir,
     dlq: { name: sqs.dlqName, attributes: {} },
     queue: { name: sqs.queueName, attributes: { VisibilityTimeout: String(sqs.visibilityTimeoutSeconds) } },
