@@ -18,7 +18,7 @@ const WARMUP_RUNS = 3;
 const CHUNK = 20_000;
 const RETENTION_DAYS = 400;
 
-const USAGE = `Usage: ./scripts/bench [options]
+const USAGE = `Usage: ./scripts/bench analytics [options]
 
 Loads N generated orders through the real OrderAggregator into a private redis-server,
 then times the analytics queries (top-N, ranges, user and global stats) and checks them.

@@ -73,13 +73,22 @@ export async function processingContext(redisUrl: string, prefix: string): Promi
     NestFactory: { createApplicationContext(m: unknown, o: unknown): Promise<NestContext> };
   };
   const { Module } = require('@nestjs/common') as { Module: (meta: unknown) => (target: unknown) => void };
-  const { ConfigModule } = dist('config') as { ConfigModule: unknown };
+  const { Global } = require('@nestjs/common') as { Global: () => (target: unknown) => void };
+  const { APP_CONFIG, loadConfig } = dist('config') as {
+    APP_CONFIG: symbol;
+    loadConfig: (env: Record<string, string>) => unknown;
+  };
   const { RedisModule } = dist('redis') as { RedisModule: unknown };
   const { ProcessingModule } = dist('processing') as { ProcessingModule: unknown };
-  // loadConfig reads the environment of this process when the context is created.
-  Object.assign(process.env, { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' });
+  // The configuration from these variables alone, not from the caller's environment: an
+  // exported REDIS_CLUSTER_NODES, ANTHROPIC_API_KEY or QUALITY_GUARD_ENABLED would point the
+  // run at another Redis or time another path.
+  const config = loadConfig({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' });
+  class BenchConfigModule {}
+  Module({ providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] })(BenchConfigModule);
+  Global()(BenchConfigModule);
   class BenchCoreModule {}
-  Module({ imports: [ConfigModule, RedisModule, ProcessingModule] })(BenchCoreModule);
+  Module({ imports: [BenchConfigModule, RedisModule, ProcessingModule] })(BenchCoreModule);
   return NestFactory.createApplicationContext(BenchCoreModule, { logger: ['error'] });
 }
 

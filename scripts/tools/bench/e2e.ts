@@ -126,16 +126,30 @@ async function sendAndDrain(
   };
   const poller = (async (): Promise<void> => {
     while (sending) {
-      await poll().catch((error: unknown) => (pollError = error instanceof Error ? error : new Error(String(error))));
+      await poll().then(
+        () => (pollError = undefined),
+        (error: unknown) => (pollError = error instanceof Error ? error : new Error(String(error))),
+      );
       await sleep(POLL_MS);
     }
   })();
+  const start = performance.now();
+  // One deadline for the whole run, sending included: an emulator that stops answering (the
+  // app died) leaves `visible` at its last value, and the senders would wait on it for ever.
+  const deadline = start + timeoutMs;
+  const bounded = (): void => {
+    if (performance.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms (${pollError ? `last poll: ${pollError.message}` : 'sending'})`);
+    }
+  };
   try {
-    const start = performance.now();
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < bodies.length) {
-        while (visible > MAX_BACKLOG) await sleep(2);
+        while (visible > MAX_BACKLOG) {
+          bounded();
+          await sleep(2);
+        }
         const first = next;
         if (first >= bodies.length) break;
         next += BATCH_SIZE;
@@ -154,13 +168,12 @@ async function sendAndDrain(
     const sendSeconds = (performance.now() - start) / 1000;
     sending = false;
     await poller;
-    if (pollError) throw pollError;
     await until(
       async () => {
         await poll();
         return visible + inFlight === 0;
       },
-      timeoutMs,
+      Math.max(0, deadline - performance.now()),
       'the queue to drain',
       POLL_MS,
     );
@@ -190,7 +203,9 @@ function lineFrom(child: ChildProcess, prefix: string, timeoutMs: number): Promi
 async function drainBaseline(bodies: readonly string[], consumers: number, timeoutMs: number): Promise<Drained> {
   const port = await freePort();
   const dataDir = scratchDir('bench-drain-');
-  const child = startChild(process.execPath, [join(ROOT, 'scripts', 'tools', 'bench', 'drain-baseline.ts')], {
+  // The app's heap flags: the same garbage collector settings on both sides.
+  const script = join(ROOT, 'scripts', 'tools', 'bench', 'drain-baseline.ts');
+  const child = startChild(process.execPath, [...APP_HEAP_FLAGS, script], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
@@ -204,20 +219,54 @@ async function drainBaseline(bodies: readonly string[], consumers: number, timeo
     },
   });
   try {
+    const exited = whileAlive(child, 'the drain baseline', () => '(its errors are above)');
     const queueUrl = await lineFrom(child, 'ready ', 30_000);
-    return await sendAndDrain(port, queueUrl, bodies, timeoutMs);
+    return await Promise.race([sendAndDrain(port, queueUrl, bodies, timeoutMs), exited]);
   } finally {
     await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
+/** The last lines a child wrote (stdout and stderr), to say why it stopped. */
+function lastLines(child: ChildProcess, keep = 20): () => string {
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on('line', (line) => {
+      lines.push(line);
+      if (lines.length > keep) lines.shift();
+    });
+  }
+  return () => lines.join('\n');
+}
+
+/**
+ * Rejects as soon as the child exits (with its last output), so a run whose app dies fails
+ * at once instead of waiting out its deadline. Race it against each step that needs the app.
+ */
+function whileAlive(child: ChildProcess, what: string, output: () => string): Promise<never> {
+  const exited = new Promise<never>((_, fail) => {
+    child.once('exit', (code, signal) =>
+      fail(new Error(`${what} exited (${code ?? signal}) during the run; its last output:\n${output()}`)),
+    );
+  });
+  exited.catch(() => undefined); // raced, not always awaited
+  return exited;
+}
+
+interface StartedApp {
+  readonly child: ChildProcess;
+  readonly baseUrl: string;
+  readonly sqsPort: number;
+  readonly queueUrl: string;
+  readonly dataDir: string;
+  /** Rejects when the app exits: race it with every step that needs the app. */
+  readonly exited: Promise<never>;
+}
+
 /** The built app with the embedded emulator (no SQS_QUEUE_URL), as ./scripts/start runs it. */
-async function startApp(
-  redisUrl: string,
-  keyPrefix: string,
-  consumers: number,
-): Promise<{ child: ChildProcess; baseUrl: string; sqsPort: number; queueUrl: string; dataDir: string }> {
+async function startApp(redisUrl: string, keyPrefix: string, consumers: number): Promise<StartedApp> {
   const port = await freePort();
   const sqsPort = await freePort();
   const dataDir = scratchDir('bench-app-sqs-');
@@ -226,14 +275,18 @@ async function startApp(
     [...APP_NODE_FLAGS, join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')],
     {
       cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
+      // Its log lines (JSON on stdout, warnings and worse) are kept to say why it stopped.
+      stdio: ['ignore', 'pipe', 'inherit'],
       env: {
         PATH: process.env.PATH ?? '',
         // NODE_OPTIONS=--cpu-prof ./scripts/bench e2e profiles the app too.
         ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
+        // Loopback only: the API and the emulator.
+        HOST: '127.0.0.1',
         PORT: String(port),
         REDIS_URL: redisUrl,
         REDIS_KEY_PREFIX: keyPrefix,
+        SQS_EMULATOR_HOST: '127.0.0.1',
         SQS_EMULATOR_PORT: String(sqsPort),
         SQS_DATA_DIR: dataDir,
         SQS_CONSUMER_CONCURRENCY: String(consumers),
@@ -246,11 +299,15 @@ async function startApp(
     },
   );
   const baseUrl = `http://127.0.0.1:${port}`;
-  await until(async () => (await fetch(`${baseUrl}/health/ready`)).ok, 60_000, 'the app to be ready', 100);
+  const exited = whileAlive(child, 'the app', lastLines(child));
+  await Promise.race([
+    until(async () => (await fetch(`${baseUrl}/health/ready`)).ok, 60_000, 'the app to be ready', 100),
+    exited,
+  ]);
   const sqs = sqsClient(sqsPort);
   const queueUrl = (await sqs.send(new sqsLib.GetQueueUrlCommand({ QueueName: 'orders' }))).QueueUrl ?? '';
   sqs.destroy();
-  return { child, baseUrl, sqsPort, queueUrl, dataDir };
+  return { child, baseUrl, sqsPort, queueUrl, dataDir, exited };
 }
 
 interface RedisInfo {
@@ -300,7 +357,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
   try {
     const usedBefore = Number(infoField(await redis.info('memory'), 'used_memory'));
     log(`e2e: ${int(n)} orders through the app's embedded emulator, ${consumers} consumers`);
-    const run = await sendAndDrain(app.sqsPort, app.queueUrl, bodies, timeoutMs);
+    const run = await Promise.race([sendAndDrain(app.sqsPort, app.queueUrl, bodies, timeoutMs), app.exited]);
     const peakRss = peakRssMb(app.child.pid ?? 0);
     const usedAfter = Number(infoField(await redis.info('memory'), 'used_memory'));
     const global = (await (await fetch(`${app.baseUrl}/stats/global`)).json()) as {
@@ -335,8 +392,9 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
         value: `${dec(peakRss, 0)} MB`,
         baseline: '',
         ratio: undefined,
-        target: '≤ 250 MB',
-        met: peakRss <= 250,
+        // The target is for 100k orders; a smaller run's peak says nothing against it.
+        target: n >= 100_000 ? '≤ 250 MB' : '≤ 250 MB at 100k orders (not this run)',
+        met: n >= 100_000 ? peakRss <= 250 : undefined,
       },
       {
         part: 'memory',

@@ -27,7 +27,8 @@ export interface ReportRow {
   readonly ratio: number | undefined;
   /** The target, in words (e.g. "≥ 40k/s and ≥ 35%"). */
   readonly target: string;
-  readonly met: boolean;
+  /** undefined where the target does not apply to this run (e.g. peak RSS below 100k orders). */
+  readonly met: boolean | undefined;
 }
 
 import { freePort, until } from '../wait.ts';
@@ -45,7 +46,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 
 /** Starts a child process that is killed when this process exits, whatever happens. */
 export function startChild(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
-  const child = spawn(command, args, options);
+  // ./scripts/bench finds whatever a killed run left behind by this variable.
+  const runId = process.env.BENCH_RUN_ID;
+  const env = options.env && runId ? { ...options.env, BENCH_RUN_ID: runId } : options.env;
+  const child = spawn(command, args, { ...options, env });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -58,7 +62,9 @@ export function startChild(command: string, args: readonly string[], options: Sp
  * pipeline, not the disk.
  */
 export function scratchDir(prefix: string): string {
-  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), prefix));
+  // Named with the run id too, so ./scripts/bench removes it even when this process was killed.
+  const runId = process.env.BENCH_RUN_ID;
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), runId ? `${prefix}${runId}-` : prefix));
   scratch.add(dir);
   return dir;
 }
@@ -84,6 +90,7 @@ export async function startAppOnQueue(options: AppOnQueue): Promise<{ child: Chi
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
       PORT: String(port),
       REDIS_URL: options.redisUrl,
       REDIS_KEY_PREFIX: options.keyPrefix,
@@ -125,8 +132,9 @@ export function infoField(info: string, field: string): string | undefined {
 
 export const int = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
 export const dec = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+/** A ratio in whole percent, rounded down: 79.5% shows as 79%, never as an 80% that missed "≥ 80%". */
 export const pct = (x: number | undefined): string =>
-  x === undefined || !Number.isFinite(x) ? '' : `${Math.round(x * 100)}%`;
+  x === undefined || !Number.isFinite(x) ? '' : `${Math.floor(x * 100 + 1e-9)}%`;
 
 /** A fauxqs emulator in its own process, its queues, and a client for it. */
 export interface Emulator {
@@ -145,7 +153,13 @@ export async function startEmulator(queueNames: readonly string[]): Promise<Emul
   );
   startChild(process.execPath, [join(ROOT, 'node_modules', 'fauxqs', 'dist', 'cli.js')], {
     stdio: 'ignore',
-    env: { ...process.env, FAUXQS_PORT: String(port), FAUXQS_LOGGER: 'false', FAUXQS_INIT: init },
+    env: {
+      ...process.env,
+      FAUXQS_PORT: String(port),
+      FAUXQS_LISTEN_HOST: '127.0.0.1', // this project's patch of fauxqs (patches/)
+      FAUXQS_LOGGER: 'false',
+      FAUXQS_INIT: init,
+    },
   });
   const endpoint = `http://127.0.0.1:${port}`;
   const sqs = new sqsLib.SQSClient({

@@ -24,10 +24,10 @@ baseline in the same run, on loopback, with a private redis-server.
   api    autocannon on the stats endpoints of the app vs a bare node:http + ioredis server
 
 Options:
-  --orders N       orders for core and e2e (default 100000)
+  --orders N       orders for core and e2e, and the data the api part reads (default 100000)
   --rounds N       core: alternating baseline/service rounds, best of each (default 2)
   --in-flight N    core: batches of 10 in flight (default 16)
-  --consumers N    e2e: SQS_CONSUMER_CONCURRENCY of the app and of the drain baseline (default 8)
+  --consumers N    e2e: SQS_CONSUMER_CONCURRENCY of the app and of the drain baseline, 1-16 (default 8)
   --connections N  api: autocannon connections (default 32)
   --duration S     api: seconds per endpoint and server (default 5)
   --out FILE       also write the markdown table to FILE
@@ -67,19 +67,31 @@ async function main(): Promise<number> {
     }
   }
   const parts = new Set<Part>(positionals.length > 0 ? (positionals as Part[]) : PARTS);
-  const positive = (name: string, fallback: number): number => {
+  const within = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number => {
     const v = intOption(o[name], name, fallback);
-    if (v < 1) throw new UsageError(`--${name} must be at least 1`);
+    if (v < 1 || v > max) throw new UsageError(`--${name} must be from 1 to ${max.toLocaleString('en-US')}`);
     return v;
   };
-  const settings = {
-    orders: positive('orders', 100_000),
-    rounds: positive('rounds', 2),
-    inFlight: positive('in-flight', 16),
-    consumers: positive('consumers', 8),
-    connections: positive('connections', 32),
-    duration: positive('duration', 5),
-  };
+  let settings;
+  try {
+    settings = {
+      orders: within('orders', 100_000),
+      rounds: within('rounds', 2),
+      inFlight: within('in-flight', 16),
+      // The app's own limit (SQS_CONSUMER_CONCURRENCY).
+      consumers: within('consumers', 8, 16),
+      connections: within('connections', 32),
+      duration: within('duration', 5),
+    };
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  // ./scripts/bench asks first, before it builds or starts a server.
+  if (process.env.BENCH_CHECK_OPTIONS === '1') return 0;
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) {
     process.stderr.write(
@@ -162,14 +174,18 @@ async function main(): Promise<number> {
 
 function render(rows: readonly ReportRow[], env: Record<string, string>): string {
   const esc = (s: string): string => s.replaceAll('|', '\\|');
+  const met = (r: ReportRow): string => (r.met === undefined ? 'n/a' : r.met ? 'yes' : '**no**');
+  // Command, date and Node version in every row too, so a row copied on its own still says
+  // how and where it was measured.
+  const where = `\`${env.command}\` | ${env.date} | ${env.node}`;
   const lines = [
     `Command: \`${env.command}\` · date ${env.date} · Node ${env.node} · ${env.redis} · ${env.cpus}`,
     '',
-    '| figure | value | baseline (same run) | ratio | target | met |',
-    '|---|---:|---:|---:|---|:-:|',
+    '| figure | value | baseline (same run) | ratio | target | met | command | date | Node |',
+    '|---|---:|---:|---:|---|:-:|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${esc(r.figure)} | ${esc(r.value)} | ${esc(r.baseline)} | ${pct(r.ratio)} | ${esc(r.target)} | ${r.met ? 'yes' : '**no**'} |`,
+        `| ${esc(r.figure)} | ${esc(r.value)} | ${esc(r.baseline)} | ${pct(r.ratio)} | ${esc(r.target)} | ${met(r)} | ${where} |`,
     ),
   ];
   return lines.join('\n');
