@@ -103,6 +103,27 @@ class FlakyGuard extends QualityGuard {
   }
 }
 
+describe('a shutdown with a batch in flight', () => {
+  it('answers not ready while the batch finishes, and still serves the API', async () => {
+    const t = await startTestApp({}, (builder) => builder.overrideProvider(QualityGuard).useClass(HoldingGuard));
+    const guard = t.app.get<QualityGuard, HoldingGuard>(QualityGuard);
+    guard.holdBatches();
+    await t.send([anOrder().with({ user_id: 'u-draining' }).json()]);
+    await eventually(() => guard.held > 0);
+    expect((await t.get('/health/ready')).status).toBe(200);
+    const closing = t.close();
+    try {
+      await eventually(async () => (await t.get('/health/ready')).status === 503);
+      const ready = await t.get<{ error: Record<string, { message: string }> }>('/health/ready');
+      expect(ready.body.error.process?.message).toBe('shutting down: batches in flight are finishing');
+      expect((await t.get('/stats/global')).status).toBe(200);
+    } finally {
+      guard.releaseBatches();
+      await closing;
+    }
+  });
+});
+
 describe('a shutdown in mid-stream', () => {
   it('finishes and acknowledges the batches in flight: nothing comes back as a duplicate', async () => {
     const env = { SQS_VISIBILITY_TIMEOUT: '2', SQS_CONSUMER_CONCURRENCY: '4' };

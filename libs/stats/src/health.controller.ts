@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Header, type OnModuleDestroy, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheckService,
@@ -16,6 +16,7 @@ import { PublicRoute, ReadRoute } from './api-keys';
 const READY_EXAMPLE = {
   status: 'ok',
   info: {
+    process: { status: 'up' },
     redis: { status: 'up' },
     queue: { status: 'up', visible: 0, in_flight: 0, delayed: 0 },
     quality_guard: { status: 'up' },
@@ -33,7 +34,10 @@ const READY_EXAMPLE = {
 @ApiTags('operations')
 @PublicRoute()
 @Controller('health')
-export class HealthController {
+export class HealthController implements OnModuleDestroy {
+  /** Set when the shutdown starts: batches in flight are finishing, new work should go elsewhere. */
+  private stopping = false;
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
@@ -49,13 +53,29 @@ export class HealthController {
     return this.health.check([]);
   }
 
+  /**
+   * The first shutdown step (Nest's destroy hooks run before the drain and before the HTTP
+   * server closes): from here on readiness answers 503, so a load balancer stops sending
+   * requests while the batches in flight finish and the API still answers.
+   */
+  onModuleDestroy(): void {
+    this.stopping = true;
+  }
+
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: Redis and the orders queue answer; quality guard details' })
   @ApiOkResponse({ schema: { example: READY_EXAMPLE } })
-  @ApiServiceUnavailableResponse({ description: 'Redis or the queue does not answer; `error` names which.' })
+  @ApiServiceUnavailableResponse({
+    description: 'Redis or the queue does not answer, or the app is shutting down; `error` names which.',
+  })
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.redisUp(), () => this.queueUp(), () => this.guardState()]);
+      return await this.health.check([
+        () => this.running(),
+        () => this.redisUp(),
+        () => this.queueUp(),
+        () => this.guardState(),
+      ]);
     } catch (error) {
       // Terminus answers 503 with the full report; keep the report as the body.
       if (error instanceof ServiceUnavailableException) {
@@ -64,6 +84,11 @@ export class HealthController {
       }
       throw error;
     }
+  }
+
+  private running(): HealthIndicatorResult {
+    const check = this.indicators.check('process');
+    return this.stopping ? check.down({ message: 'shutting down: batches in flight are finishing' }) : check.up();
   }
 
   private async redisUp(): Promise<HealthIndicatorResult> {
