@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -45,6 +45,16 @@ async function startBuiltApp(env: Record<string, string>): Promise<Running> {
 
 async function json<T>(url: string): Promise<T> {
   return (await (await fetch(url)).json()) as T;
+}
+
+/** An IPv4 address of this machine other than 127.0.0.1. */
+function otherAddress(): string {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
+  if (external) return external.address;
+  if (process.platform === 'linux') return '127.0.0.2';
+  throw new Error('this machine has no IPv4 address but 127.0.0.1 to test the emulator against');
 }
 
 /** Whether a TCP connection to host:port is accepted. */
@@ -120,9 +130,10 @@ describe('the built app with the embedded SQS emulator', () => {
     app = await startBuiltApp({ ...env, SQS_DATA_DIR: join(dataDir, 'sqs-loopback'), LOAD_SAMPLE_DATA: 'false' });
     const port = Number(env.SQS_EMULATOR_PORT);
     await eventually(async () => (await fetch(`${app?.base}/health/live`)).ok, 60_000, 200);
-    // 127.0.0.2 is loopback too on Linux, but not the address it listens on: all interfaces
-    // (fauxqs' own choice) would accept it.
-    expect([await connects('127.0.0.1', port), await connects('127.0.0.2', port)]).toEqual([true, false]);
+    // Another address of this machine, which all interfaces (fauxqs' own choice) would
+    // accept: one of its network addresses, or on Linux 127.0.0.2 (loopback too, but not
+    // the address it listens on).
+    expect([await connects('127.0.0.1', port), await connects(otherAddress(), port)]).toEqual([true, false]);
   }, 90_000);
 
   it('restarts on the same data without sending the sample again', async () => {

@@ -125,7 +125,7 @@ function listenAddress(env: Env, name: string, fallback: string): string {
   if (value !== 'localhost' && isIP(value) === 0) {
     throw new ConfigError(
       name,
-      `must be an IP address to listen on, such as 0.0.0.0, 127.0.0.1 or :: (got "${value}")`,
+      `must be an IP address to listen on, such as 0.0.0.0, 127.0.0.1 or ::, or localhost (got "${value}")`,
     );
   }
   return value;

@@ -40,7 +40,7 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
     maxReceiveCount: sqs.maxReceiveCount,
   });
   // fauxqs hands out queue URLs whose host does not resolve: always give the endpoint.
-  const endpoint = `http://127.0.0.1:${emulator.port}`;
+  const endpoint = emulatorEndpoint(sqs.emulatorHost, emulator.port);
   const client = new SQSClient({
     region: sqs.region,
     endpoint,
@@ -60,6 +60,15 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
       await emulator.stop();
     },
   };
+}
+
+/**
+ * Where the app reaches its own emulator: on loopback when it listens on every interface,
+ * else on the address it listens on (an IPv6 literal in brackets).
+ */
+export function emulatorEndpoint(host: string, port: number): string {
+  const to = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${to.includes(':') ? `[${to}]` : to}:${port}`;
 }
 
 /** True when the queue answers GetQueueAttributes within the timeout. */

@@ -18,7 +18,11 @@ const sqsLib = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-
 // sqs-consumer is not a direct dependency: take the copy @ssut/nestjs-sqs uses.
 const { Consumer } = createRequire(require.resolve('@ssut/nestjs-sqs'))('sqs-consumer') as {
   Consumer: {
-    create(options: Record<string, unknown>): { start(): void; stop(o?: { abort?: boolean }): void };
+    create(options: Record<string, unknown>): {
+      start(): void;
+      stop(o?: { abort?: boolean }): void;
+      on(event: 'error', listener: (error: Error) => void): void;
+    };
   };
 };
 
@@ -73,9 +77,17 @@ const running = Array.from({ length: consumers }, () =>
     handleMessageBatch: (messages: unknown[]) => Promise.resolve(messages),
   }),
 );
-for (const c of running) c.start();
+let stopping = false;
+for (const c of running) {
+  // Stopping aborts the receives in flight: those errors are the stop, not a failure.
+  c.on('error', (error) => {
+    if (!stopping) process.stderr.write(`drain baseline: ${error.message}\n`);
+  });
+  c.start();
+}
 process.stdout.write(`ready ${emulator.queueUrl}\n`);
 process.on('SIGTERM', () => {
+  stopping = true;
   for (const c of running) c.stop({ abort: true });
   client.destroy();
   void emulator.stop().finally(() => process.exit(0));

@@ -109,6 +109,25 @@ async function sendAndDrain(
   bodies: readonly string[],
   timeoutMs: number,
 ): Promise<Drained> {
+  // The SDK gives a request no time limit: a send or poll to an emulator that is up but
+  // silent would outlast every check below, so the whole run also races this timer.
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`timed out after ${timeoutMs} ms (a request went unanswered)`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([sendAndDrainUnbounded(port, queueUrl, bodies, timeoutMs), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function sendAndDrainUnbounded(
+  port: number,
+  queueUrl: string,
+  bodies: readonly string[],
+  timeoutMs: number,
+): Promise<Drained> {
   const sqs = sqsClient(port);
   let visible = 0;
   let inFlight = 0;
@@ -170,13 +189,18 @@ async function sendAndDrain(
     await poller;
     await until(
       async () => {
-        await poll();
+        await poll().catch((error: unknown) => {
+          pollError = error instanceof Error ? error : new Error(String(error));
+          throw error;
+        });
         return visible + inFlight === 0;
       },
       Math.max(0, deadline - performance.now()),
       'the queue to drain',
       POLL_MS,
-    );
+    ).catch((error: unknown) => {
+      throw pollError ? new Error(`${String(error)} (last poll: ${pollError.message})`) : error;
+    });
     return { seconds: (performance.now() - start) / 1000, sendSeconds };
   } finally {
     sending = false;

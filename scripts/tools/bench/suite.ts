@@ -177,7 +177,7 @@ function render(rows: readonly ReportRow[], env: Record<string, string>): string
   const met = (r: ReportRow): string => (r.met === undefined ? 'n/a' : r.met ? 'yes' : '**no**');
   // Command, date and Node version in every row too, so a row copied on its own still says
   // how and where it was measured.
-  const where = `\`${env.command}\` | ${env.date} | ${env.node}`;
+  const where = `\`${esc(env.command)}\` | ${env.date} | ${env.node}`;
   const lines = [
     `Command: \`${env.command}\` · date ${env.date} · Node ${env.node} · ${env.redis} · ${env.cpus}`,
     '',
