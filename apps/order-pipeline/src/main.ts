@@ -46,10 +46,11 @@ async function bootstrap(): Promise<void> {
   }
   const app = configureApp(nest);
   await app.listen(config.port, config.host);
-  const shown = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const everywhere = config.host === '0.0.0.0' || config.host === '::';
+  const shown = everywhere ? '127.0.0.1' : config.host;
   logger.log(
     `HTTP API on http://${shown.includes(':') ? `[${shown}]` : shown}:${config.port} (Swagger UI at /docs)` +
-      (config.host === '0.0.0.0' || config.host === '::' ? ', on all interfaces' : ''),
+      (everywhere ? ', on all interfaces' : ''),
   );
 }
 
