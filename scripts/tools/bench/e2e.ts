@@ -14,6 +14,8 @@ import { createInterface } from 'node:readline';
 import { DAY_MS, ExpectedModel, OrderStream } from './orders-model.ts';
 import {
   ROOT,
+  cpuBetween,
+  cpuTotal,
   dec,
   freePort,
   infoField,
@@ -23,9 +25,10 @@ import {
   scratchDir,
   startChild,
   stopChild,
+  threadCpu,
   until,
 } from './harness.ts';
-import type { ReportRow } from './harness.ts';
+import type { ReportRow, ThreadCpu } from './harness.ts';
 
 const require = createRequire(import.meta.url);
 const sqsLib = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
@@ -86,6 +89,48 @@ export interface E2eResult {
 interface Drained {
   readonly seconds: number;
   readonly sendSeconds: number;
+}
+
+/**
+ * The CPU a run cost, in seconds: the consuming process by thread (the app, or the drain
+ * baseline), Redis (the app's run only) and this process, which sends and polls. Undefined
+ * parts could not be read (no /proc).
+ */
+interface RunCpu {
+  readonly consumer: ThreadCpu | undefined;
+  readonly redis: number | undefined;
+  readonly sender: number;
+}
+
+/** Starts the CPU clocks of a run; the function it returns reads what the run cost. */
+function cpuClock(pid: number | undefined, redisCpu?: () => Promise<number>): () => Promise<RunCpu> {
+  const consumer = threadCpu(pid);
+  const sender = process.cpuUsage();
+  const redis = redisCpu?.();
+  return async () => {
+    const consumerAfter = threadCpu(pid);
+    const senderAfter = process.cpuUsage(sender);
+    const redisBefore = await redis;
+    const redisAfter = redisCpu ? await redisCpu() : undefined;
+    return {
+      consumer: cpuBetween(consumer, consumerAfter),
+      redis: redisBefore !== undefined && redisAfter !== undefined ? redisAfter - redisBefore : undefined,
+      sender: (senderAfter.user + senderAfter.system) / 1e6,
+    };
+  };
+}
+
+/** Redis's own CPU seconds so far (INFO cpu: its main thread and its background threads). */
+async function redisCpuSeconds(redis: RedisInfo): Promise<number> {
+  const info = await redis.info('cpu');
+  return Number(infoField(info, 'used_cpu_user')) + Number(infoField(info, 'used_cpu_sys'));
+}
+
+/** "713 µs (main thread 367, worker threads 197, V8 helpers 153, other 0)" per order. */
+function perOrder(cpu: ThreadCpu | undefined, n: number): string {
+  if (!cpu) return 'n/a (no /proc)';
+  const us = (seconds: number): string => int((seconds / n) * 1e6);
+  return `${us(cpuTotal(cpu))} µs (main thread ${us(cpu.main)}, worker threads ${us(cpu.workers)}, V8 helpers ${us(cpu.v8)}, other ${us(cpu.other)})`;
 }
 
 function sqsClient(port: number): InstanceType<typeof sqsLib.SQSClient> {
@@ -224,7 +269,11 @@ function lineFrom(child: ChildProcess, prefix: string, timeoutMs: number): Promi
   });
 }
 
-async function drainBaseline(bodies: readonly string[], consumers: number, timeoutMs: number): Promise<Drained> {
+async function drainBaseline(
+  bodies: readonly string[],
+  consumers: number,
+  timeoutMs: number,
+): Promise<Drained & { cpu: RunCpu }> {
   const port = await freePort();
   const dataDir = scratchDir('bench-drain-');
   // The app's heap flags: the same garbage collector settings on both sides.
@@ -245,7 +294,9 @@ async function drainBaseline(bodies: readonly string[], consumers: number, timeo
   try {
     const exited = whileAlive(child, 'the drain baseline', () => '(its errors are above)');
     const queueUrl = await lineFrom(child, 'ready ', 30_000);
-    return await Promise.race([sendAndDrain(port, queueUrl, bodies, timeoutMs), exited]);
+    const cpu = cpuClock(child.pid);
+    const drained = await Promise.race([sendAndDrain(port, queueUrl, bodies, timeoutMs), exited]);
+    return { ...drained, cpu: await cpu() };
   } finally {
     await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
@@ -334,6 +385,33 @@ async function startApp(redisUrl: string, keyPrefix: string, consumers: number):
   return { child, baseUrl, sqsPort, queueUrl, dataDir, exited };
 }
 
+/**
+ * What limits the end-to-end ratio, in every run: the CPU each side spent per order. On a
+ * machine whose cores are all busy (this one has two), a rate is about the cores divided by
+ * the CPU per order, so the app reaches 80% of the drain rate only if all its processes
+ * together spend at most 1/0.8 of what the baseline's spend per order.
+ */
+function cpuRow(n: number, app: RunCpu, base: RunCpu): ReportRow {
+  const us = (seconds: number): number => (seconds / n) * 1e6;
+  const appTotal = app.consumer && app.redis !== undefined ? us(cpuTotal(app.consumer) + app.redis + app.sender) : NaN;
+  const baseTotal = base.consumer ? us(cpuTotal(base.consumer) + base.sender) : NaN;
+  log(
+    `e2e CPU per order: app ${perOrder(app.consumer, n)} + Redis ${int(us(app.redis ?? NaN))} µs + sender ` +
+      `${int(us(app.sender))} µs; baseline ${perOrder(base.consumer, n)} + sender ${int(us(base.sender))} µs`,
+  );
+  return {
+    part: 'e2e',
+    figure:
+      'End to end: CPU per order, all processes (the app or the drain baseline, Redis, the sender): ' +
+      'what limits the ratio above when the cores are full',
+    value: `${int(appTotal)} µs: app ${perOrder(app.consumer, n)}, Redis ${int(us(app.redis ?? NaN))} µs, sender ${int(us(app.sender))} µs`,
+    baseline: `${int(baseTotal)} µs: drain ${perOrder(base.consumer, n)}, sender ${int(us(base.sender))} µs`,
+    ratio: undefined,
+    target: `(reported; 80% needs ≤ ${int(baseTotal / 0.8)} µs)`,
+    met: undefined,
+  };
+}
+
 interface RedisInfo {
   info(section: string): Promise<string>;
   quit(): Promise<string>;
@@ -360,7 +438,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     sends_in_flight: SENDS_IN_FLIGHT,
   };
 
-  let baseline: Drained | undefined;
+  let baseline: (Drained & { cpu: RunCpu }) | undefined;
   if (options.baseline) {
     log(`e2e baseline: ${int(n)} messages through the emulator alone, ${consumers} consumers`);
     baseline = await drainBaseline(bodies, consumers, timeoutMs);
@@ -381,7 +459,9 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
   try {
     const usedBefore = Number(infoField(await redis.info('memory'), 'used_memory'));
     log(`e2e: ${int(n)} orders through the app's embedded emulator, ${consumers} consumers`);
+    const cpu = cpuClock(app.child.pid, () => redisCpuSeconds(redis));
     const run = await Promise.race([sendAndDrain(app.sqsPort, app.queueUrl, bodies, timeoutMs), app.exited]);
+    const runCpu = await cpu();
     const peakRss = peakRssMb(app.child.pid ?? 0);
     const usedAfter = Number(infoField(await redis.info('memory'), 'used_memory'));
     const global = (await (await fetch(`${app.baseUrl}/stats/global`)).json()) as {
@@ -396,7 +476,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     }
     const rate = n / run.seconds;
     const bytesPer1k = ((usedAfter - usedBefore) / n) * 1000;
-    detail.app = { ...run, peak_rss_mb: peakRss, redis_used_memory_delta: usedAfter - usedBefore };
+    detail.app = { ...run, cpu: runCpu, peak_rss_mb: peakRss, redis_used_memory_delta: usedAfter - usedBefore };
     if (baseline) {
       const base = n / baseline.seconds;
       rows.push({
@@ -408,6 +488,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
         target: '≥ 80%',
         met: rate / base >= 0.8,
       });
+      rows.push(cpuRow(n, runCpu, baseline.cpu));
     }
     rows.push(
       {
