@@ -14,8 +14,6 @@ import { createInterface } from 'node:readline';
 import { DAY_MS, ExpectedModel, OrderStream } from './orders-model.ts';
 import {
   ROOT,
-  cpuBetween,
-  cpuTotal,
   dec,
   freePort,
   infoField,
@@ -25,10 +23,10 @@ import {
   scratchDir,
   startChild,
   stopChild,
-  threadCpu,
   until,
 } from './harness.ts';
-import type { ReportRow, ThreadCpu } from './harness.ts';
+import type { ReportRow } from './harness.ts';
+import { cpuBetween, cpuTotal, redisCpuSeconds, threadCpu, type ThreadCpu } from './cpu.ts';
 
 const require = createRequire(import.meta.url);
 const sqsLib = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
@@ -118,12 +116,6 @@ function cpuClock(pid: number | undefined, redisCpu?: () => Promise<number>): ()
       sender: (senderAfter.user + senderAfter.system) / 1e6,
     };
   };
-}
-
-/** Redis's own CPU seconds so far (INFO cpu: its main thread and its background threads). */
-async function redisCpuSeconds(redis: RedisInfo): Promise<number> {
-  const info = await redis.info('cpu');
-  return Number(infoField(info, 'used_cpu_user')) + Number(infoField(info, 'used_cpu_sys'));
 }
 
 /** "713 µs (main thread 367, worker threads 197, V8 helpers 153, other 0)" per order. */

@@ -1,0 +1,51 @@
+import { Worker } from 'node:worker_threads';
+import { cpuBetween, threadCpu } from '../bench/cpu.ts';
+
+/** Keeps this thread busy until it has used `seconds` of CPU. */
+function spin(seconds: number): void {
+  const start = process.cpuUsage();
+  for (;;) {
+    const used = process.cpuUsage(start);
+    if ((used.user + used.system) / 1e6 >= seconds) return;
+  }
+}
+
+// The e2e bench splits the app's CPU by thread from /proc (Linux only, as the bench is).
+const linux = process.platform === 'linux' ? describe : describe.skip;
+
+linux('threadCpu, the CPU of a process by thread (./scripts/bench)', () => {
+  it('counts the main thread as main', () => {
+    const before = threadCpu(process.pid);
+    spin(0.3);
+    const used = cpuBetween(before, threadCpu(process.pid));
+    expect(used?.main).toBeGreaterThanOrEqual(0.25);
+    expect(used?.workers).toBeLessThan(0.1);
+  });
+
+  it('counts a Node worker thread as a worker, not as the main thread', async () => {
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       const start = process.cpuUsage();
+       while ((process.cpuUsage(start).user + process.cpuUsage(start).system) < 300000) {}
+       parentPort.postMessage('spun');
+       parentPort.once('message', () => process.exit(0));`,
+      { eval: true },
+    );
+    try {
+      const before = threadCpu(process.pid);
+      await new Promise((done) => worker.once('message', done));
+      // Read while the thread still exists: /proc forgets a thread once it has exited.
+      const used = cpuBetween(before, threadCpu(process.pid));
+      expect(used?.workers).toBeGreaterThanOrEqual(0.2);
+      expect(used?.main).toBeLessThan(0.2);
+    } finally {
+      worker.postMessage('stop');
+      await new Promise((done) => worker.once('exit', done));
+    }
+  });
+
+  it('answers undefined for a process that is not there', () => {
+    expect(threadCpu(2 ** 22 + 1)).toBeUndefined(); // above the kernel's pid_max limit
+    expect(threadCpu(undefined)).toBeUndefined();
+  });
+});
