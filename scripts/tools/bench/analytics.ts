@@ -132,6 +132,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  // ./scripts/bench asks first, before it builds or starts a server.
+  if (process.env.BENCH_CHECK_OPTIONS === '1') return 0;
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) {
     process.stderr.write(

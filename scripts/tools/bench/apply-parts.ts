@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { applyVariants } from './apply-variants.ts';
 import { dist, processingContext } from './core.ts';
-import { ROOT, dec, wholeOption } from './harness.ts';
+import { ROOT, dec, onlyCheckingOptions, onlyOptions, wholeOption } from './harness.ts';
 import { DAY_MS, OrderStream } from './orders-model.ts';
 
 const require = createRequire(import.meta.url);
@@ -47,8 +47,10 @@ const median = (xs: readonly number[]): number => {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
+  onlyOptions(argv, ['orders', 'rounds'], USAGE);
   const n = wholeOption(argv, 'orders', 30_000);
   const rounds = wholeOption(argv, 'rounds', 4);
+  if (onlyCheckingOptions()) return;
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench apply');
 

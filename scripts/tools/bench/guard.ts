@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { mulberry32 } from '../prng.ts';
-import { sendAll, startAppOnQueue, startEmulator, until, wholeOption } from './harness.ts';
+import { sendAll, startAppOnQueue, startEmulator, until, onlyCheckingOptions, onlyOptions, wholeOption } from './harness.ts';
 import { FakeMessagesApi, type SeenRequest } from '../../../libs/quality-guard/test/fake-messages-api.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -70,13 +70,23 @@ interface RunResult {
   readonly mean_call_ms: number;
 }
 
+/** Ends the run with status 2: the option's range, then the usage. */
+function usageError(message: string): void {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
+  onlyOptions(argv, ['messages', 'suspicious-per-mille', 'latency-ms', 'consumers'], USAGE);
   const messages = wholeOption(argv, 'messages', 5000, 0);
   const perMille = wholeOption(argv, 'suspicious-per-mille', 10, 0);
   const latencyMs = wholeOption(argv, 'latency-ms', 1000, 0);
-  const consumers = wholeOption(argv, 'consumers', 4, 0);
+  const consumers = wholeOption(argv, 'consumers', 4);
+  if (consumers > 16) return usageError('--consumers must be from 1 to 16 (SQS_CONSUMER_CONCURRENCY)');
+  if (perMille > 1000) return usageError('--suspicious-per-mille must be from 0 to 1000');
+  if (onlyCheckingOptions()) return;
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench guard');
 

@@ -196,6 +196,30 @@ export async function sendAll(
 }
 
 /**
+ * Ends the run with status 2 and the usage when an argument is not one of `names` given as
+ * `--name N` (a mistyped option would otherwise be ignored and the run time the defaults).
+ */
+export function onlyOptions(argv: readonly string[], names: readonly string[], usage: string): void {
+  for (let i = 0; i < argv.length; i += 2) {
+    const arg = argv[i] ?? '';
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    const problem =
+      name === undefined || !names.includes(name)
+        ? `unknown argument ${arg}`
+        : argv[i + 1] === undefined
+          ? `--${name} needs a value`
+          : undefined;
+    if (problem !== undefined) {
+      process.stderr.write(`${problem}\n\n${usage}\n`);
+      process.exit(2);
+    }
+  }
+}
+
+/** ./scripts/bench asks a benchmark to check its options first, before it builds or starts a server. */
+export const onlyCheckingOptions = (): boolean => process.env.BENCH_CHECK_OPTIONS === '1';
+
+/**
  * The whole-number value of `--name` in `argv`, or `fallback` when it is absent. A value
  * below `min` (or none, or not a whole number) ends the process with exit status 2.
  */

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { peakRssMb, sendAll, startAppOnQueue, startEmulator, until, wholeOption } from './harness.ts';
+import { peakRssMb, sendAll, startAppOnQueue, startEmulator, until, onlyCheckingOptions, onlyOptions, wholeOption } from './harness.ts';
 import { OrderStream, DAY_MS } from './orders-model.ts';
 import { fmt, fmtInt, table } from './stats.ts';
 
@@ -29,12 +29,21 @@ function outcomes(metrics: string): number {
   return total;
 }
 
+/** Ends the run with status 2: the option's range, then the usage. */
+function usageError(message: string): void {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
+  onlyOptions(argv, ['messages', 'users', 'consumers'], USAGE);
   const messages = wholeOption(argv, 'messages', 50_000);
   const users = wholeOption(argv, 'users', 10_000);
   const consumers = wholeOption(argv, 'consumers', 4);
+  if (consumers > 16) return usageError('--consumers must be from 1 to 16 (SQS_CONSUMER_CONCURRENCY)');
+  if (onlyCheckingOptions()) return;
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench ingest');
 
