@@ -10,7 +10,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { mulberry32 } from '../prng.ts';
-import { sendAll, startAppOnQueue, startEmulator, until, onlyCheckingOptions, onlyOptions, wholeOption } from './harness.ts';
+import {
+  sendAll,
+  startAppOnQueue,
+  startEmulator,
+  until,
+  onlyCheckingOptions,
+  onlyOptions,
+  wholeOption,
+} from './harness.ts';
 import { FakeMessagesApi, type SeenRequest } from '../../../libs/quality-guard/test/fake-messages-api.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');

@@ -6,7 +6,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { peakRssMb, sendAll, startAppOnQueue, startEmulator, until, onlyCheckingOptions, onlyOptions, wholeOption } from './harness.ts';
+import {
+  peakRssMb,
+  sendAll,
+  startAppOnQueue,
+  startEmulator,
+  until,
+  onlyCheckingOptions,
+  onlyOptions,
+  wholeOption,
+} from './harness.ts';
 import { OrderStream, DAY_MS } from './orders-model.ts';
 import { fmt, fmtInt, table } from './stats.ts';
 
