@@ -41,6 +41,7 @@ export function createValidationPipe(): ValidationPipe {
 const QUERIES_KEPT = 1_000;
 
 /** A shallow copy with the same prototype: a handler that changes its DTO changes no kept one. */
+// Shallow: the query DTOs hold strings and numbers only (query.dto.ts).
 const copy = (dto: object): object => Object.assign(Object.create(Object.getPrototypeOf(dto) as object) as object, dto);
 
 /**
@@ -77,7 +78,7 @@ class StrictQueryValidationPipe extends ValidationPipe {
     const result: unknown = await super.transform(value, metadata);
     if (typeof result === 'object' && result !== null) {
       if (!kept) this.passed.set(metatype, (kept = new Map<string, object>()));
-      if (kept.size >= QUERIES_KEPT) kept.delete(kept.keys().next().value ?? '');
+      if (kept.size >= QUERIES_KEPT && !kept.has(query)) kept.delete(kept.keys().next().value ?? '');
       kept.set(query, copy(result));
     }
     return result;

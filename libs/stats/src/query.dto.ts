@@ -5,6 +5,11 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-vali
 import { ID_PATTERN, MAX_ID_LENGTH, normaliseId } from '@order-pipeline/orders';
 import { ParameterException } from './parameter-exception';
 
+// The request pipe keeps the DTO of each query that passed and answers the same query again
+// with a shallow copy (StrictQueryValidationPipe, http-errors.ts). So a query DTO holds only
+// strings and numbers, and its transforms and checks read nothing but the query: no clock
+// (a "not in the future" rule belongs in the handler, as parseRange's checks do).
+
 /**
  * A whole-number query parameter from min to max, written in digits only: Number() would also
  * take "0x10", "1e1", "+5", "5.0" or " 5", and a parameter is refused unless written plainly.

@@ -10,6 +10,22 @@ function spin(seconds: number): void {
   }
 }
 
+/**
+ * A worker thread that uses 0.3 s of its own CPU, says 'spun', then exits at once or, when
+ * `stay`, once it is told to.
+ */
+function spinningWorker(stay: boolean): Worker {
+  return new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const used = () => { const u = process.threadCpuUsage(); return u.user + u.system; };
+     const start = used();
+     while (used() - start < 300000) {}
+     parentPort.postMessage('spun');
+     if (${stay}) parentPort.once('message', () => process.exit(0)); else process.exit(0);`,
+    { eval: true },
+  );
+}
+
 // The e2e bench splits the app's CPU by thread from /proc (Linux only, as the bench is).
 const linux = process.platform === 'linux' ? describe : describe.skip;
 
@@ -23,14 +39,7 @@ linux('threadCpu, the CPU of a process by thread (./scripts/bench)', () => {
   });
 
   it('counts a Node worker thread as a worker, not as the main thread', async () => {
-    const worker = new Worker(
-      `const { parentPort } = require('node:worker_threads');
-       const start = process.cpuUsage();
-       while ((process.cpuUsage(start).user + process.cpuUsage(start).system) < 300000) {}
-       parentPort.postMessage('spun');
-       parentPort.once('message', () => process.exit(0));`,
-      { eval: true },
-    );
+    const worker = spinningWorker(true);
     try {
       const before = threadCpu(process.pid);
       await new Promise((done) => worker.once('message', done));
@@ -42,6 +51,15 @@ linux('threadCpu, the CPU of a process by thread (./scripts/bench)', () => {
       worker.postMessage('stop');
       await new Promise((done) => worker.once('exit', done));
     }
+  });
+
+  it('counts what a thread that has exited spent as other', async () => {
+    const before = threadCpu(process.pid);
+    const worker = spinningWorker(false);
+    await new Promise((done) => worker.once('exit', done));
+    const used = cpuBetween(before, threadCpu(process.pid));
+    expect(used?.other).toBeGreaterThanOrEqual(0.2);
+    expect(used?.workers).toBeLessThan(0.1);
   });
 
   it('answers undefined for a process that is not there', () => {

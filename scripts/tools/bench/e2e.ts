@@ -100,19 +100,18 @@ interface RunCpu {
   readonly sender: number;
 }
 
-/** Starts the CPU clocks of a run; the function it returns reads what the run cost. */
-function cpuClock(pid: number | undefined, redisCpu?: () => Promise<number>): () => Promise<RunCpu> {
+/** Starts the CPU clocks of a run; the function it resolves to reads what the run cost. */
+async function cpuClock(pid: number | undefined, redisCpu?: () => Promise<number>): Promise<() => Promise<RunCpu>> {
+  const redis = await redisCpu?.();
   const consumer = threadCpu(pid);
   const sender = process.cpuUsage();
-  const redis = redisCpu?.();
   return async () => {
     const consumerAfter = threadCpu(pid);
     const senderAfter = process.cpuUsage(sender);
-    const redisBefore = await redis;
-    const redisAfter = redisCpu ? await redisCpu() : undefined;
+    const redisAfter = await redisCpu?.();
     return {
       consumer: cpuBetween(consumer, consumerAfter),
-      redis: redisBefore !== undefined && redisAfter !== undefined ? redisAfter - redisBefore : undefined,
+      redis: redis !== undefined && redisAfter !== undefined ? redisAfter - redis : undefined,
       sender: (senderAfter.user + senderAfter.system) / 1e6,
     };
   };
@@ -286,7 +285,7 @@ async function drainBaseline(
   try {
     const exited = whileAlive(child, 'the drain baseline', () => '(its errors are above)');
     const queueUrl = await lineFrom(child, 'ready ', 30_000);
-    const cpu = cpuClock(child.pid);
+    const cpu = await cpuClock(child.pid);
     const drained = await Promise.race([sendAndDrain(port, queueUrl, bodies, timeoutMs), exited]);
     return { ...drained, cpu: await cpu() };
   } finally {
@@ -451,7 +450,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
   try {
     const usedBefore = Number(infoField(await redis.info('memory'), 'used_memory'));
     log(`e2e: ${int(n)} orders through the app's embedded emulator, ${consumers} consumers`);
-    const cpu = cpuClock(app.child.pid, () => redisCpuSeconds(redis));
+    const cpu = await cpuClock(app.child.pid, () => redisCpuSeconds(redis));
     const run = await Promise.race([sendAndDrain(app.sqsPort, app.queueUrl, bodies, timeoutMs), app.exited]);
     const runCpu = await cpu();
     const peakRss = peakRssMb(app.child.pid ?? 0);
