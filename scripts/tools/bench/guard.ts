@@ -17,6 +17,7 @@ import {
   until,
   onlyCheckingOptions,
   onlyOptions,
+  usageError,
   wholeOption,
 } from './harness.ts';
 import { FakeMessagesApi, type SeenRequest } from '../../../libs/quality-guard/test/fake-messages-api.ts';
@@ -78,12 +79,6 @@ interface RunResult {
   readonly mean_call_ms: number;
 }
 
-/** Ends the run with status 2: the option's range, then the usage. */
-function usageError(message: string): void {
-  process.stderr.write(`${message}\n\n${USAGE}\n`);
-  process.exit(2);
-}
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
@@ -92,8 +87,8 @@ async function main(): Promise<void> {
   const perMille = wholeOption(argv, 'suspicious-per-mille', 10, 0);
   const latencyMs = wholeOption(argv, 'latency-ms', 1000, 0);
   const consumers = wholeOption(argv, 'consumers', 4);
-  if (consumers > 16) return usageError('--consumers must be from 1 to 16 (SQS_CONSUMER_CONCURRENCY)');
-  if (perMille > 1000) return usageError('--suspicious-per-mille must be from 0 to 1000');
+  if (consumers > 16) usageError('--consumers must be from 1 to 16 (SQS_CONSUMER_CONCURRENCY)', USAGE);
+  if (perMille > 1000) usageError('--suspicious-per-mille must be from 0 to 1000', USAGE);
   if (onlyCheckingOptions()) return;
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench guard');

@@ -209,11 +209,14 @@ export function onlyOptions(argv: readonly string[], names: readonly string[], u
         : argv[i + 1] === undefined
           ? `--${name} needs a value`
           : undefined;
-    if (problem !== undefined) {
-      process.stderr.write(`${problem}\n\n${usage}\n`);
-      process.exit(2);
-    }
+    if (problem !== undefined) usageError(problem, usage);
   }
+}
+
+/** Ends the run with status 2: what is wrong, then the usage. */
+export function usageError(message: string, usage: string): never {
+  process.stderr.write(`${message}\n\n${usage}\n`);
+  process.exit(2);
 }
 
 /** ./scripts/bench asks a benchmark to check its options first, before it builds or starts a server. */

@@ -14,6 +14,7 @@ import {
   until,
   onlyCheckingOptions,
   onlyOptions,
+  usageError,
   wholeOption,
 } from './harness.ts';
 import { OrderStream, DAY_MS } from './orders-model.ts';
@@ -38,12 +39,6 @@ function outcomes(metrics: string): number {
   return total;
 }
 
-/** Ends the run with status 2: the option's range, then the usage. */
-function usageError(message: string): void {
-  process.stderr.write(`${message}\n\n${USAGE}\n`);
-  process.exit(2);
-}
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(`${USAGE}\n`);
@@ -51,7 +46,7 @@ async function main(): Promise<void> {
   const messages = wholeOption(argv, 'messages', 50_000);
   const users = wholeOption(argv, 'users', 10_000);
   const consumers = wholeOption(argv, 'consumers', 4);
-  if (consumers > 16) return usageError('--consumers must be from 1 to 16 (SQS_CONSUMER_CONCURRENCY)');
+  if (consumers > 16) usageError('--consumers must be from 1 to 16 (SQS_CONSUMER_CONCURRENCY)', USAGE);
   if (onlyCheckingOptions()) return;
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run through ./scripts/bench ingest');
