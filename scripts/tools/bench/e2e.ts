@@ -120,7 +120,8 @@ async function cpuClock(pid: number | undefined, redisCpu?: () => Promise<number
 /** "713 µs (main thread 367, worker threads 197, V8 helpers 153, other 0)" per order. */
 function perOrder(cpu: ThreadCpu | undefined, n: number): string {
   if (!cpu) return 'n/a (no /proc)';
-  const us = (seconds: number): string => int((seconds / n) * 1e6);
+  // `other` comes from readings a moment apart and may dip a tick below zero: show it as 0.
+  const us = (seconds: number): string => int(Math.max(0, seconds / n) * 1e6);
   return `${us(cpuTotal(cpu))} µs (main thread ${us(cpu.main)}, worker threads ${us(cpu.workers)}, V8 helpers ${us(cpu.v8)}, other ${us(cpu.other)})`;
 }
 
