@@ -40,8 +40,10 @@ export function createValidationPipe(): ValidationPipe {
 /** Passed queries kept per DTO class (see StrictQueryValidationPipe). */
 const QUERIES_KEPT = 1_000;
 
-/** A shallow copy with the same prototype: a handler that changes its DTO changes no kept one. */
-// Shallow: the query DTOs hold strings and numbers only (query.dto.ts).
+/**
+ * A copy with the same prototype, so a handler that changes its DTO changes no kept one.
+ * Shallow: the query DTOs hold strings and numbers only (query.dto.ts).
+ */
 const copy = (dto: object): object => Object.assign(Object.create(Object.getPrototypeOf(dto) as object) as object, dto);
 
 /**

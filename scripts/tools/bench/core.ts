@@ -121,7 +121,6 @@ interface Round {
   readonly cpu: CpuPerOrder;
 }
 
-/** "48 µs, Redis 71 µs" (CPU per order). */
 /** µs per order: Node's main thread (the event loop), all of Node's threads, and Redis. */
 interface CpuPerOrder {
   readonly main: number;
