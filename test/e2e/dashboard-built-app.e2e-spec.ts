@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, stopProcess } from '../support/processes';
@@ -11,12 +11,13 @@ describe('the dashboard of the built app', () => {
   let child: ChildProcess | undefined;
   let base: string;
   let output = '';
+  let cwd: string | undefined;
 
   beforeAll(async () => {
     if (!existsSync(MAIN))
       throw new Error('dist/ is missing: run `pnpm build` (./scripts/test does) before the e2e specs');
     const port = await freePort();
-    const cwd = mkdtempSync(join(tmpdir(), 'op-dashboard-cwd-'));
+    cwd = mkdtempSync(join(tmpdir(), 'op-dashboard-cwd-'));
     // Started from an unrelated directory: the page's files must be found beside the build.
     child = spawn(process.execPath, [MAIN], {
       cwd,
@@ -42,6 +43,7 @@ describe('the dashboard of the built app', () => {
 
   afterAll(async () => {
     if (child) await stopProcess(child);
+    if (cwd) rmSync(cwd, { recursive: true, force: true });
   });
 
   it('serves the page and every asset it links, from any working directory', async () => {

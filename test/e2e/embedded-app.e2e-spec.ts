@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
@@ -119,6 +119,8 @@ describe('the built app with the embedded SQS emulator', () => {
     if (app) await stopProcess(app.child);
     app = undefined;
   });
+
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('creates its queues, loads the sample data and serves exact totals', async () => {
     app = await startBuiltApp(env);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -63,6 +63,7 @@ describe('when Redis stops mid-stream and comes back', () => {
   afterEach(async () => {
     await t.close();
     await redis.stop();
+    rmSync(redis.dir, { recursive: true, force: true });
   });
 
   it('ends with exact totals and no message lost or dead-lettered', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -70,6 +70,7 @@ describe('while Redis is away', () => {
   afterEach(async () => {
     await t.close();
     await redis.stop();
+    rmSync(redis.dir, { recursive: true, force: true });
   });
 
   it('pauses the receives instead of spinning, and resumes by itself when Redis is back', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, type GlobalStats, type TestApp } from './test-app';
@@ -25,15 +25,20 @@ export interface Expected {
 
 /** Runs the generator CLI (it shares no code with the service) and reads what it wrote. */
 export function generateOrders(args: string[]): { lines: string[]; expected: Expected } {
-  const out = join(mkdtempSync(join(tmpdir(), 'op-gen-')), 'orders.ndjson');
+  const dir = mkdtempSync(join(tmpdir(), 'op-gen-'));
+  const out = join(dir, 'orders.ndjson');
   const cli = join(__dirname, '..', '..', 'scripts', 'tools', 'generate-orders.ts');
-  execFileSync(process.execPath, [cli, ...args, '--out', out], { stdio: 'pipe' });
-  return {
-    lines: readFileSync(out, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== ''),
-    expected: JSON.parse(readFileSync(out.replace(/\.ndjson$/, '.expected.json'), 'utf8')) as Expected,
-  };
+  try {
+    execFileSync(process.execPath, [cli, ...args, '--out', out], { stdio: 'pipe' });
+    return {
+      lines: readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
+      expected: JSON.parse(readFileSync(out.replace(/\.ndjson$/, '.expected.json'), 'utf8')) as Expected,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The order id a line carries, normalised, when it is JSON with a string order_id. */

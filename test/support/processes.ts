@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,11 +45,15 @@ export interface RedisServer {
 
 /**
  * A private redis-server on a free port (never the shared 6379), keeping nothing on disk
- * unless a directory for its append-only file is given.
+ * unless a directory for its append-only file is given (the caller's to remove). A directory
+ * of its own is removed when it stops.
  */
 export async function startRedisServer(options: { port?: number; dir?: string } = {}): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'op-redis-'));
+  const removeOwnDir = (): void => {
+    if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+  };
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
   args.push('--appendonly', options.dir ? 'yes' : 'no');
   const child = spawn('redis-server', args, { stdio: 'ignore' });
@@ -69,6 +73,7 @@ export async function startRedisServer(options: { port?: number; dir?: string } 
       throw new Error(`port ${port} is held by another process (pid ${pid}), not our redis-server`);
   } catch (error) {
     child.kill('SIGKILL');
+    removeOwnDir();
     throw error;
   }
   listening = true;
@@ -77,7 +82,10 @@ export async function startRedisServer(options: { port?: number; dir?: string } 
     dir,
     url: `redis://127.0.0.1:${port}`,
     process: child,
-    stop: () => stopProcess(child),
+    stop: async () => {
+      await stopProcess(child);
+      removeOwnDir();
+    },
   };
 }
 
@@ -103,15 +111,20 @@ export async function startSqsEmulator(queues: readonly string[]): Promise<SqsEm
     FAUXQS_LISTEN_HOST: '127.0.0.1', // this project's patch of fauxqs (patches/): loopback only
     FAUXQS_LOGGER: 'false',
   };
-  if (queues.length > 0) {
-    // FAUXQS_INIT is the path of a JSON file.
-    const init = join(mkdtempSync(join(tmpdir(), 'op-fauxqs-')), 'init.json');
+  // FAUXQS_INIT is the path of a JSON file, removed when the emulator stops.
+  const initDir = queues.length > 0 ? mkdtempSync(join(tmpdir(), 'op-fauxqs-')) : undefined;
+  if (initDir !== undefined) {
+    const init = join(initDir, 'init.json');
     writeFileSync(init, JSON.stringify({ queues: queues.map((name) => ({ name })) }));
     env.FAUXQS_INIT = init;
   }
   const child = spawn(process.execPath, [cli], { stdio: 'ignore', env });
+  const stop = async (): Promise<void> => {
+    await stopProcess(child);
+    if (initDir !== undefined) rmSync(initDir, { recursive: true, force: true });
+  };
   await waitForPort(port);
-  return { port, endpoint: `http://127.0.0.1:${port}`, process: child, stop: () => stopProcess(child) };
+  return { port, endpoint: `http://127.0.0.1:${port}`, process: child, stop };
 }
 
 export function stopProcess(child: ChildProcess): Promise<void> {
@@ -147,6 +160,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const children = ports.map((_, i) => launch(i));
   const stop = async (): Promise<void> => {
     await Promise.all(children.map((c) => stopProcess(c)));
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   };
   try {
     await Promise.all(ports.map((p) => waitForPort(p)));

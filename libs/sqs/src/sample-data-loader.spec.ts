@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -8,6 +8,12 @@ import type { RedisService } from '@order-pipeline/redis';
 import type { QueueTarget } from './queue-target';
 import { SampleDataLoader } from './sample-data-loader';
 
+/** The sample files' directories, removed after the specs. */
+const scratch: string[] = [];
+afterAll(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
 const missingQueue = (): Error => new Error('The specified queue does not exist.');
 
 /**
@@ -15,7 +21,9 @@ const missingQueue = (): Error => new Error('The specified queue does not exist.
  * the sends `refuse` picks by their number, from 1), and a Redis with no marker yet.
  */
 function loaderFor(lines: string[], failures: number, file?: string, refuse?: (call: number) => Error | undefined) {
-  const path = file ?? join(mkdtempSync(join(tmpdir(), 'op-sample-')), 'sample.ndjson');
+  const dir = file === undefined ? mkdtempSync(join(tmpdir(), 'op-sample-')) : undefined;
+  if (dir !== undefined) scratch.push(dir);
+  const path = file ?? join(dir ?? '', 'sample.ndjson');
   if (file === undefined) writeFileSync(path, `${lines.join('\n')}\n`);
   let calls = 0;
   const sent: string[] = [];

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,6 +16,7 @@ function run(args: string[]): Promise<{ code: number; stderr: string }> {
 
 describe('generate-orders --out', () => {
   const dir = mkdtempSync(join(tmpdir(), 'op-gen-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses a file name populate would read as another format, and writes nothing', async () => {
     const out = join(dir, 'orders.ndjson');
