@@ -21,10 +21,13 @@ const missingQueue = (): Error => new Error('The specified queue does not exist.
  * the sends `refuse` picks by their number, from 1), and a Redis with no marker yet.
  */
 function loaderFor(lines: string[], failures: number, file?: string, refuse?: (call: number) => Error | undefined) {
-  const dir = file === undefined ? mkdtempSync(join(tmpdir(), 'op-sample-')) : undefined;
-  if (dir !== undefined) scratch.push(dir);
-  const path = file ?? join(dir ?? '', 'sample.ndjson');
-  if (file === undefined) writeFileSync(path, `${lines.join('\n')}\n`);
+  let path = file;
+  if (path === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'op-sample-'));
+    scratch.push(dir);
+    path = join(dir, 'sample.ndjson');
+    writeFileSync(path, `${lines.join('\n')}\n`);
+  }
   let calls = 0;
   const sent: string[] = [];
   const send = jest.fn((command: SendMessageBatchCommand) => {
