@@ -25,6 +25,7 @@ describe('the benchmarks check their options before anything starts', () => {
     ['apply-parts.ts', ['extra'], 'unknown argument extra'],
     ['analytics.ts', ['--bogus', '1'], 'unknown argument --bogus'],
     ['suite.ts', ['--consumers', '17'], '--consumers must be from 1 to 16'],
+    ['suite.ts', ['api', '--api-rounds', '0'], '--api-rounds must be from 1 to'],
   ])('%s %j ends with status 2: %s', (entry, args, message) => {
     const { status, stderr } = check(entry, ...args);
     expect(stderr).toContain(message);
@@ -37,6 +38,7 @@ describe('the benchmarks check their options before anything starts', () => {
     ['apply-parts.ts', ['--orders', '10', '--rounds', '1']],
     ['analytics.ts', ['--quick']],
     ['suite.ts', ['core', '--orders', '10']],
+    ['suite.ts', ['api', '--api-rounds', '1']],
   ])('%s %j passes the check', (entry, args) => {
     const { status, stderr } = check(entry, ...args);
     expect(stderr).toBe('');

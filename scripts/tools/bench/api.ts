@@ -1,7 +1,8 @@
 // API: autocannon against the app's read endpoints (the app of the e2e part, with its data
 // loaded) and against bare-server.ts (node:http + ioredis answering the same key reads), one
-// endpoint at a time, alternating app and baseline. Before timing, each endpoint's answer is
-// checked to be the same from both servers.
+// endpoint at a time, in rounds that alternate which side goes first; each figure is the
+// median over the rounds. Before timing, each endpoint's answer is checked to be the same
+// from both servers.
 
 import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { APP_HEAP_FLAGS, type RunningApp } from './e2e.ts';
 import { DAY_MS } from './orders-model.ts';
-import { serverMicros } from './stats.ts';
+import { appFirst, median, pairedMedians, serverMicros, type PairedRound } from './stats.ts';
 import { ROOT, dec, freePort, int, log, startChild, stopChild, type ReportRow } from './harness.ts';
 
 const require = createRequire(import.meta.url);
@@ -21,6 +22,8 @@ export interface ApiOptions {
   readonly app: RunningApp;
   readonly connections: number;
   readonly durationSeconds: number;
+  /** Timed rounds per endpoint and server pair (each figure is their median). */
+  readonly rounds: number;
 }
 
 interface Endpoint {
@@ -118,9 +121,9 @@ async function sameAnswer(appUrl: string, bareUrl: string, path: string): Promis
 }
 
 /**
- * The same endpoint on the framework floors, each against the bare server timed again right
- * after it (so a busy moment moves both): how far the stack itself can go, whatever the app
- * does (reported, no target).
+ * The same endpoint on the framework floors, each in rounds with the bare server (so a busy
+ * moment moves both): how far the stack itself can go, whatever the app does (reported, no
+ * target).
  */
 async function floors(
   options: ApiOptions,
@@ -135,17 +138,18 @@ async function floors(
     try {
       await sameAnswer(server.baseUrl, bareUrl, e.paths[0] ?? '/');
       await measure(redis, server.baseUrl, e.paths, options.connections, 1);
-      const f = await measure(redis, server.baseUrl, e.paths, options.connections, options.durationSeconds);
-      const bare = await measure(redis, bareUrl, e.paths, options.connections, options.durationSeconds);
-      if (f.failures > 0) throw new Error(`api: ${e.name}: ${f.failures} failed requests on the ${floor.mode} floor`);
-      log(`api ${e.name}: ${floor.mode} floor ${int(f.rps)} req/s p99 ${f.p99} ms; bare ${int(bare.rps)} req/s`);
-      detail[`${e.name} (${floor.mode} floor)`] = { floor: f, bare };
+      const rounds = await pairedRounds(redis, server.baseUrl, bareUrl, e, options, `the ${floor.mode} floor`);
+      const m = pairedMedians(rounds);
+      log(
+        `api ${e.name}: ${floor.mode} floor ${int(m.app.rps)} req/s p99 ${m.app.p99} ms; bare ${int(m.bare.rps)} req/s (medians; ratios ${ratios(m.ratios)})`,
+      );
+      detail[`${e.name} (${floor.mode} floor)`] = { rounds: rounds.map(({ app, bare }) => ({ floor: app, bare })) };
       rows.push({
         part: 'api',
-        figure: `… floor: ${floor.label}, same reads: req/s (p50 / p99 ms)`,
-        value: `${int(f.rps)} (${dec(f.p50, 1)} / ${dec(f.p99, 1)})`,
-        baseline: `${int(bare.rps)} (${dec(bare.p50, 1)} / ${dec(bare.p99, 1)}) bare node:http, timed right after`,
-        ratio: f.rps / bare.rps,
+        figure: `… floor: ${floor.label}, same reads${roundsNote(m.ratios)}: req/s (p50 / p99 ms)`,
+        value: `${int(m.app.rps)} (${dec(m.app.p50, 1)} / ${dec(m.app.p99, 1)})`,
+        baseline: `${int(m.bare.rps)} (${dec(m.bare.p50, 1)} / ${dec(m.bare.p99, 1)}) bare node:http, timed alongside`,
+        ratio: m.ratio,
         target: '(reported)',
         met: true,
       });
@@ -156,8 +160,50 @@ async function floors(
   return rows;
 }
 
+/**
+ * options.rounds rounds of the server under test and the bare one, timed back to back, the
+ * order flipped every round (appFirst). Any failed request ends the run: a figure over
+ * errors means nothing.
+ */
+async function pairedRounds(
+  redis: RedisStats,
+  testedUrl: string,
+  bareUrl: string,
+  e: Endpoint,
+  options: ApiOptions,
+  tested: string,
+): Promise<PairedRound<Measured>[]> {
+  const time = (url: string): Promise<Measured> =>
+    measure(redis, url, e.paths, options.connections, options.durationSeconds);
+  const rounds: PairedRound<Measured>[] = [];
+  for (let r = 0; r < options.rounds; r++) {
+    let app: Measured;
+    let bare: Measured;
+    if (appFirst(r)) {
+      app = await time(testedUrl);
+      bare = await time(bareUrl);
+    } else {
+      bare = await time(bareUrl);
+      app = await time(testedUrl);
+    }
+    if (app.failures > 0 || bare.failures > 0) {
+      throw new Error(
+        `api: ${e.name}: ${app.failures} failed requests on ${tested}, ${bare.failures} on the bare server`,
+      );
+    }
+    rounds.push({ app, bare });
+  }
+  return rounds;
+}
+
+const ratios = (values: readonly number[]): string => values.map((r) => `${Math.round(r * 100)}%`).join(', ');
+
+/** ", median of 3 rounds (ratios 48%, 53%, 50%)" for a row's figure; nothing for one round. */
+const roundsNote = (values: readonly number[]): string =>
+  values.length > 1 ? `, median of ${values.length} rounds (ratios ${ratios(values)})` : '';
+
 export async function runApi(options: ApiOptions): Promise<{ rows: ReportRow[]; detail: Record<string, unknown> }> {
-  const { app, connections, durationSeconds } = options;
+  const { app, connections, durationSeconds, rounds: roundCount } = options;
   const users = app.model.sampleActiveUsers(2_000).map((id) => `/users/${id}/stats`);
   const from = isoDay(app.firstDayMs);
   const to = isoDay(app.firstDayMs + 364 * DAY_MS);
@@ -181,31 +227,28 @@ export async function runApi(options: ApiOptions): Promise<{ rows: ReportRow[]; 
   const { Redis } = require('ioredis') as { Redis: new (url: string) => RedisStats };
   const redis = new Redis(options.redisUrl);
   const rows: ReportRow[] = [];
-  const detail: Record<string, unknown> = { connections, duration_seconds: durationSeconds };
+  const detail: Record<string, unknown> = { connections, duration_seconds: durationSeconds, rounds: roundCount };
   try {
     for (const e of endpoints) {
       await sameAnswer(app.baseUrl, bare.baseUrl, e.paths[0] ?? '/');
-      // Warm both (JIT, connections), then time them one after the other.
+      // Warm both (JIT, connections), then time them in rounds.
       await measure(redis, app.baseUrl, e.paths, connections, 1);
       await measure(redis, bare.baseUrl, e.paths, connections, 1);
-      const a = await measure(redis, app.baseUrl, e.paths, connections, durationSeconds);
-      const b = await measure(redis, bare.baseUrl, e.paths, connections, durationSeconds);
-      if (a.failures > 0 || b.failures > 0) {
-        throw new Error(`api: ${e.name}: ${a.failures} failed requests on the app, ${b.failures} on the bare server`);
-      }
+      const rounds = await pairedRounds(redis, app.baseUrl, bare.baseUrl, e, options, 'the app');
+      const m = pairedMedians(rounds);
+      const redisUs = median(rounds.map((r) => r.app.redisUsPerRequest));
       log(
-        `api ${e.name}: app ${int(a.rps)} req/s p99 ${a.p99} ms; bare ${int(b.rps)} req/s p99 ${b.p99} ms; Redis ${dec(a.redisUsPerRequest, 0)} µs per request`,
+        `api ${e.name}: app ${int(m.app.rps)} req/s p99 ${m.app.p99} ms; bare ${int(m.bare.rps)} req/s p99 ${m.bare.p99} ms; Redis ${dec(redisUs, 0)} µs per request (medians; ratios ${ratios(m.ratios)})`,
       );
-      detail[e.name] = { app: a, bare: b };
-      const ratio = a.rps / b.rps;
+      detail[e.name] = { rounds };
       rows.push({
         part: 'api',
-        figure: `API ${e.name}, ${connections} connections: req/s (p50 / p99 ms)`,
-        value: `${int(a.rps)} (${dec(a.p50, 1)} / ${dec(a.p99, 1)})`,
-        baseline: `${int(b.rps)} (${dec(b.p50, 1)} / ${dec(b.p99, 1)}) bare node:http`,
-        ratio,
+        figure: `API ${e.name}, ${connections} connections${roundsNote(m.ratios)}: req/s (p50 / p99 ms)`,
+        value: `${int(m.app.rps)} (${dec(m.app.p50, 1)} / ${dec(m.app.p99, 1)})`,
+        baseline: `${int(m.bare.rps)} (${dec(m.bare.p50, 1)} / ${dec(m.bare.p99, 1)}) bare node:http`,
+        ratio: m.ratio,
         target: e.ratioTarget ? `≥ 50%, p99 ≤ ${e.p99TargetMs} ms` : `p99 ≤ ${e.p99TargetMs} ms`,
-        met: a.p99 <= e.p99TargetMs && (!e.ratioTarget || ratio >= 0.5),
+        met: m.app.p99 <= e.p99TargetMs && (!e.ratioTarget || m.ratio >= 0.5),
       });
       if (e.ratioTarget) rows.push(...(await floors(options, redis, bare.baseUrl, e, detail)));
     }

@@ -64,3 +64,50 @@ export function serverMicros(commandstats: string): number {
   for (const [command, us] of usec) if (command !== 'info' && command !== 'config') total += us;
   return total;
 }
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const at = (i: number): number => sorted[i] ?? Number.NaN;
+  return sorted.length % 2 === 1 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
+}
+
+/** What one timed run of an HTTP server gave: requests per second and latency (ms). */
+export interface RunFigures {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/** One round of an A/B comparison: the app and the baseline timed back to back. */
+export interface PairedRound<T extends RunFigures = RunFigures> {
+  readonly app: T;
+  readonly bare: T;
+}
+
+/**
+ * Which side goes first in round r (from 0): the app, then the baseline first, and so on, so
+ * that a machine slowing down or speeding up during the rounds favours neither side.
+ */
+export const appFirst = (round: number): boolean => round % 2 === 0;
+
+/**
+ * Rounds summed up by medians: each side's req/s, p50 and p99, and the median of the rounds'
+ * own req/s ratios. A round's two runs were timed back to back, so a busy moment of this
+ * machine moves both sides of its ratio; the median drops the round it spoiled most.
+ */
+export function pairedMedians(rounds: readonly PairedRound[]): {
+  app: RunFigures;
+  bare: RunFigures;
+  ratio: number;
+  ratios: number[];
+} {
+  const side = (pick: (r: PairedRound) => RunFigures): RunFigures => ({
+    rps: median(rounds.map((r) => pick(r).rps)),
+    p50: median(rounds.map((r) => pick(r).p50)),
+    p99: median(rounds.map((r) => pick(r).p99)),
+  });
+  const ratios = rounds.map((r) => r.app.rps / r.bare.rps);
+  return { app: side((r) => r.app), bare: side((r) => r.bare), ratio: median(ratios), ratios };
+}

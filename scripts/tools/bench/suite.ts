@@ -16,7 +16,7 @@ type Part = (typeof PARTS)[number];
 
 const USAGE = `Usage: ./scripts/bench [core] [e2e] [api] [options]
 
-Without a part, runs all three (about 4-5 minutes). Each figure is measured against its own
+Without a part, runs all three (about 7 minutes). Each figure is measured against its own
 baseline in the same run, on loopback, with a private redis-server.
   core   ProcessingService over pre-generated messages vs the same Lua scripts sent raw
   e2e    N orders through the built app's embedded SQS emulator vs the emulator's own
@@ -29,7 +29,9 @@ Options:
   --in-flight N    core: batches of 10 in flight (default 16)
   --consumers N    e2e: SQS_CONSUMER_CONCURRENCY of the app and of the drain baseline, 1-16 (default 8)
   --connections N  api: autocannon connections (default 32)
-  --duration S     api: seconds per endpoint and server (default 5)
+  --duration S     api: seconds per endpoint, server and round (default 5)
+  --api-rounds N   api: rounds per endpoint, alternating which server goes first; each
+                   figure is the median over the rounds (default 3)
   --out FILE       also write the markdown table to FILE
 Other benchmarks: ./scripts/bench analytics (read side at 1M orders), ./scripts/bench ingest,
 ./scripts/bench guard (the quality guard's cost), ./scripts/bench apply (the apply script by part).
@@ -46,6 +48,7 @@ async function main(): Promise<number> {
       consumers: 'string',
       connections: 'string',
       duration: 'string',
+      'api-rounds': 'string',
       out: 'string',
     });
   } catch (error) {
@@ -82,6 +85,7 @@ async function main(): Promise<number> {
       consumers: within('consumers', 8, 16),
       connections: within('connections', 32),
       duration: within('duration', 5),
+      apiRounds: within('api-rounds', 3),
     };
   } catch (error) {
     if (error instanceof UsageError) {
@@ -138,6 +142,7 @@ async function main(): Promise<number> {
         app,
         connections: settings.connections,
         durationSeconds: settings.duration,
+        rounds: settings.apiRounds,
       });
       rows.push(...api.rows);
       detail.api = api.detail;
