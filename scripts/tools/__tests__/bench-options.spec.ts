@@ -26,6 +26,7 @@ describe('the benchmarks check their options before anything starts', () => {
     ['analytics.ts', ['--bogus', '1'], 'unknown argument --bogus'],
     ['suite.ts', ['--consumers', '17'], '--consumers must be from 1 to 16'],
     ['suite.ts', ['api', '--api-rounds', '0'], '--api-rounds must be from 1 to'],
+    ['suite.ts', ['api', '--warmup', 'x'], '--warmup'],
   ])('%s %j ends with status 2: %s', (entry, args, message) => {
     const { status, stderr } = check(entry, ...args);
     expect(stderr).toContain(message);
@@ -38,7 +39,7 @@ describe('the benchmarks check their options before anything starts', () => {
     ['apply-parts.ts', ['--orders', '10', '--rounds', '1']],
     ['analytics.ts', ['--quick']],
     ['suite.ts', ['core', '--orders', '10']],
-    ['suite.ts', ['api', '--api-rounds', '1']],
+    ['suite.ts', ['api', '--api-rounds', '1', '--warmup', '5']],
   ])('%s %j passes the check', (entry, args) => {
     const { status, stderr } = check(entry, ...args);
     expect(stderr).toBe('');

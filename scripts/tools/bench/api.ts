@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { APP_HEAP_FLAGS, type RunningApp } from './e2e.ts';
 import { DAY_MS } from './orders-model.ts';
-import { appFirst, median, pairedMedians, serverMicros, type PairedRound } from './stats.ts';
-import { ROOT, dec, freePort, int, log, startChild, stopChild, type ReportRow } from './harness.ts';
+import { median, pairedMedians, serverMicros, timeRounds, type PairedRound } from './stats.ts';
+import { ROOT, dec, freePort, int, log, pct, startChild, stopChild, type ReportRow } from './harness.ts';
 
 const require = createRequire(import.meta.url);
 type Autocannon = typeof import('autocannon');
@@ -24,6 +24,8 @@ export interface ApiOptions {
   readonly durationSeconds: number;
   /** Timed rounds per endpoint and server pair (each figure is their median). */
   readonly rounds: number;
+  /** Untimed load on each server before an endpoint's rounds (JIT, connections). */
+  readonly warmupSeconds: number;
 }
 
 interface Endpoint {
@@ -137,7 +139,7 @@ async function floors(
     const server = await startBare(options.redisUrl, options.app.keyPrefix, floor.mode);
     try {
       await sameAnswer(server.baseUrl, bareUrl, e.paths[0] ?? '/');
-      await measure(redis, server.baseUrl, e.paths, options.connections, 1);
+      await measure(redis, server.baseUrl, e.paths, options.connections, options.warmupSeconds);
       const rounds = await pairedRounds(redis, server.baseUrl, bareUrl, e, options, `the ${floor.mode} floor`);
       const m = pairedMedians(rounds);
       log(
@@ -160,12 +162,8 @@ async function floors(
   return rows;
 }
 
-/**
- * options.rounds rounds of the server under test and the bare one, timed back to back, the
- * order flipped every round (appFirst). Any failed request ends the run: a figure over
- * errors means nothing.
- */
-async function pairedRounds(
+/** options.rounds rounds of the server under test and the bare one (timeRounds). */
+function pairedRounds(
   redis: RedisStats,
   testedUrl: string,
   bareUrl: string,
@@ -173,30 +171,17 @@ async function pairedRounds(
   options: ApiOptions,
   tested: string,
 ): Promise<PairedRound<Measured>[]> {
-  const time = (url: string): Promise<Measured> =>
-    measure(redis, url, e.paths, options.connections, options.durationSeconds);
-  const rounds: PairedRound<Measured>[] = [];
-  for (let r = 0; r < options.rounds; r++) {
-    let app: Measured;
-    let bare: Measured;
-    if (appFirst(r)) {
-      app = await time(testedUrl);
-      bare = await time(bareUrl);
-    } else {
-      bare = await time(bareUrl);
-      app = await time(testedUrl);
-    }
-    if (app.failures > 0 || bare.failures > 0) {
-      throw new Error(
-        `api: ${e.name}: ${app.failures} failed requests on ${tested}, ${bare.failures} on the bare server`,
-      );
-    }
-    rounds.push({ app, bare });
-  }
-  return rounds;
+  return timeRounds(
+    options.rounds,
+    (side) =>
+      measure(redis, side === 'app' ? testedUrl : bareUrl, e.paths, options.connections, options.durationSeconds),
+    ({ app, bare }) =>
+      `api: ${e.name}: ${app.failures} failed requests on ${tested}, ${bare.failures} on the bare server`,
+  );
 }
 
-const ratios = (values: readonly number[]): string => values.map((r) => `${Math.round(r * 100)}%`).join(', ');
+/** Each round's ratio, rounded down like the table's ratio column (pct). */
+const ratios = (values: readonly number[]): string => values.map(pct).join(', ');
 
 /** ", median of 3 rounds (ratios 48%, 53%, 50%)" for a row's figure; nothing for one round. */
 const roundsNote = (values: readonly number[]): string =>
@@ -232,8 +217,8 @@ export async function runApi(options: ApiOptions): Promise<{ rows: ReportRow[]; 
     for (const e of endpoints) {
       await sameAnswer(app.baseUrl, bare.baseUrl, e.paths[0] ?? '/');
       // Warm both (JIT, connections), then time them in rounds.
-      await measure(redis, app.baseUrl, e.paths, connections, 1);
-      await measure(redis, bare.baseUrl, e.paths, connections, 1);
+      await measure(redis, app.baseUrl, e.paths, connections, options.warmupSeconds);
+      await measure(redis, bare.baseUrl, e.paths, connections, options.warmupSeconds);
       const rounds = await pairedRounds(redis, app.baseUrl, bare.baseUrl, e, options, 'the app');
       const m = pairedMedians(rounds);
       const redisUs = median(rounds.map((r) => r.app.redisUsPerRequest));

@@ -87,10 +87,32 @@ export interface PairedRound<T extends RunFigures = RunFigures> {
 }
 
 /**
- * Which side goes first in round r (from 0): the app, then the baseline first, and so on, so
- * that a machine slowing down or speeding up during the rounds favours neither side.
+ * `count` rounds of the app and the baseline, timed back to back by `time`, the app first in
+ * rounds 1, 3, … and the baseline first in rounds 2, 4, …, so that a machine slowing down or
+ * speeding up during the rounds favours neither side. A round with a failed request ends the
+ * run (`failed` says what to report): a figure over errors means nothing.
  */
-export const appFirst = (round: number): boolean => round % 2 === 0;
+export async function timeRounds<T extends RunFigures & { readonly failures: number }>(
+  count: number,
+  time: (side: 'app' | 'bare') => Promise<T>,
+  failed: (round: PairedRound<T>) => string,
+): Promise<PairedRound<T>[]> {
+  const rounds: PairedRound<T>[] = [];
+  for (let r = 0; r < count; r++) {
+    let app: T;
+    let bare: T;
+    if (r % 2 === 0) {
+      app = await time('app');
+      bare = await time('bare');
+    } else {
+      bare = await time('bare');
+      app = await time('app');
+    }
+    if (app.failures > 0 || bare.failures > 0) throw new Error(failed({ app, bare }));
+    rounds.push({ app, bare });
+  }
+  return rounds;
+}
 
 /**
  * Rounds summed up by medians: each side's req/s, p50 and p99, and the median of the rounds'

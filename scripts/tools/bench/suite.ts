@@ -32,6 +32,8 @@ Options:
   --duration S     api: seconds per endpoint, server and round (default 5)
   --api-rounds N   api: rounds per endpoint, alternating which server goes first; each
                    figure is the median over the rounds (default 3)
+  --warmup S       api: seconds of untimed load on each server before an endpoint's rounds
+                   (default 1)
   --out FILE       also write the markdown table to FILE
 Other benchmarks: ./scripts/bench analytics (read side at 1M orders), ./scripts/bench ingest,
 ./scripts/bench guard (the quality guard's cost), ./scripts/bench apply (the apply script by part).
@@ -49,6 +51,7 @@ async function main(): Promise<number> {
       connections: 'string',
       duration: 'string',
       'api-rounds': 'string',
+      warmup: 'string',
       out: 'string',
     });
   } catch (error) {
@@ -86,6 +89,7 @@ async function main(): Promise<number> {
       connections: within('connections', 32),
       duration: within('duration', 5),
       apiRounds: within('api-rounds', 3),
+      warmup: within('warmup', 1),
     };
   } catch (error) {
     if (error instanceof UsageError) {
@@ -143,6 +147,7 @@ async function main(): Promise<number> {
         connections: settings.connections,
         durationSeconds: settings.duration,
         rounds: settings.apiRounds,
+        warmupSeconds: settings.warmup,
       });
       rows.push(...api.rows);
       detail.api = api.detail;
