@@ -26,7 +26,7 @@ describe('the benchmarks check their options before anything starts', () => {
     ['analytics.ts', ['--bogus', '1'], 'unknown argument --bogus'],
     ['suite.ts', ['--consumers', '17'], '--consumers must be from 1 to 16'],
     ['suite.ts', ['api', '--api-rounds', '0'], '--api-rounds must be from 1 to'],
-    ['suite.ts', ['api', '--warmup', 'x'], '--warmup'],
+    ['suite.ts', ['api', '--warmup', 'x'], '--warmup must be an integer, got x'],
   ])('%s %j ends with status 2: %s', (entry, args, message) => {
     const { status, stderr } = check(entry, ...args);
     expect(stderr).toContain(message);
