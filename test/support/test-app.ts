@@ -5,7 +5,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand,
 import { Cluster } from 'ioredis';
 import { RedisService } from '@order-pipeline/redis';
 import { AppModule } from '../../apps/order-pipeline/src/app.module';
-import { configureApp } from '../../apps/order-pipeline/src/configure-app';
+import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../apps/order-pipeline/src/configure-app';
 
 /** GET /stats/global, as the specs read it. */
 export interface GlobalStats {
@@ -80,7 +80,7 @@ export async function startTestApp(
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
   }
-  const app = configureApp(moduleRef.createNestApplication({ logger: ['error'] }));
+  const app = configureApp(moduleRef.createNestApplication(createHttpAdapter(), { ...APP_OPTIONS, logger: ['error'] }));
   await app.listen(0, '127.0.0.1');
   const baseUrl = await app.getUrl();
   // A Cluster client refuses commands until it knows the slots, which on a loaded host can take

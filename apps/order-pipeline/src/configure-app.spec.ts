@@ -1,7 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type HttpException, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import helmet from 'helmet';
-import { HELMET_OPTIONS, staticHeaders } from './configure-app';
+import { pino } from 'pino';
+import { loadConfig } from '@order-pipeline/config';
+import { loggerOptions, requestLogger } from '@order-pipeline/observability';
+import { bodyReadable } from '@order-pipeline/stats';
+import { HELMET_OPTIONS, bodyParsers, configureApp, inOrder, staticHeaders } from './configure-app';
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
@@ -52,5 +58,157 @@ describe('staticHeaders', () => {
     const refusing: Middleware = (_req, _res, next) => next(new Error('no'));
 
     expect(staticHeaders(refusing)).toBe(refusing);
+  });
+});
+
+describe('inOrder', () => {
+  const step =
+    (name: string, seen: string[], error?: Error): Middleware =>
+    (_req, _res, next) => {
+      seen.push(name);
+      next(error);
+    };
+  const run = (middleware: Middleware): unknown => {
+    let passed: unknown = 'not called';
+    middleware({} as IncomingMessage, {} as ServerResponse, (error) => (passed = error));
+    return passed;
+  };
+
+  it('runs the middlewares one after the other, then passes on', () => {
+    const seen: string[] = [];
+
+    expect(run(inOrder(step('a', seen), step('b', seen), step('c', seen)))).toBeUndefined();
+    expect(seen).toEqual(['a', 'b', 'c']);
+  });
+
+  it('hands an error to Express and runs none of the rest', () => {
+    const seen: string[] = [];
+    const failure = new Error('refused');
+
+    expect(run(inOrder(step('a', seen), step('b', seen, failure), step('c', seen)))).toBe(failure);
+    expect(seen).toEqual(['a', 'b']);
+  });
+});
+
+describe('bodyParsers', () => {
+  /** What the next middleware sees of one request through bodyParsers(limit): the body, or the deferred error. */
+  async function seenAfter(
+    init: RequestInit,
+    limit = 100,
+  ): Promise<{ passed: string; body?: unknown; deferred?: unknown }> {
+    const parsers = bodyParsers(limit);
+    const server: Server = createServer((req, res) => {
+      parsers(req, res, (error) => {
+        let deferred: unknown;
+        try {
+          bodyReadable(req);
+        } catch (thrown) {
+          const { message, parameter } = thrown as HttpException & { parameter?: string };
+          deferred = { status: (thrown as HttpException).getStatus(), message, parameter };
+        }
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            passed: error === undefined ? 'yes' : error instanceof Error ? error.message : 'an error',
+            body: (req as { body?: unknown }).body,
+            deferred,
+          }),
+        );
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = server.address() as AddressInfo;
+      return (await (await fetch(`http://127.0.0.1:${port}/`, init)).json()) as { passed: string };
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
+  }
+  const post = (type: string, body: string): RequestInit => ({
+    method: 'POST',
+    headers: { 'content-type': type },
+    body,
+  });
+
+  it('parses a JSON body and a form body', async () => {
+    expect(await seenAfter(post('application/json', '{"limit":3}'))).toEqual({ passed: 'yes', body: { limit: 3 } });
+    expect(await seenAfter(post('application/x-www-form-urlencoded', 'limit=3'))).toEqual({
+      passed: 'yes',
+      body: { limit: '3' },
+    });
+  });
+
+  it('passes a request with no body on untouched', async () => {
+    expect(await seenAfter({ method: 'GET' })).toEqual({ passed: 'yes' });
+  });
+
+  it('keeps a body that is not JSON as a 400 naming the body, for the route to throw', async () => {
+    const seen = await seenAfter(post('application/json', '{"limit":'));
+
+    expect(seen).toMatchObject({
+      passed: 'yes',
+      deferred: { status: 400, parameter: 'body', message: 'the request body is not valid JSON' },
+    });
+  });
+
+  it('keeps a body over the limit as a 413 that names the limit', async () => {
+    const seen = await seenAfter(post('application/json', JSON.stringify({ padding: 'x'.repeat(200) })));
+
+    expect(seen).toMatchObject({
+      passed: 'yes',
+      deferred: { status: 413, message: 'the request body is larger than 100 bytes (HTTP_BODY_LIMIT_BYTES)' },
+    });
+  });
+});
+
+describe('the request log with bodyParsers', () => {
+  it('keeps the request id on lines logged after a body that arrives after the headers', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(loggerOptions(loadConfig({ LOG_FORMAT: 'json' })), {
+      write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>),
+    });
+    const front = inOrder(requestLogger(logger), bodyParsers(1_000));
+    let arrived!: () => void;
+    const headersIn = new Promise<void>((resolve) => (arrived = resolve));
+    const server: Server = createServer((req, res) => {
+      arrived();
+      front(req, res, () => {
+        logger.info('inside the request');
+        res.end();
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const req = request({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        method: 'POST',
+        headers: { 'x-request-id': 'req-body', 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      });
+      req.flushHeaders();
+      await headersIn;
+      await new Promise<void>((resolve, reject) => {
+        req.once('response', (res) => res.resume().once('end', resolve)).once('error', reject);
+        req.end('{"a":1}');
+      });
+
+      expect(lines.find((line) => line.msg === 'inside the request')).toMatchObject({ req: { id: 'req-body' } });
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
+  });
+});
+
+describe('configureApp', () => {
+  @Module({})
+  class EmptyModule {}
+
+  it("refuses an app created without the app's HTTP adapter", async () => {
+    const app = await NestFactory.create(EmptyModule, { logger: false });
+    try {
+      expect(() => configureApp(app)).toThrow('create the app with createHttpAdapter() and APP_OPTIONS');
+    } finally {
+      await app.close();
+    }
   });
 });

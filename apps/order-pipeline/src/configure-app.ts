@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpException, type INestApplication } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request } from 'express';
+import { HttpException, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
@@ -15,25 +14,52 @@ import {
   routeMethodsOf,
   type RouterStack,
 } from '@order-pipeline/stats';
+import { JsonReplyExpressAdapter } from './json-reply-adapter';
 
-/** The request log, global pipe, the one exception filter, Swagger UI at /docs and JSON at /docs-json. */
+/**
+ * How every instance of the app is created (main.ts, the e2e specs): the JSON reply
+ * adapter, and no body parsers of Nest's own (configureApp mounts the app's).
+ */
+export const APP_OPTIONS = { bodyParser: false } as const satisfies NestApplicationOptions;
+
+export function createHttpAdapter(): JsonReplyExpressAdapter {
+  return new JsonReplyExpressAdapter();
+}
+
+/**
+ * The request log, security headers and body parsers, global pipe, the one exception
+ * filter, Swagger UI at /docs and JSON at /docs-json. The app must be created with
+ * createHttpAdapter() and APP_OPTIONS.
+ */
 export function configureApp(app: INestApplication): INestApplication {
-  // First, so that every request gets its id and its log line, whatever answers it.
-  app.use(requestLogger(app.get<Logger>(ROOT_LOGGER)));
+  if (!(app.getHttpAdapter() instanceof JsonReplyExpressAdapter)) {
+    throw new Error('configureApp: create the app with createHttpAdapter() and APP_OPTIONS');
+  }
   // Before any route is added: /orders/rejected (the list) and /orders/REJECTED (an order
   // with that id) are different resources. Express reads the setting when it creates its
   // router, which Nest may already have done, so the router is told directly as well.
-  const express = app.getHttpAdapter().getInstance() as {
+  const server = app.getHttpAdapter().getInstance() as {
     set(name: string, value: unknown): void;
     router?: { caseSensitive: boolean } & RouterStack;
   };
-  express.set('case sensitive routing', true);
-  if (express.router) express.router.caseSensitive = true;
+  server.set('case sensitive routing', true);
+  if (server.router) server.router.caseSensitive = true;
   // The read path (docs/PERFORMANCE.md): no ETag, which costs a SHA-1 of every JSON answer
   // for clients that never revalidate live figures, and no X-Powered-By.
-  express.set('etag', false);
-  express.set('x-powered-by', false);
-  protectHttp(app as NestExpressApplication, app.get<AppConfig>(APP_CONFIG));
+  server.set('etag', false);
+  server.set('x-powered-by', false);
+  // One Express layer for the app's own middlewares, in this order: Express's router pays
+  // for every layer a request passes (a match, a try/catch, a promise check), and a request
+  // with no body skips the parsers altogether (docs/PERFORMANCE.md). First, so that every
+  // request gets its id and its log line, whatever answers it.
+  const config = app.get<AppConfig>(APP_CONFIG);
+  app.use(
+    inOrder(
+      requestLogger(app.get<Logger>(ROOT_LOGGER)),
+      staticHeaders(helmet(HELMET_OPTIONS)),
+      bodyParsers(config.http.bodyLimitBytes),
+    ),
+  );
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
@@ -51,11 +77,16 @@ export function configureApp(app: INestApplication): INestApplication {
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   // Express's router tells the filter which methods a path has: 405 rather than 404.
-  app.useGlobalFilters(new HttpErrorFilter(routeMethodsOf(express.router ?? { stack: [] })));
+  app.useGlobalFilters(new HttpErrorFilter(routeMethodsOf(server.router ?? { stack: [] })));
   return app;
 }
 
-/** helmet with a same-origin Content-Security-Policy (see protectHttp). */
+/**
+ * helmet with a same-origin Content-Security-Policy: only this origin, scripts from files
+ * (Swagger UI and the dashboard load theirs from the app), inline styles and data: images
+ * (Swagger UI uses both). No upgrade-insecure-requests: the app is often reached over plain
+ * HTTP inside a network.
+ */
 export const HELMET_OPTIONS: Parameters<typeof helmet>[0] = {
   contentSecurityPolicy: {
     useDefaults: false,
@@ -74,7 +105,9 @@ export const HELMET_OPTIONS: Parameters<typeof helmet>[0] = {
   },
 };
 
-type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+type Next = (error?: unknown) => void;
+
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
 
 type HeaderValue = string | number | readonly string[];
 
@@ -115,39 +148,59 @@ export function staticHeaders(middleware: Middleware): Middleware {
   };
 }
 
+/** Middlewares run one after the other as one: an error from one goes to Express, skipping the rest. */
+export function inOrder(...middlewares: readonly Middleware[]): Middleware {
+  return middlewares.reduceRight<Middleware>(
+    (rest, middleware) => (req, res, next) =>
+      middleware(req, res, (error?: unknown) => (error === undefined ? rest(req, res, next) : next(error))),
+    (_req, _res, next) => next(),
+  );
+}
+
 /**
- * Security headers (helmet) and body size limits. The Content-Security-Policy allows only
- * this origin: scripts from files (Swagger UI and the dashboard load theirs from the app),
- * inline styles and data: images (Swagger UI uses both). No upgrade-insecure-requests: the
- * app is often reached over plain HTTP inside a network. JSON and form bodies over
- * HTTP_BODY_LIMIT_BYTES get a 413.
+ * JSON and form bodies, each at most `limitBytes` (HTTP_BODY_LIMIT_BYTES). A request with no
+ * body (type-is' test: neither Transfer-Encoding nor Content-Length) passes straight on.
+ *
+ * body-parser reports too large (413), unreadable (400) or unsupported (415) bodies as plain
+ * errors; they become HTTP errors, kept with the request until a route has taken it and its
+ * access check has passed (ApiKeyGuard): a path no route has still gets its 404, a method
+ * the path lacks its 405, a missing key its 401/403, as without a body. A GET or HEAD body
+ * means nothing to any route here, so its error is dropped, not deferred. The request's
+ * context is opened again after the body (requestContextAfterBody), so that lines logged
+ * while it is served carry its id: body-parser resumes in it already, a parser that resumes
+ * from the stream's events would not.
  */
-function protectHttp(app: NestExpressApplication, config: AppConfig): void {
-  app.use(staticHeaders(helmet(HELMET_OPTIONS)));
-  app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
-  app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
-  // body-parser reports too large (413), unreadable (400) or unsupported (415) bodies as
-  // plain errors; make them HTTP errors, kept with the request until a route has taken it
-  // and its access check has passed (ApiKeyGuard): a path no route has still gets its 404,
-  // a method the path lacks its 405, a missing key its 401/403, as without a body. A GET or
-  // HEAD body means nothing to any route here, so its error is dropped, not deferred.
-  app.use((error: unknown, req: Request, _res: unknown, next: (error?: unknown) => void) => {
+export function bodyParsers(limitBytes: number): Middleware {
+  const json = express.json({ limit: limitBytes }) as Middleware;
+  const form = express.urlencoded({ limit: limitBytes, extended: false }) as Middleware;
+  const inContext = requestContextAfterBody();
+  const failed = (error: unknown, req: IncomingMessage, res: ServerResponse, next: Next): void => {
     const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
     if (typeof status !== 'number' || status < 400 || status > 499) return next(error);
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
-    const message =
-      type === 'entity.too.large'
-        ? `the request body is larger than ${config.http.bodyLimitBytes} bytes (HTTP_BODY_LIMIT_BYTES)`
-        : type === 'entity.parse.failed'
-          ? 'the request body is not valid JSON'
-          : error instanceof Error
-            ? error.message
-            : 'the request body cannot be read';
-    // A 400 names the request body as its parameter, as every other 400 names one.
-    deferBodyError(req, status === 400 ? new ParameterException('body', message) : new HttpException(message, status));
-    next();
-  });
-  // After the error handler, so that a request whose body failed gets its context (the
-  // request id in every line logged while it is served) like any other.
-  app.use(requestContextAfterBody());
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const message =
+        type === 'entity.too.large'
+          ? `the request body is larger than ${limitBytes} bytes (HTTP_BODY_LIMIT_BYTES)`
+          : type === 'entity.parse.failed'
+            ? 'the request body is not valid JSON'
+            : error instanceof Error
+              ? error.message
+              : 'the request body cannot be read';
+      // A 400 names the request body as its parameter, as every other 400 names one.
+      deferBodyError(
+        req,
+        status === 400 ? new ParameterException('body', message) : new HttpException(message, status),
+      );
+    }
+    inContext(req, res, next);
+  };
+  return (req, res, next) => {
+    if (req.headers['transfer-encoding'] === undefined && req.headers['content-length'] === undefined) return next();
+    json(req, res, (error?: unknown) => {
+      if (error !== undefined) return failed(error, req, res, next);
+      form(req, res, (error?: unknown) =>
+        error !== undefined ? failed(error, req, res, next) : inContext(req, res, next),
+      );
+    });
+  };
 }

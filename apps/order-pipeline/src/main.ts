@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type AppConfig } from '@order-pipeline/config'
 import { Logger as PinoLogger } from 'nestjs-pino';
 import pino from 'pino';
 import { AppModule } from './app.module';
-import { configureApp } from './configure-app';
+import { APP_OPTIONS, configureApp, createHttpAdapter } from './configure-app';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Bootstrap');
@@ -24,7 +24,7 @@ async function bootstrap(): Promise<void> {
   }
   // Every log line goes through pino (JSON, LOG_LEVEL, request ids); lines written while the
   // app is created wait for it.
-  const nest = await NestFactory.create(AppModule, { bufferLogs: true });
+  const nest = await NestFactory.create(AppModule, createHttpAdapter(), { ...APP_OPTIONS, bufferLogs: true });
   nest.useLogger(nest.get(PinoLogger));
   nest.flushLogs();
   // SIGTERM/SIGINT: stop receiving, let batches in flight finish (or release them), close

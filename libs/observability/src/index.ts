@@ -4,6 +4,7 @@ export {
   LoggingModule,
   REQUEST_ID_HEADER,
   ROOT_LOGGER,
+  loggerOptions,
   requestContextAfterBody,
   requestLogger,
 } from './logging.module';
