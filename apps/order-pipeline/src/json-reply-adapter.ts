@@ -8,7 +8,7 @@ import type { Request, Response } from 'express';
  * `res.send` look up settings, content types and freshness that cannot apply to it; this
  * writes the same bytes and the same headers (Content-Type `application/json;
  * charset=utf-8`, then Content-Length) itself (Node sends no body to a HEAD, as for Express).
- * That is about a tenth of the read path's CPU (docs/PERFORMANCE.md).
+ * About 6% of a user request's instructions (docs/PERFORMANCE.md).
  *
  * Everything else goes to Nest's own reply, as before: another status, a conditional
  * request (If-None-Match, If-Modified-Since: Express may answer 304), a Content-Type a route
