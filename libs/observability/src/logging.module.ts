@@ -115,10 +115,12 @@ export function requestLogger(logger: Logger): Middleware {
 }
 
 /**
- * Opens the request's context again, after the body parsers: a parser resumes from the
- * request stream's events, which do not carry the context a middleware before it opened, so
- * without this a request whose body arrives after its headers would lose its id in the lines
- * written while it is served. Mount after the parsers; requestLogger must run first.
+ * Opens the request's context again, after a body has been read: a reader that resumes from
+ * the request stream's events runs outside the context a middleware before it opened, so a
+ * request whose body arrives after its headers would lose its id in the lines written while
+ * it is served. body-parser binds its callback to the caller's context itself; this keeps
+ * the id whatever reads the body. Run it after the parsers (configure-app.ts's bodyParsers
+ * does); requestLogger must run first.
  */
 export function requestContextAfterBody(): Middleware {
   return (req, _res, next) => {
