@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -120,6 +121,38 @@ describe('a shutdown with a batch in flight', () => {
       expect((await t.get('/stats/global')).status).toBe(200);
     } finally {
       guard.releaseBatches();
+      await closing;
+    }
+  });
+
+  it('closes each keep-alive connection after its answer once the shutdown has begun', async () => {
+    const t = await startTestApp({}, (builder) => builder.overrideProvider(QualityGuard).useClass(HoldingGuard));
+    const guard = t.app.get<QualityGuard, HoldingGuard>(QualityGuard);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const getVia = (path: string): Promise<IncomingMessage> =>
+      new Promise((resolve, reject) => {
+        get(`${t.baseUrl.replace('[::1]', '127.0.0.1')}${path}`, { agent }, (res) => {
+          res.resume();
+          res.once('end', () => resolve(res));
+        }).once('error', reject);
+      });
+    guard.holdBatches();
+    await t.send([anOrder().with({ user_id: 'u-draining' }).json()]);
+    await eventually(() => guard.held > 0);
+    const before = await getVia('/stats/global');
+    expect(before.headers.connection).toBe('keep-alive');
+    const closing = t.close();
+    try {
+      await eventually(async () => (await t.get('/health/ready')).status === 503);
+      const during = await getVia('/stats/global');
+      expect(during.statusCode).toBe(200);
+      expect(during.headers.connection).toBe('close');
+      // The server ends the connection itself, while the batch is still held.
+      await eventually(() => during.socket.destroyed);
+      expect(guard.held).toBeGreaterThan(0);
+    } finally {
+      guard.releaseBatches();
+      agent.destroy();
       await closing;
     }
   });

@@ -5,8 +5,12 @@ import { LoggingModule, ObservabilityModule } from '@order-pipeline/observabilit
 import { RedisModule } from '@order-pipeline/redis';
 import { OrderQueueModule } from '@order-pipeline/sqs';
 import { StatsModule } from '@order-pipeline/stats';
+import { ClosingConnections } from './closing-connections';
 
-/** Wiring only: configuration, logs and metrics, Redis, the queue consumer, the HTTP API and the dashboard. */
+/**
+ * Wiring: configuration, logs and metrics, Redis, the queue consumer, the HTTP API and the
+ * dashboard; and how the HTTP server lets its connections go at shutdown.
+ */
 @Module({
   imports: [
     ConfigModule,
@@ -17,5 +21,6 @@ import { StatsModule } from '@order-pipeline/stats';
     StatsModule,
     DashboardModule,
   ],
+  providers: [ClosingConnections],
 })
 export class AppModule {}
