@@ -239,6 +239,28 @@ describe('dead letters and reprocessing', () => {
     expect([one.body.outcome, two.body.outcome]).toEqual(['rejected', 'rejected']);
   });
 
+  it('gives a valid and an invalid message that carry one original-message-id each its own outcome', async () => {
+    const forged = { 'op-original-message-id': { DataType: 'String', StringValue: 'forged-id-2' } };
+    await t.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: t.queueUrl,
+        Entries: [
+          { Id: '1', MessageBody: anOrder().with({ order_id: 'shared-ok' }).json(), MessageAttributes: forged },
+          { Id: '2', MessageBody: 'not json', MessageAttributes: forged },
+        ],
+      }),
+    );
+    await eventually(async () => {
+      const g = await globalStats(t);
+      return g.total_orders + g.rejected === 2;
+    });
+    await t.drained();
+    const counted = (outcome: string, metrics: string): number =>
+      Number(new RegExp(`order_pipeline_messages_total\\{outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    const metrics = await t.metrics();
+    expect([counted('accepted', metrics), counted('rejected', metrics)]).toEqual([1, 1]);
+  });
+
   it('reprocesses a rejected order that passes now: applied once, and it leaves the rejected list', async () => {
     const body = anOrder().with({ order_id: 'ord-fixed', user_id: 'u-fixed' }).json();
     // Rejected under an older rule: stored as the pipeline stores rejections.

@@ -180,6 +180,19 @@ describe('ProcessingService', () => {
     expect(outcome).toMatchObject({ kind: 'retry', error: 'Connection is closed.' });
   });
 
+  it('gives each of two messages that carry one id its own outcome', async () => {
+    const outcomes = await service.processBatch([
+      forUser('same', 'u-1'),
+      message('same', 'not json'),
+      forUser('same', 'u-redis-down'),
+    ]);
+    expect(outcomes.map((o) => [o.messageId, o.kind])).toEqual([
+      ['same', 'accepted'],
+      ['same', 'rejected'],
+      ['same', 'retry'],
+    ]);
+  });
+
   it('counts the second copy of an order in one batch as a duplicate', async () => {
     const body = anOrder().json();
     const outcomes = await service.processBatch([message('a', body), message('b', body)]);

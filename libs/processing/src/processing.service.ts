@@ -36,7 +36,9 @@ export class ProcessingService {
   async processBatch(messages: readonly InboundMessage[]): Promise<Outcome[]> {
     const started = performance.now();
     this.metrics.batchStarted(messages.length);
-    const outcomes = new Map<string, Outcome>();
+    // By message, not by id: two messages of a batch may carry one id (copies of one redriven
+    // message, or a producer that sets the redrive attribute), and each gets its own outcome.
+    const outcomes = new Map<InboundMessage, Outcome>();
     const pending: Pending[] = [];
     const rejections: Promise<void>[] = [];
 
@@ -57,7 +59,7 @@ export class ProcessingService {
     await Promise.all([...rejections, this.aggregate(allowed, outcomes, early)]);
 
     const result = messages.map(
-      (m) => outcomes.get(m.id) ?? { messageId: m.id, kind: 'retry' as const, error: 'no outcome was reached' },
+      (m) => outcomes.get(m) ?? { messageId: m.id, kind: 'retry' as const, error: 'no outcome was reached' },
     );
     const millis = performance.now() - started;
     this.metrics.recordBatch(result, millis); // logs the batch (info) and each message (debug)
@@ -66,7 +68,7 @@ export class ProcessingService {
 
   private async review(
     pending: Pending[],
-    outcomes: Map<string, Outcome>,
+    outcomes: Map<InboundMessage, Outcome>,
     rejections: Promise<void>[],
   ): Promise<Pending[]> {
     if (pending.length === 0) return [];
@@ -94,21 +96,21 @@ export class ProcessingService {
         } else if (verdict?.decision === 'reject') {
           rejections.push(this.reject(p.message, verdict.reasons, p.order.orderId, p.order.userId, outcomes));
         } else if (verdict?.decision === 'defer') {
-          outcomes.set(p.message.id, {
+          outcomes.set(p.message, {
             messageId: p.message.id,
             kind: 'retry',
             error: 'deferred while the quality guard reviews it',
             retryAfterSeconds: verdict.retryAfterSeconds ?? 0,
           });
         } else if (verdict?.decision === 'hold') {
-          outcomes.set(p.message.id, retry(p.message, new Error('quality guard unavailable; held for retry')));
+          outcomes.set(p.message, retry(p.message, new Error('quality guard unavailable; held for retry')));
         } else {
           allowed.push(p);
         }
       });
       return allowed;
     } catch (error) {
-      for (const p of pending) outcomes.set(p.message.id, retry(p.message, error));
+      for (const p of pending) outcomes.set(p.message, retry(p.message, error));
       return [];
     }
   }
@@ -121,21 +123,21 @@ export class ProcessingService {
    */
   private async aggregate(
     allowed: readonly Pending[],
-    outcomes: Map<string, Outcome>,
+    outcomes: Map<InboundMessage, Outcome>,
     early?: Promise<Claims>,
   ): Promise<void> {
     // Early claims are awaited even when nothing is left to apply: no write outlives its batch.
     const claims = early ? await early : allowed.length > 0 ? await this.claim(allowed) : undefined;
     if (claims === undefined || allowed.length === 0) return;
     if ('error' in claims) {
-      for (const p of allowed) outcomes.set(p.message.id, retry(p.message, claims.error));
+      for (const p of allowed) outcomes.set(p.message, retry(p.message, claims.error));
       return;
     }
     const toApply: Pending[] = [];
     const conflicts: Promise<void>[] = [];
     allowed.forEach((p) => {
       const claimed = claims.of.get(p);
-      if (!claimed?.ok) outcomes.set(p.message.id, retry(p.message, claimed?.error ?? 'no claim answer'));
+      if (!claimed?.ok) outcomes.set(p.message, retry(p.message, claimed?.error ?? 'no claim answer'));
       else if (claimed.value.status === 'conflict') conflicts.push(this.conflict(p, claimed.value.claim, outcomes));
       else toApply.push(p);
     });
@@ -152,28 +154,28 @@ export class ProcessingService {
     }
   }
 
-  private async applyClaimed(claimed: readonly Pending[], outcomes: Map<string, Outcome>): Promise<void> {
+  private async applyClaimed(claimed: readonly Pending[], outcomes: Map<InboundMessage, Outcome>): Promise<void> {
     if (claimed.length === 0) return;
     try {
       const applied = await this.aggregator.applyAll(claimed.map((p) => p.order));
       claimed.forEach(({ message, order }, i) => {
         const answer = applied[i];
         outcomes.set(
-          message.id,
+          message,
           answer?.ok
             ? { messageId: message.id, kind: answer.value, orderId: order.orderId }
             : retry(message, answer?.error ?? 'no apply answer'),
         );
       });
     } catch (error) {
-      for (const p of claimed) outcomes.set(p.message.id, retry(p.message, error));
+      for (const p of claimed) outcomes.set(p.message, retry(p.message, error));
     }
   }
 
   private async conflict(
     { message, order }: Pending,
     existing: ClaimRecord,
-    outcomes: Map<string, Outcome>,
+    outcomes: Map<InboundMessage, Outcome>,
   ): Promise<void> {
     try {
       const reasons = [
@@ -186,9 +188,9 @@ export class ProcessingService {
         userId: existing.userId,
         firstSeenMs: existing.firstSeenMs,
       });
-      outcomes.set(message.id, { messageId: message.id, kind: 'conflict', orderId: order.orderId, reasons });
+      outcomes.set(message, { messageId: message.id, kind: 'conflict', orderId: order.orderId, reasons });
     } catch (error) {
-      outcomes.set(message.id, retry(message, error));
+      outcomes.set(message, retry(message, error));
     }
   }
 
@@ -197,13 +199,13 @@ export class ProcessingService {
     reasons: readonly Violation[],
     orderId: string | null,
     userId: string | null,
-    outcomes: Map<string, Outcome>,
+    outcomes: Map<InboundMessage, Outcome>,
   ): Promise<void> {
     try {
       await this.store(message, 'rejected', reasons, orderId, userId);
-      outcomes.set(message.id, { messageId: message.id, kind: 'rejected', reasons, ...(orderId ? { orderId } : {}) });
+      outcomes.set(message, { messageId: message.id, kind: 'rejected', reasons, ...(orderId ? { orderId } : {}) });
     } catch (error) {
-      outcomes.set(message.id, retry(message, error));
+      outcomes.set(message, retry(message, error));
     }
   }
 
