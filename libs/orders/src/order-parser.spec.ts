@@ -1,4 +1,4 @@
-import { parseOrderMessage } from './order-parser';
+import { MAX_BODY_DEPTH, parseOrderMessage } from './order-parser';
 import { anOrder } from '../test/order-builder';
 
 function codes(body: string): readonly string[] {
@@ -144,7 +144,42 @@ describe('parseOrderMessage', () => {
       .json()
       .replace(/"items":\[/, `"items":[${deep},`);
     expect(() => parseOrderMessage(body)).not.toThrow();
-    expect(parseOrderMessage(body).ok).toBe(false);
+    expect(codes(body)).toEqual(['invalid_value:body']);
+  });
+
+  /** An order with an extra field nested `depth` levels deep (the order itself is level 1). */
+  const withExtraNesting = (depth: number, orderValue = '99.99'): string =>
+    anOrder()
+      .with({ order_id: 'o-deep', user_id: 'u-deep' })
+      .json()
+      .replace('"order_value":99.99', `"order_value":${orderValue}`)
+      .replace(/^\{/, `{"meta":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)},`);
+
+  it.each([['99.99'], ['99.990'], ['9.999e1']])(
+    'refuses a body nested past MAX_BODY_DEPTH in an unknown field alike whatever the amount (%s), keeping its ids',
+    (orderValue) => {
+      const result = parseOrderMessage(withExtraNesting(MAX_BODY_DEPTH + 1, orderValue));
+      expect(result).toEqual({
+        ok: false,
+        violations: [
+          { code: 'invalid_value:body', message: `message body is nested more than ${MAX_BODY_DEPTH} levels deep` },
+        ],
+        orderId: 'O-DEEP',
+        userId: 'U-DEEP',
+      });
+    },
+  );
+
+  it('reads an order whose unknown field is nested exactly MAX_BODY_DEPTH deep', () => {
+    const body = withExtraNesting(MAX_BODY_DEPTH).replace(/"price_per_unit":20/, '"price_per_unit":20.000');
+    expect(parseOrderMessage(body)).toMatchObject({ ok: true, order: { orderId: 'O-DEEP', valueCents: 9999 } });
+  });
+
+  it('does not count brackets inside strings as nesting, after an escaped quote too', () => {
+    const body = anOrder()
+      .with({ note: '"' + '['.repeat(MAX_BODY_DEPTH + 10) + ']'.repeat(MAX_BODY_DEPTH + 10) })
+      .json();
+    expect(parseOrderMessage(body).ok).toBe(true);
   });
 
   it.each([
