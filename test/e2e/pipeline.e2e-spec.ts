@@ -90,6 +90,12 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
     expect(await globalStats()).toMatchObject({ total_orders: 1, total_revenue: 99.99 });
   });
 
+  it('takes a message with characters beyond U+FFFF (an emoji), as SQS does', async () => {
+    await t.send([anOrder().with({ user_id: 'u-emoji', shipping_address: '1 Main St \u{1F3E0}' }).json()]);
+    await eventually(async () => (await globalStats()).total_orders === 1);
+    expect((await t.get<UserStats>('/users/u-emoji/stats')).body.order_count).toBe(1);
+  });
+
   it('treats ids that differ only in case and whitespace as the same order', async () => {
     await t.send([
       anOrder().with({ order_id: 'ord-case', user_id: 'u-case' }).json(),
