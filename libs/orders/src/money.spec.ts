@@ -10,6 +10,9 @@ describe('parseCents', () => {
     [' 1.5 ', 150],
     [0, 0],
     ['0.07', 7],
+    ['001.00', 100],
+    ['0000000000000003.00', 300],
+    ['0000000000000000000000000000', 0],
   ])('reads %p as %p cents', (input, expected) => {
     expect(parseCents(input)).toBe(expected);
   });

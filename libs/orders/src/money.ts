@@ -7,8 +7,11 @@ export type Cents = number & { readonly __brand: 'Cents' };
 /** Largest amount a single order may carry; totals are exact below 10^15 cents (docs/DESIGN.md). */
 export const MAX_ORDER_CENTS = 100_000_000_000; // 1,000,000,000.00
 
-/** Digits, and at most two decimals that count (more decimals only as trailing zeros). */
-const DECIMAL = /^(\d{1,15})(?:\.(\d{1,2})0*)?$/;
+/**
+ * Digits (leading zeros aside, at most 15), and at most two decimals that count (more
+ * decimals only as trailing zeros).
+ */
+const DECIMAL = /^0*(\d{1,15})(?:\.(\d{1,2})0*)?$/;
 
 /**
  * Parses decimal text (or a number, through its shortest round-trip text) with at most

@@ -272,4 +272,9 @@ describe('parseOrderMessage', () => {
     const result = parseOrderMessage(anOrder().with({ order_timestamp: ts }).json());
     expect(result.ok && result.order.timestampMs).toBe(ms);
   });
+
+  it('truncates a fraction of seconds of any length to milliseconds', () => {
+    const result = parseOrderMessage(anOrder().with({ order_timestamp: '2026-10-04T10:00:00.1239999999999Z' }).json());
+    expect(result.ok && result.order.timestampMs).toBe(Date.UTC(2026, 9, 4, 10, 0, 0, 123));
+  });
 });

@@ -1,11 +1,12 @@
 /**
  * ISO-8601 order timestamps. Accepted: a date (2026-03-04), or a date and time
- * with "T" or a space, optional seconds and fraction, and an optional zone ("Z",
+ * with "T" or a space, optional seconds and a fraction of any length (truncated to
+ * milliseconds), and an optional zone ("Z",
  * "+02:00", "+0200", "+02"). A timestamp without a zone is read as UTC: the seed
  * produced naive UTC times, and a server's local zone must never change a total.
  */
 const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
 
 const MIN_YEAR = 1970;
 const MAX_YEAR = 9999;
