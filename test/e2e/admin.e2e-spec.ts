@@ -139,8 +139,10 @@ describe('admin rate limit across routes', () => {
       (await call(t, 'GET', '/admin/dead-letters', admin)).status,
       (await call(t, 'POST', '/admin/dead-letters/redrive', admin)).status,
       (await call(t, 'POST', '/orders/rejected/ORD-1/reprocess', admin)).status,
+      // An id that is not percent-encoded UTF-8 is no way around the limit.
+      (await call(t, 'POST', '/orders/rejected/%FF/reprocess', admin)).status,
     ];
-    expect(statuses).toEqual([200, 200, 429, 429]);
+    expect(statuses).toEqual([200, 200, 429, 429, 429]);
   });
 });
 

@@ -169,6 +169,30 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     ]);
   });
 
+  it.each([
+    ['PUT', '/users/%FF/stats', {}, 405],
+    ['OPTIONS', '/users/%FF/stats', {}, 204],
+    ['GET', '/stats/%FF', {}, 404],
+    ['POST', '/orders/rejected/%E0%A4/reprocess', {}, 401],
+    ['POST', '/orders/rejected/%E0%A4/reprocess', asAdmin, 400],
+  ])(
+    'answers %s %s, whose segment is not percent-encoded UTF-8, as any path with a bad id',
+    async (method, path, headers, status) => {
+      expect((await fetch(url(path), { method, headers })).status).toBe(status);
+    },
+  );
+
+  it('names the path id that is not percent-encoded UTF-8, and the path as sent', async () => {
+    const [bad, wrongMethod] = await Promise.all([
+      fetch(url('/users/A%FFB/stats?from=2026-01-01')),
+      fetch(url('/users/%FF/stats'), { method: 'PUT' }),
+    ]);
+    expect([await bad.json(), ((await wrongMethod.json()) as { message: string }).message]).toEqual([
+      expect.objectContaining({ parameter: 'user_id', message: 'user_id is not valid percent-encoded UTF-8' }),
+      'PUT is not allowed on /users/%FF/stats; allowed: GET, HEAD',
+    ]);
+  });
+
   it('answers OPTIONS on a path with a 204 whose Allow lists its methods', async () => {
     const res = await fetch(url('/stats/global'), { method: 'OPTIONS' });
     expect([res.status, res.headers.get('allow')]).toEqual([204, 'GET, HEAD, OPTIONS']);

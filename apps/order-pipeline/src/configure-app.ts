@@ -10,6 +10,7 @@ import {
   HttpErrorFilter,
   ParameterException,
   createValidationPipe,
+  decodablePath,
   deferBodyError,
   routeMethodsOf,
   type RouterStack,
@@ -58,6 +59,7 @@ export function configureApp(app: INestApplication): INestApplication {
       requestLogger(app.get<Logger>(ROOT_LOGGER)),
       staticHeaders(helmet(HELMET_OPTIONS)),
       bodyParsers(config.http.bodyLimitBytes),
+      decodablePath,
     ),
   );
   app.useGlobalPipes(createValidationPipe());

@@ -8,7 +8,7 @@ import {
   type ExceptionFilter,
   type ValidationError,
 } from '@nestjs/common';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { getMetadataStorage, validateSync, type ValidatorOptions } from 'class-validator';
 import { InvalidQueryError, NotFoundError } from '@order-pipeline/aggregation';
 import type { Request, Response } from 'express';
@@ -147,33 +147,30 @@ export class HttpErrorFilter implements ExceptionFilter {
         .json({
           statusCode: 405,
           error: 'Method Not Allowed',
-          message: `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`,
+          // The path as sent, not with decodablePath's stand-in.
+          message: `${req.method} is not allowed on ${req.originalUrl.split('?')[0]}; allowed: ${allowed.join(', ')}`,
         } satisfies ErrorBody);
       return;
     }
-    const body = this.toBody(exception, req.path);
+    const body = this.toBody(exception, req);
     res.status(body.statusCode).json(body);
   }
 
-  private toBody(exception: unknown, path: string): ErrorBody {
+  private toBody(exception: unknown, req: Request): ErrorBody {
     if (exception instanceof ParameterException) {
-      return { statusCode: 400, error: 'Bad Request', message: exception.message, parameter: exception.parameter };
+      const { parameter } = exception;
+      // The id's segment was not percent-encoded UTF-8 (decodablePath put a stand-in there).
+      const message =
+        PATH_IDS.has(parameter) && hadUndecodablePath(req)
+          ? `${parameter} is not valid percent-encoded UTF-8`
+          : exception.message;
+      return { statusCode: 400, error: 'Bad Request', message, parameter };
     }
     if (exception instanceof InvalidQueryError) {
       return { statusCode: 400, error: 'Bad Request', message: exception.message, parameter: exception.parameter };
     }
     if (exception instanceof NotFoundError) {
       return { statusCode: 404, error: 'Not Found', message: exception.message };
-    }
-    if (exception instanceof HttpException && exception.message.startsWith('Failed to decode param')) {
-      // Express refuses a path segment that is not percent-encoded UTF-8 before any route runs.
-      const parameter = undecodablePathParameter(path);
-      return {
-        statusCode: 400,
-        error: 'Bad Request',
-        message: `${parameter} is not valid percent-encoded UTF-8`,
-        parameter,
-      };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
@@ -245,29 +242,58 @@ function isUnrouted(exception: unknown, method: string): boolean {
   );
 }
 
-/** The path parameter whose segment cannot be decoded: the id after /users/ or /orders/ (and /orders/rejected/). */
-function undecodablePathParameter(path: string): string {
-  const segments = path.split('/');
-  const index = segments.findIndex((segment) => {
-    try {
-      decodeURIComponent(segment);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  const before = segments[index - 1];
-  if (before === 'users') return 'user_id';
-  if (before === 'orders' || before === 'rejected') return 'order_id';
-  return 'path';
-}
-
 /** Redis cannot serve right now: away, full (a ranged top-N writes a cache key), read-only, loading, cluster down. */
 function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return /Connection is closed|isn't ready|Command timed out|ECONNREFUSED|MaxRetriesPerRequest|Stream isn't writeable|ETIMEDOUT|ECONNRESET|^(OOM|READONLY|LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|BUSY|MOVED|ASK)\b|Too many Cluster redirections/i.test(
     error.message,
   );
+}
+
+const PATH_IDS = new Set(['user_id', 'order_id']);
+const UNDECODABLE_PATH = Symbol('undecodable path');
+/** Decodes to U+0000, which no id may hold: the route's id pipe refuses it with a 400. */
+const STAND_IN = '%00';
+
+/**
+ * Middleware: a path segment that is not percent-encoded UTF-8 is replaced by a stand-in
+ * before Express's router sees it, and the request remembers it. Express's router would
+ * answer such a path with a 400 before any route runs; this way the request is routed as
+ * any other bad id is: a path no route has gets its 404, a wrong method its 405, the route's
+ * guards their 401 and 429 (the admin rate limit counts it), and only then the id's pipe a
+ * 400 that says what is wrong. The request log keeps the path as it was sent.
+ */
+export function decodablePath(req: IncomingMessage, _res: ServerResponse, next: (error?: unknown) => void): void {
+  const url = req.url ?? '';
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  if (path.includes('%')) {
+    const segments = path.split('/');
+    let replaced = false;
+    for (let i = 0; i < segments.length; i++) {
+      if (!segments[i]?.includes('%') || decodable(segments[i] ?? '')) continue;
+      segments[i] = STAND_IN;
+      replaced = true;
+    }
+    if (replaced) {
+      req.url = segments.join('/') + (queryAt === -1 ? '' : url.slice(queryAt));
+      (req as { [UNDECODABLE_PATH]?: true })[UNDECODABLE_PATH] = true;
+    }
+  }
+  next();
+}
+
+function decodable(segment: string): boolean {
+  try {
+    decodeURIComponent(segment);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hadUndecodablePath(req: object): boolean {
+  return (req as { [UNDECODABLE_PATH]?: true })[UNDECODABLE_PATH] === true;
 }
 
 const UNREADABLE_BODY = Symbol('unreadable request body');

@@ -1,5 +1,12 @@
 export { StatsModule } from './stats.module';
-export { HttpErrorFilter, bodyReadable, createValidationPipe, deferBodyError, routeMethodsOf } from './http-errors';
+export {
+  HttpErrorFilter,
+  bodyReadable,
+  createValidationPipe,
+  decodablePath,
+  deferBodyError,
+  routeMethodsOf,
+} from './http-errors';
 export type { RouterStack } from './http-errors';
 export { PublicRoute } from './api-keys';
 export { ParameterException } from './parameter-exception';
