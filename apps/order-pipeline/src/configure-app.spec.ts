@@ -151,6 +151,15 @@ describe('bodyParsers', () => {
     });
   });
 
+  it.each(['null', '12', '"x"'])('keeps a JSON body %s that is no object as a 400 that says so', async (body) => {
+    const seen = await seenAfter(post('application/json', body));
+
+    expect(seen).toMatchObject({
+      passed: 'yes',
+      deferred: { status: 400, parameter: 'body', message: 'the request body must be a JSON object' },
+    });
+  });
+
   it('keeps a body over the limit as a 413 that names the limit', async () => {
     const seen = await seenAfter(post('application/json', JSON.stringify({ padding: 'x'.repeat(200) })));
 

@@ -159,6 +159,17 @@ export function inOrder(...middlewares: readonly Middleware[]): Middleware {
   );
 }
 
+/** Whether body-parser's raw text (`error.body`) is JSON: its strict mode refuses a bare `null`, `1` or `"x"` as unparsable. */
+function isJson(text: unknown): boolean {
+  if (typeof text !== 'string') return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * JSON and form bodies, each at most `limitBytes` (HTTP_BODY_LIMIT_BYTES). A request with no
  * body (type-is' test: neither Transfer-Encoding nor Content-Length) passes straight on.
@@ -184,7 +195,9 @@ export function bodyParsers(limitBytes: number): Middleware {
         type === 'entity.too.large'
           ? `the request body is larger than ${limitBytes} bytes (HTTP_BODY_LIMIT_BYTES)`
           : type === 'entity.parse.failed'
-            ? 'the request body is not valid JSON'
+            ? isJson((error as { body?: unknown }).body)
+              ? 'the request body must be a JSON object'
+              : 'the request body is not valid JSON'
             : error instanceof Error
               ? error.message
               : 'the request body cannot be read';
