@@ -77,6 +77,9 @@ class StrictQueryValidationPipe extends ValidationPipe {
     if (hit) return copy(hit);
     const unknown = keys.find((key) => !this.known(metatype).has(key));
     if (unknown !== undefined) throw new ParameterException(unknown, `unknown parameter ${unknown}`);
+    // Every parameter takes one value: `?from=a&from=b` is a list, which no check below names as such.
+    const repeated = keys.find((key) => Array.isArray((value as Record<string, unknown>)[key]));
+    if (repeated !== undefined) throw new ParameterException(repeated, `${repeated} is given more than once`);
     const result: unknown = await super.transform(value, metadata);
     if (typeof result === 'object' && result !== null) {
       if (!kept) this.passed.set(metatype, (kept = new Map<string, object>()));

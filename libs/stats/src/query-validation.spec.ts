@@ -75,3 +75,14 @@ describe('the request pipe, asked the same query again', () => {
     }
   });
 });
+
+describe('the request pipe, given a parameter twice', () => {
+  it.each([
+    [{ granularity: ['month', 'month'], from: '2026-01-01', to: '2026-01-31' }, 'granularity'],
+    [{ from: ['2026-01-01', '2026-01-02'], to: '2026-01-31' }, 'from'],
+  ])('says which parameter was given more than once (%j)', async (q, parameter) => {
+    const refusal = createValidationPipe().transform(q, query(RangeQueryDto));
+    await expect(refusal).rejects.toThrow(`${parameter} is given more than once`);
+    await expect(refusal).rejects.toMatchObject({ parameter });
+  });
+});
