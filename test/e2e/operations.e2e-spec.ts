@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { RedisService } from '@order-pipeline/redis';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { freePort, startRedisServer, type RedisServer } from '../support/processes';
@@ -191,6 +192,46 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
       expect.objectContaining({ parameter: 'user_id', message: 'user_id is not valid percent-encoded UTF-8' }),
       'PUT is not allowed on /users/%FF/stats; allowed: GET, HEAD',
     ]);
+  });
+
+  /** Sends raw bytes on a fresh connection; resolves with all the server wrote before it closed. */
+  const raw = (bytes: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const { port } = new URL(url('/'));
+      const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes, 'latin1'));
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+
+  it.each([
+    ['an unknown method', 'FOO /stats/global HTTP/1.1\r\nHost: x\r\n\r\n', 400, /^the request is not valid HTTP/],
+    [
+      'a byte HTTP does not allow in the path',
+      'GET /stats/glob\x7fal HTTP/1.1\r\nHost: x\r\n\r\n',
+      400,
+      /^the request is not valid HTTP/,
+    ],
+    [
+      'headers over the limit',
+      `GET /stats/global HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      /headers are larger/,
+    ],
+  ])('answers %s, which Node itself refuses, with a JSON error', async (_name, bytes, status, message) => {
+    const answer = await raw(bytes);
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    expect(head.split('\r\n')[0]).toBe(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}`,
+    );
+    expect(head).toMatch(/\r\nContent-Type: application\/json; charset=utf-8\r\n/);
+    expect(JSON.parse(body)).toEqual({
+      statusCode: status,
+      error: expect.any(String),
+      message: expect.stringMatching(message),
+    });
   });
 
   it('answers OPTIONS on a path with a 204 whose Allow lists its methods', async () => {

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { HttpException, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
@@ -80,7 +81,37 @@ export function configureApp(app: INestApplication): INestApplication {
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   // Express's router tells the filter which methods a path has: 405 rather than 404.
   app.useGlobalFilters(new HttpErrorFilter(routeMethodsOf(server.router ?? { stack: [] })));
+  answerClientErrors(app.getHttpServer() as Server);
   return app;
+}
+
+/**
+ * A request Node's HTTP parser refuses (headers over its limit, an unknown method, a byte
+ * HTTP does not allow) never reaches Express; Node would answer it with a bare status line.
+ * It gets the API's JSON error instead, with the same status: 431 for headers too large,
+ * 408 for a request that took too long to arrive, 400 for the rest, and the connection is
+ * closed, as Node does. A socket already answering or gone is only destroyed.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: Error & { code?: string; reason?: unknown }, socket: Duplex) => {
+    const answering = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+    if (!socket.writable || answering?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const message =
+      status === 431
+        ? 'the request headers are larger than this server takes'
+        : status === 408
+          ? 'the request did not arrive in time'
+          : `the request is not valid HTTP${typeof error.reason === 'string' ? `: ${error.reason}` : ''}`;
+    const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }
 
 /**
