@@ -4,8 +4,10 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import {
+  ChangeMessageVisibilityCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
@@ -186,6 +188,37 @@ describe('the built app with the embedded SQS emulator', () => {
     await eventually(async () => (await fetch(`${base}/users/u-crash/stats`)).status === 200, 60_000, 200);
     expect(await json(`${base}/users/u-crash/stats`)).toMatchObject({ order_count: 1, total_spend: 99.99 });
   }, 120_000);
+
+  it('makes a message visible again at once when its visibility is set to 0, with messages kept on disk', async () => {
+    // What the release at shutdown and a zero backoff do. Tried on the dead-letter queue,
+    // which the app does not consume, so only this test receives from it.
+    app = await startBuiltApp({ ...env, SQS_DATA_DIR: join(dataDir, 'sqs-visibility'), LOAD_SAMPLE_DATA: 'false' });
+    const sqs = new SQSClient({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${env.SQS_EMULATOR_PORT}`,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    try {
+      await eventually(async () => (await fetch(`${app?.base}/health/live`)).ok, 60_000, 200);
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'orders-dlq' }));
+      const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'released' }));
+      const receive = async (): Promise<string[]> =>
+        (
+          (await sqs.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 60, WaitTimeSeconds: 1 })))
+            .Messages ?? []
+        ).map((m) => m.ReceiptHandle ?? '');
+      const [handle] = await receive();
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+      const again = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 1, AttributeNames: ['All'] }),
+      );
+      expect(again.Messages?.map((m) => [m.MessageId, m.Attributes?.ApproximateReceiveCount])).toEqual([
+        [MessageId, '2'],
+      ]);
+    } finally {
+      sqs.destroy();
+    }
+  }, 90_000);
 
   it('on SIGTERM finishes its batches and their deletes: nothing comes back as a duplicate', async () => {
     const termEnv = {
