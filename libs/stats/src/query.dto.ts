@@ -33,6 +33,7 @@ export class OptionalRangeQueryDto {
   @ApiPropertyOptional({
     description: 'First day, inclusive (UTC), YYYY-MM-DD. Give with `to`.',
     example: '2026-01-01',
+    format: 'date',
   })
   @IsOptional()
   @Matches(DATE, { message: DATE_MESSAGE('from') })
@@ -41,6 +42,7 @@ export class OptionalRangeQueryDto {
   @ApiPropertyOptional({
     description: 'Last day, inclusive (UTC), YYYY-MM-DD. Give with `from`.',
     example: '2026-03-31',
+    format: 'date',
   })
   @IsOptional()
   @Matches(DATE, { message: DATE_MESSAGE('to') })
@@ -64,11 +66,11 @@ export class TopUsersQueryDto extends OptionalRangeQueryDto {
 }
 
 export class RangeQueryDto {
-  @ApiProperty({ description: 'First day, inclusive (UTC), YYYY-MM-DD.', example: '2026-01-01' })
+  @ApiProperty({ description: 'First day, inclusive (UTC), YYYY-MM-DD.', example: '2026-01-01', format: 'date' })
   @Matches(DATE, { message: DATE_MESSAGE('from') })
   from!: string;
 
-  @ApiProperty({ description: 'Last day, inclusive (UTC), YYYY-MM-DD.', example: '2026-03-31' })
+  @ApiProperty({ description: 'Last day, inclusive (UTC), YYYY-MM-DD.', example: '2026-03-31', format: 'date' })
   @Matches(DATE, { message: DATE_MESSAGE('to') })
   to!: string;
 
