@@ -1,4 +1,4 @@
-import { MAX_BODY_DEPTH, parseOrderMessage } from './order-parser';
+import { MAX_BODY_BYTES, MAX_BODY_DEPTH, parseOrderMessage } from './order-parser';
 import { anOrder } from '../test/order-builder';
 
 function codes(body: string): readonly string[] {
@@ -145,6 +145,22 @@ describe('parseOrderMessage', () => {
       .replace(/"items":\[/, `"items":[${deep},`);
     expect(() => parseOrderMessage(body)).not.toThrow();
     expect(codes(body)).toEqual(['invalid_value:body']);
+  });
+
+  it('refuses a body over MAX_BODY_BYTES as body_too_large, keeping its ids', () => {
+    const body = anOrder()
+      .with({ order_id: 'o-big', user_id: 'u-big', note: 'x'.repeat(MAX_BODY_BYTES) })
+      .json();
+    expect(parseOrderMessage(body)).toEqual({
+      ok: false,
+      violations: [{ code: 'body_too_large', message: `message body is over ${MAX_BODY_BYTES} bytes` }],
+      orderId: 'O-BIG',
+      userId: 'U-BIG',
+    });
+  });
+
+  it('refuses a body over MAX_BODY_BYTES that is not JSON as body_too_large', () => {
+    expect(codes('x'.repeat(MAX_BODY_BYTES + 1))).toEqual(['body_too_large']);
   });
 
   /** An order with an extra field nested `depth` levels deep (the order itself is level 1). */

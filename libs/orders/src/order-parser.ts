@@ -7,8 +7,10 @@ import { parseOrderTimestamp } from './timestamp';
 import { normaliseId } from './ids';
 import { validityCheck } from './validity-check';
 
-/** SQS's own limit; anything larger cannot be a real order message. */
+/** Largest body read as an order: SQS's limit until 2025, far above any real order. */
 export const MAX_BODY_BYTES = 256 * 1024;
+/** SQS's limit today: a larger body cannot arrive, and one up to it is read for its ids only. */
+const SQS_MAX_BODY_BYTES = 1024 * 1024;
 /**
  * Deepest nesting of objects and arrays a body may have, in any field, known or not. An order
  * needs 3 (the order, its items, an item). The limit makes the answer the same whichever way
@@ -72,8 +74,10 @@ function parseWith(
   readBody: (body: string) => unknown,
   knownValid: (dto: OrderEventDto) => boolean,
 ): ParseResult {
-  if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) {
-    return fail([{ code: 'body_too_large', message: `message body is over ${MAX_BODY_BYTES} bytes` }]);
+  const bytes = Buffer.byteLength(body, 'utf8');
+  if (bytes > MAX_BODY_BYTES) {
+    const tooLarge = [{ code: 'body_too_large', message: `message body is over ${MAX_BODY_BYTES} bytes` }];
+    return bytes <= SQS_MAX_BODY_BYTES ? failWithIds(tooLarge, body, tooLarge) : fail(tooLarge);
   }
   // A leading byte order mark is ignored, as RFC 8259 allows (some tools write one).
   const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
@@ -142,21 +146,27 @@ function parseWith(
 
 const NOT_JSON: Violation[] = [{ code: 'not_json', message: 'message body is not valid JSON' }];
 
-/**
- * The refusal of a body nested deeper than MAX_BODY_DEPTH, or too deeply for the reviver.
- * JSON.parse alone still reads it (it does not recurse), for the ids the record is kept
- * under; a body that is not JSON either is refused as that.
- */
+/** The refusal of a body nested deeper than MAX_BODY_DEPTH, or too deeply for the reviver. */
 function tooDeep(text: string): ParseResult {
+  return failWithIds(
+    [{ code: 'invalid_value:body', message: `message body is nested more than ${MAX_BODY_DEPTH} levels deep` }],
+    text,
+    NOT_JSON,
+  );
+}
+
+/**
+ * A refusal of a body that is not read as an order (too large, too deep), with the ids its
+ * record is kept under when the body has them: JSON.parse alone reads it (it does not
+ * recurse), and nothing else of it is looked at. A body that is not JSON gets `unparsable`.
+ */
+function failWithIds(violations: Violation[], text: string, unparsable: Violation[]): ParseResult {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch {
-    return fail(NOT_JSON);
+    return fail(unparsable);
   }
-  const violations = [
-    { code: 'invalid_value:body', message: `message body is nested more than ${MAX_BODY_DEPTH} levels deep` },
-  ];
   if (!isPlainObject(json)) return fail(violations);
   const own = (key: string): unknown => (Object.hasOwn(json, key) ? json[key] : undefined);
   return fail(violations, readableId(own('order_id')), readableId(own('user_id')));
