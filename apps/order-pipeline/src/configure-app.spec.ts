@@ -1,5 +1,5 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { type HttpException, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import helmet from 'helmet';
@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { loadConfig } from '@order-pipeline/config';
 import { loggerOptions, requestLogger } from '@order-pipeline/observability';
 import { bodyReadable } from '@order-pipeline/stats';
-import { HELMET_OPTIONS, bodyParsers, configureApp, inOrder, staticHeaders } from './configure-app';
+import { HELMET_OPTIONS, answerClientErrors, bodyParsers, configureApp, inOrder, staticHeaders } from './configure-app';
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
@@ -151,14 +151,17 @@ describe('bodyParsers', () => {
     });
   });
 
-  it.each(['null', '12', '"x"'])('keeps a JSON body %s that is no object as a 400 that says so', async (body) => {
-    const seen = await seenAfter(post('application/json', body));
+  it.each(['null', '12', '"x"'])(
+    'keeps a JSON body %s that is neither object nor array as a 400 that says so',
+    async (body) => {
+      const seen = await seenAfter(post('application/json', body));
 
-    expect(seen).toMatchObject({
-      passed: 'yes',
-      deferred: { status: 400, parameter: 'body', message: 'the request body must be a JSON object' },
-    });
-  });
+      expect(seen).toMatchObject({
+        passed: 'yes',
+        deferred: { status: 400, parameter: 'body', message: 'the request body must be a JSON object or array' },
+      });
+    },
+  );
 
   it('keeps a body over the limit as a 413 that names the limit', async () => {
     const seen = await seenAfter(post('application/json', JSON.stringify({ padding: 'x'.repeat(200) })));
@@ -205,6 +208,49 @@ describe('the request log with bodyParsers', () => {
     } finally {
       await new Promise((done) => server.close(done));
     }
+  });
+});
+
+describe('answerClientErrors', () => {
+  /**
+   * Sends raw bytes to a server with the handler and keeps the client's side open (as a
+   * client that never ends would); resolves with what the server wrote and whether the
+   * server's own socket was destroyed once it had answered.
+   */
+  async function sendAndKeepOpen(bytes: string): Promise<{ answer: string; serverSocketClosed: boolean }> {
+    const server: Server = createServer((_req, res) => res.end());
+    answerClientErrors(server);
+    const serverSockets: Socket[] = [];
+    server.on('connection', (socket: Socket) => serverSockets.push(socket));
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
+    try {
+      let answer = '';
+      client.setEncoding('utf8');
+      client.on('data', (chunk: string) => (answer += chunk));
+      const ended = new Promise<void>((resolve) => client.once('end', resolve));
+      client.write(bytes, 'latin1');
+      await ended;
+      const [socket] = serverSockets;
+      if (socket !== undefined && !socket.destroyed) await new Promise((resolve) => socket.once('close', resolve));
+      return { answer, serverSocketClosed: socket?.destroyed === true };
+    } finally {
+      client.destroy();
+      await new Promise((done) => server.close(done));
+    }
+  }
+
+  it('answers a request Node cannot parse with a JSON 400 and closes the connection itself', async () => {
+    const { answer, serverSocketClosed } = await sendAndKeepOpen('FOO / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(JSON.parse(body)).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(serverSocketClosed).toBe(true);
+  });
+
+  it('answers headers over the limit with a JSON 431', async () => {
+    const { answer } = await sendAndKeepOpen(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
   });
 });
 

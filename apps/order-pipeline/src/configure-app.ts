@@ -85,12 +85,20 @@ export function configureApp(app: INestApplication): INestApplication {
   return app;
 }
 
+/** What Node answers to the parser errors it does not call a plain 400 (its `clientError` default). */
+const CLIENT_ERRORS: Readonly<Record<string, { status: number; message: string }>> = {
+  HPE_HEADER_OVERFLOW: { status: 431, message: 'the request headers are larger than this server takes' },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, message: 'the chunk extensions of the request body are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'the request did not arrive in time' },
+};
+
 /**
  * A request Node's HTTP parser refuses (headers over its limit, an unknown method, a byte
  * HTTP does not allow) never reaches Express; Node would answer it with a bare status line.
- * It gets the API's JSON error instead, with the same status: 431 for headers too large,
- * 408 for a request that took too long to arrive, 400 for the rest, and the connection is
- * closed, as Node does. A socket already answering or gone is only destroyed.
+ * It gets the API's JSON error instead, with the status Node gives it (431, 413, 408, else
+ * 400), and then, as Node does, the connection is destroyed: not only ended, or a client
+ * that keeps its side open would hold it, and the server's close, for good. A socket already
+ * answering or no longer writable is only destroyed.
  */
 export function answerClientErrors(server: Server): void {
   server.on('clientError', (error: Error & { code?: string; reason?: unknown }, socket: Duplex) => {
@@ -99,17 +107,15 @@ export function answerClientErrors(server: Server): void {
       socket.destroy();
       return;
     }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const known = error.code === undefined ? undefined : CLIENT_ERRORS[error.code];
+    const status = known?.status ?? 400;
     const message =
-      status === 431
-        ? 'the request headers are larger than this server takes'
-        : status === 408
-          ? 'the request did not arrive in time'
-          : `the request is not valid HTTP${typeof error.reason === 'string' ? `: ${error.reason}` : ''}`;
+      known?.message ?? `the request is not valid HTTP${typeof error.reason === 'string' ? `: ${error.reason}` : ''}`;
     const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
     );
   });
 }
@@ -227,7 +233,7 @@ export function bodyParsers(limitBytes: number): Middleware {
           ? `the request body is larger than ${limitBytes} bytes (HTTP_BODY_LIMIT_BYTES)`
           : type === 'entity.parse.failed'
             ? isJson((error as { body?: unknown }).body)
-              ? 'the request body must be a JSON object'
+              ? 'the request body must be a JSON object or array'
               : 'the request body is not valid JSON'
             : error instanceof Error
               ? error.message

@@ -74,18 +74,19 @@ function parseWith(
   readBody: (body: string) => unknown,
   knownValid: (dto: OrderEventDto) => boolean,
 ): ParseResult {
-  const bytes = Buffer.byteLength(body, 'utf8');
-  if (bytes > MAX_BODY_BYTES) {
-    const tooLarge = [{ code: 'body_too_large', message: `message body is over ${MAX_BODY_BYTES} bytes` }];
-    return bytes <= SQS_MAX_BODY_BYTES ? failWithIds(tooLarge, body, tooLarge) : fail(tooLarge);
-  }
   // A leading byte order mark is ignored, as RFC 8259 allows (some tools write one).
   const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_BODY_BYTES) {
+    const tooLarge = [{ code: 'body_too_large', message: `message body is over ${MAX_BODY_BYTES} bytes` }];
+    return bytes <= SQS_MAX_BODY_BYTES ? failWithIds(tooLarge, text, tooLarge) : fail(tooLarge);
+  }
+  if (nestedDeeperThan(text, MAX_BODY_DEPTH)) return tooDeep(text);
   let json: unknown;
   try {
-    if (nestedDeeperThan(text, MAX_BODY_DEPTH)) return tooDeep(text);
     json = readBody(text);
   } catch (error) {
+    // The reviver's recursion, which MAX_BODY_DEPTH keeps well clear of.
     if (error instanceof RangeError) return tooDeep(text);
     return fail(NOT_JSON);
   }
@@ -94,15 +95,9 @@ function parseWith(
   }
 
   const dto = toDto(json);
-  let violations: Violation[];
-  try {
-    violations = knownValid(dto)
-      ? []
-      : validateSync(dto, { forbidUnknownValues: false }).flatMap((e) => toViolations(e, ''));
-  } catch (error) {
-    if (error instanceof RangeError) return tooDeep(text);
-    throw error;
-  }
+  const violations: Violation[] = knownValid(dto)
+    ? []
+    : validateSync(dto, { forbidUnknownValues: false }).flatMap((e) => toViolations(e, ''));
   const orderId = readableId(dto.order_id);
   const userId = readableId(dto.user_id);
   for (const [field, value] of [
@@ -163,7 +158,7 @@ function tooDeep(text: string): ParseResult {
 function failWithIds(violations: Violation[], text: string, unparsable: Violation[]): ParseResult {
   let json: unknown;
   try {
-    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    json = JSON.parse(text);
   } catch {
     return fail(unparsable);
   }

@@ -151,7 +151,7 @@ export class HttpErrorFilter implements ExceptionFilter {
           statusCode: 405,
           error: 'Method Not Allowed',
           // The path as sent, not with decodablePath's stand-in.
-          message: `${req.method} is not allowed on ${req.originalUrl.split('?')[0]}; allowed: ${allowed.join(', ')}`,
+          message: `${req.method} is not allowed on ${pathAsSent(req) ?? req.path}; allowed: ${allowed.join(', ')}`,
         } satisfies ErrorBody);
       return;
     }
@@ -164,7 +164,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       const { parameter } = exception;
       // The id's segment was not percent-encoded UTF-8 (decodablePath put a stand-in there).
       const message =
-        PATH_IDS.has(parameter) && hadUndecodablePath(req)
+        PATH_IDS.has(parameter) && pathAsSent(req) !== undefined
           ? `${parameter} is not valid percent-encoded UTF-8`
           : exception.message;
       return { statusCode: 400, error: 'Bad Request', message, parameter };
@@ -268,8 +268,10 @@ const STAND_IN = '%00';
  */
 export function decodablePath(req: IncomingMessage, _res: ServerResponse, next: (error?: unknown) => void): void {
   const url = req.url ?? '';
-  const queryAt = url.indexOf('?');
-  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  if (!url.includes('%')) return next();
+  // The path ends at the query or at a fragment (which a raw client may send).
+  const end = url.search(/[?#]/);
+  const path = end === -1 ? url : url.slice(0, end);
   if (path.includes('%')) {
     const segments = path.split('/');
     let replaced = false;
@@ -279,8 +281,8 @@ export function decodablePath(req: IncomingMessage, _res: ServerResponse, next: 
       replaced = true;
     }
     if (replaced) {
-      req.url = segments.join('/') + (queryAt === -1 ? '' : url.slice(queryAt));
-      (req as { [UNDECODABLE_PATH]?: true })[UNDECODABLE_PATH] = true;
+      req.url = segments.join('/') + (end === -1 ? '' : url.slice(end));
+      (req as { [UNDECODABLE_PATH]?: string })[UNDECODABLE_PATH] = path;
     }
   }
   next();
@@ -295,8 +297,9 @@ function decodable(segment: string): boolean {
   }
 }
 
-function hadUndecodablePath(req: object): boolean {
-  return (req as { [UNDECODABLE_PATH]?: true })[UNDECODABLE_PATH] === true;
+/** The path as sent when decodablePath put a stand-in in it, else undefined. */
+export function pathAsSent(req: object): string | undefined {
+  return (req as { [UNDECODABLE_PATH]?: string })[UNDECODABLE_PATH];
 }
 
 const UNREADABLE_BODY = Symbol('unreadable request body');

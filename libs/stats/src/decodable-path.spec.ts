@@ -1,0 +1,29 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodablePath, pathAsSent } from './http-errors';
+
+/** The URL the router sees after decodablePath, and the path as sent it kept (if any). */
+function through(url: string): { url: string | undefined; sent: string | undefined } {
+  const req = { url } as IncomingMessage;
+  let passed = false;
+  decodablePath(req, {} as ServerResponse, () => (passed = true));
+  expect(passed).toBe(true);
+  return { url: req.url, sent: pathAsSent(req) };
+}
+
+describe('decodablePath', () => {
+  it.each([['/users/U-1/stats'], ['/users/A%2FB/stats'], ['/users/U-1/stats?from=%FF'], ['/users/U-1/stats#%FF']])(
+    'leaves %s alone: every path segment decodes',
+    (url) => {
+      expect(through(url)).toEqual({ url, sent: undefined });
+    },
+  );
+
+  it.each([
+    ['/users/%FF/stats', '/users/%00/stats', '/users/%FF/stats'],
+    ['/users/A%E0%A4B/stats?limit=1&x=%FF', '/users/%00/stats?limit=1&x=%FF', '/users/A%E0%A4B/stats'],
+    ['/orders/rejected/%/reprocess', '/orders/rejected/%00/reprocess', '/orders/rejected/%/reprocess'],
+    ['/a/%FF/b/%C0', '/a/%00/b/%00', '/a/%FF/b/%C0'],
+  ])('puts a stand-in for each segment of %s that is not percent-encoded UTF-8', (url, routed, sent) => {
+    expect(through(url)).toEqual({ url: routed, sent });
+  });
+});
