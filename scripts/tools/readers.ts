@@ -55,7 +55,10 @@ function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** NDJSON: one message per non-empty line, sent as the raw line text (a trailing \r is dropped). */
+/**
+ * NDJSON: one message per non-empty line, sent as the raw line text. Lines end with LF, CRLF
+ * or a lone CR (old Mac files); JSON text cannot hold a raw CR, so none is split wrongly.
+ */
 export function readNdjson(text: string): string[] {
   return readNdjsonAt(text).bodies;
 }
@@ -64,9 +67,8 @@ function readNdjsonAt(text: string): Located {
   const bodies: string[] = [];
   const where: string[] = [];
   stripBom(text)
-    .split('\n')
-    .forEach((raw, i) => {
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    .split(/\r\n|\n|\r/)
+    .forEach((line, i) => {
       if (line.trim() === '') return;
       bodies.push(line);
       where.push(`line ${i + 1}`);
@@ -230,6 +232,7 @@ function isBlankRow(cells: readonly JsonValue[]): boolean {
 }
 
 const ORDER_FIELDS = ['order_id', 'user_id', 'order_timestamp', 'order_value', 'items'];
+const ALL_FIELDS = [...ORDER_FIELDS, 'shipping_address', 'payment_method'];
 
 /** Header + rows (already converted cells) → message bodies. */
 export function tableToMessages(table: readonly (readonly JsonValue[])[]): string[] {
@@ -248,6 +251,22 @@ function tableToMessagesAt(table: readonly (readonly JsonValue[])[], placeOf: (r
   if (!keys.some((k) => ORDER_FIELDS.includes(k))) {
     throw new InputError(`the header row names none of the order's fields (${ORDER_FIELDS.join(', ')})`);
   }
+  // A second column of one name would overwrite the first without a word.
+  const twice = keys.findIndex((k, col) => k !== '' && keys.indexOf(k) !== col);
+  if (twice >= 0) {
+    throw new InputError(
+      `the header row names ${keys[twice]} twice (columns ${keys.indexOf(keys[twice]) + 1} and ${twice + 1})`,
+    );
+  }
+  // "Order ID" for order_id: sent as an unknown field, every row would be rejected for the
+  // missing one. Other unknown names are sent as they are (the service ignores them).
+  const loose = (name: string): string => name.replace(/[\s_-]+/g, '');
+  for (const [col, key] of keys.entries()) {
+    const meant = ALL_FIELDS.find((f) => f !== key && loose(f) === loose(key));
+    if (meant !== undefined && !keys.includes(meant)) {
+      throw new InputError(`the header of column ${col + 1} is "${key}": write it ${meant}`);
+    }
+  }
   const bodies: string[] = [];
   const where: string[] = [];
   for (let r = 1; r < table.length; r++) {
@@ -256,8 +275,8 @@ function tableToMessagesAt(table: readonly (readonly JsonValue[])[], placeOf: (r
     const stray = cells.findIndex((c, col) => (keys[col] ?? '') === '' && c !== null && c !== '');
     if (stray >= 0) {
       throw new InputError(
-        `${placeOf(r)}: a value in column ${stray + 1}, which the header does not name (${cells.length} fields, ` +
-          `the header has ${keys.length}; an unquoted comma?)`,
+        `${placeOf(r)}: a value in column ${stray + 1}, which has no name in the header row ` +
+          `(an unquoted comma, or a column without a header?)`,
       );
     }
     bodies.push(JSON.stringify(rowToOrder(keys, cells)));
@@ -306,8 +325,12 @@ export function cellToJson(value: unknown): JsonValue {
   return null;
 }
 
-/** The first worksheet of an .xlsx workbook → table of JSON cells (header row first). */
-export async function readXlsxTable(data: Uint8Array | ArrayBuffer): Promise<JsonValue[][]> {
+/**
+ * The first visible worksheet of an .xlsx workbook → its name and table of JSON cells
+ * (header row first). A formula cell without a stored result (a file written by a program
+ * that does not compute formulas) is refused, naming it, rather than sent as an empty cell.
+ */
+export async function readXlsxSheet(data: Uint8Array | ArrayBuffer): Promise<{ name: string; table: JsonValue[][] }> {
   const workbook = new ExcelJS.Workbook();
   try {
     // exceljs's typings want a Node Buffer; any Uint8Array/ArrayBuffer works at run time.
@@ -315,21 +338,71 @@ export async function readXlsxTable(data: Uint8Array | ArrayBuffer): Promise<Jso
   } catch (e) {
     throw new InputError(`not a readable .xlsx workbook: ${(e as Error).message}`);
   }
-  const sheet = workbook.worksheets[0];
-  if (!sheet) throw new InputError('the workbook has no worksheet');
+  const sheet = workbook.worksheets.find((w) => w.state === 'visible' || w.state === undefined);
+  if (!sheet) throw new InputError('the workbook has no visible worksheet');
   const width = sheet.columnCount;
   const table: JsonValue[][] = [];
   for (let r = 1; r <= sheet.rowCount; r++) {
     const row = sheet.getRow(r);
     const cells: JsonValue[] = [];
-    for (let c = 1; c <= width; c++) cells.push(cellToJson(row.getCell(c).value));
+    for (let c = 1; c <= width; c++) {
+      const value: unknown = row.getCell(c).value;
+      if (isFormula(value) && (value as CellLike).result === undefined) {
+        throw new InputError(
+          `worksheet "${sheet.name}", row ${r}, column ${c}: a formula without a stored result ` +
+            '(open and save the file in a spreadsheet program, which computes it)',
+        );
+      }
+      cells.push(cellToJson(value));
+    }
     table.push(cells);
   }
-  return table;
+  return { name: sheet.name, table };
+}
+
+function isFormula(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && ('formula' in value || 'sharedFormula' in value);
 }
 
 export async function readXlsx(data: Uint8Array | ArrayBuffer): Promise<string[]> {
-  return tableToMessages(await readXlsxTable(data));
+  return (await readMessagesAt('xlsx', data instanceof Uint8Array ? data : new Uint8Array(data))).bodies;
+}
+
+/** Table errors of a workbook name the worksheet they are about. */
+async function readXlsxAt(data: Uint8Array): Promise<Located> {
+  const { name, table } = await readXlsxSheet(data);
+  try {
+    return tableToMessagesAt(table, (r) => `row ${r + 1}`);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`worksheet "${name}": ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * The file's bytes as UTF-8 text; a file that is not UTF-8 (Windows-1252, UTF-16) is refused,
+ * naming the first line that is not, rather than sent with replacement characters.
+ */
+function utf8Text(data: Uint8Array): string {
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  try {
+    return strict.decode(data);
+  } catch {
+    let start = 0;
+    for (let line = 1; ; line++) {
+      const end = data.indexOf(0x0a, start);
+      try {
+        strict.decode(data.subarray(start, end === -1 ? data.length : end));
+      } catch {
+        const utf16 = (data[0] === 0xff && data[1] === 0xfe) || (data[0] === 0xfe && data[1] === 0xff);
+        throw new InputError(
+          `line ${line} is not UTF-8 text${utf16 ? ' (the file is UTF-16)' : ''}: save the file as UTF-8`,
+        );
+      }
+      if (end === -1) throw new InputError('the file is not UTF-8 text: save it as UTF-8');
+      start = end + 1;
+    }
+  }
 }
 
 /** Any supported file's bytes → message bodies. */
@@ -339,8 +412,8 @@ export async function readMessages(format: InputFormat, data: Uint8Array): Promi
 
 /** readMessages, with where each message is in the file, for messages that name it. */
 export async function readMessagesAt(format: InputFormat, data: Uint8Array): Promise<Located> {
-  if (format === 'xlsx') return tableToMessagesAt(await readXlsxTable(data), (r) => `row ${r + 1}`);
-  const text = new TextDecoder('utf-8').decode(data);
+  if (format === 'xlsx') return readXlsxAt(data);
+  const text = utf8Text(data);
   if (format === 'ndjson') return readNdjsonAt(text);
   if (format === 'json') {
     const bodies = readJsonArray(text);

@@ -144,16 +144,41 @@ describe('readCsv', () => {
   });
   it('refuses a row with a value under no header column, naming its line', () => {
     expect(() => readCsv('order_id,user_id\nA,U-1\n\nB,U-2,extra\n')).toThrow(
-      'line 4: a value in column 3, which the header does not name',
+      'line 4: a value in column 3, which has no name in the header row',
     );
   });
   it('refuses a header that names none of the order fields', () => {
     expect(() => readCsv('foo,bar\n1,2\n')).toThrow("the header row names none of the order's fields");
   });
+  it('refuses a header that names one field twice, naming both columns', () => {
+    expect(() => readCsv('order_id,user_id,Order_ID\nA,U-1,\n')).toThrow(
+      'the header row names order_id twice (columns 1 and 3)',
+    );
+  });
+  it('refuses a header that spells a field another way, saying how to write it', () => {
+    expect(() => readCsv('Order ID,user_id,items\nA,U-1,[]\n')).toThrow(
+      'the header of column 1 is "order id": write it order_id',
+    );
+  });
 });
 
 describe('readMessagesAt', () => {
   const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+  it('refuses a file that is not UTF-8, naming the first line that is not', async () => {
+    const latin1 = Uint8Array.from([...bytes('order_id,shipping_address\nA,ok\nB,Caf'), 0xe9, 0x0a]);
+    await expect(readMessagesAt('csv', latin1)).rejects.toThrow('line 3 is not UTF-8 text: save the file as UTF-8');
+  });
+  it('says so when the file is UTF-16', async () => {
+    const utf16 = Uint8Array.from([0xff, 0xfe, ...[...'order_id\n'].flatMap((c) => [c.charCodeAt(0), 0])]);
+    await expect(readMessagesAt('csv', utf16)).rejects.toThrow('(the file is UTF-16)');
+  });
+  it('ends ndjson lines at LF, CRLF or a lone CR', async () => {
+    expect((await readMessagesAt('ndjson', bytes('{"a":1}\r{"b":2}\r\n{"c":3}\n'))).bodies).toEqual([
+      '{"a":1}',
+      '{"b":2}',
+      '{"c":3}',
+    ]);
+  });
   it('names each ndjson message by its line, blank lines counted', async () => {
     expect((await readMessagesAt('ndjson', bytes('{"a":1}\n\n\n{"b":2}\r\n'))).where).toEqual(['line 1', 'line 4']);
   });
@@ -263,6 +288,27 @@ describe('readXlsx', () => {
     });
     const msgs = await readMessages('xlsx', bytes);
     expect(msgs.map((m) => parseJson(m).order_timestamp)).toEqual(times.map((t) => new Date(t).toISOString()));
+  });
+
+  it('reads the first visible worksheet, and names it when its header is wrong', async () => {
+    const wb = new ExcelJS.Workbook();
+    const cover = wb.addWorksheet('Cover');
+    cover.state = 'hidden';
+    cover.addRow(['not', 'orders']);
+    wb.addWorksheet('Orders').addRow(['Order ID', 'user_id']);
+    await expect(readXlsx(new Uint8Array(await wb.xlsx.writeBuffer()))).rejects.toThrow(
+      'worksheet "Orders": the header of column 1 is "order id": write it order_id',
+    );
+  });
+
+  it('refuses a formula cell without a stored result, naming it', async () => {
+    const bytes = await workbookBytes((ws) => {
+      ws.addRow(['order_id', 'order_value']);
+      ws.addRow(['A', { formula: '2*9.99' }]);
+    });
+    await expect(readXlsx(bytes)).rejects.toThrow(
+      'worksheet "first", row 2, column 2: a formula without a stored result',
+    );
   });
 
   it('rejects bytes that are not a workbook', async () => {
