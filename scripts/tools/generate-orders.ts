@@ -1,5 +1,5 @@
 // CLI: ./scripts/generate-orders --help
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseArgs, intOption, rateOption, UsageError } from './args.ts';
 import { generate, OUTPUT_FORMATS, planCounts, checkOptions } from './generator.ts';
@@ -18,14 +18,15 @@ must end up with (<name>.expected.json; for csv/json/xlsx <name>.<ext>.expected.
 
 Options:
   --seed N              PRNG seed (default 1); same arguments → byte-identical files
-  --count N             total messages, all kinds included (default 1000)
+  --count N             total messages, all kinds included (default 1000, at most 500000)
   --users N             number of distinct users, skewed: a few heavy buyers (default 100)
-  --from YYYY-MM-DD     first UTC day (default 2026-01-01)
-  --to YYYY-MM-DD       last UTC day, inclusive (default 2026-03-31)
+  --from YYYY-MM-DD     first UTC day (default 2026-01-01; 1970-01-01 or later)
+  --to YYYY-MM-DD       last UTC day, inclusive (default 2026-03-31; 9999-12-30 or earlier)
   --duplicate-rate R    share of re-sent earlier orders, same content (default 0.05)
   --invalid-rate R      share of invalid orders (default 0.03)
   --conflict-rate R     share of re-used order_ids with different content (default 0)
-  --order-prefix P      order ids are P0001, P0002, ... (default ORD-)
+  --order-prefix P      order ids are P0001, P0002, ... (default ORD-; letters, digits and
+                        . _ - # / @ + only, as the service's ids)
   --out PATH            orders file (default data/generated/orders.<format>)
   --format F            ndjson | json | csv | xlsx (default: from --out's extension, else
                         ndjson); --out must have an extension ./scripts/populate reads
@@ -92,6 +93,13 @@ async function main(argv: string[]): Promise<number> {
   const format: OutputFormat = (o.format as OutputFormat | undefined) ?? fromName ?? 'ndjson';
   const out = typeof o.out === 'string' ? resolve(o.out) : resolve(ROOT, 'data', 'generated', `orders.${format}`);
   const expectedPath = typeof o.expected === 'string' ? resolve(o.expected) : expectedPathFor(out, format);
+  if (expectedPath === out) throw new UsageError('--expected is the same file as --out');
+  for (const [name, path] of [
+    ['--out', out],
+    ['--expected', expectedPath],
+  ] as const) {
+    if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${name} ${path} is a directory`);
+  }
 
   const opts: GeneratorOptions = {
     seed: intOption(o.seed, 'seed', 1),

@@ -359,15 +359,37 @@ export function planCounts(o: Pick<GeneratorOptions, 'count' | 'duplicateRate' |
 }
 
 /** Throws an Error with a user-facing message when the options are unusable. */
+/**
+ * Most messages one run writes: the whole file and its replay are built in memory, about
+ * 5 KB a message at its peak (200,000 messages: 950 MB), under Node's default heap limit.
+ */
+export const MAX_COUNT = 500_000;
+
 export function checkOptions(o: GeneratorOptions): void {
   if (!Number.isSafeInteger(o.seed)) throw new Error('--seed must be an integer');
-  if (!Number.isSafeInteger(o.count) || o.count < 1) throw new Error('--count must be a positive integer');
+  if (!Number.isSafeInteger(o.count) || o.count < 1 || o.count > MAX_COUNT) {
+    throw new Error(`--count must be an integer from 1 to ${MAX_COUNT}`);
+  }
   if (!Number.isSafeInteger(o.users) || o.users < 1) throw new Error('--users must be a positive integer');
   const from = parseDay(o.from);
   const to = parseDay(o.to);
   if (from === null) throw new Error(`--from must be a date YYYY-MM-DD, got ${o.from}`);
   if (to === null) throw new Error(`--to must be a date YYYY-MM-DD, got ${o.to}`);
   if (to < from) throw new Error('--to is before --from');
+  // The service takes instants from 1970 on, written with a 4-digit year: with offsets up to
+  // +13:00 an instant late on 9999-12-31 would be written in year 10000.
+  if (from < (parseDay('1970-01-01') as number)) throw new Error('--from must be 1970-01-01 or later');
+  if (to > (parseDay('9999-12-30') as number)) throw new Error('--to must be 9999-12-30 or earlier');
+  // Order ids must be ids the service takes (docs/DESIGN.md): letters, digits and . _ - # / @ +,
+  // at most 64 characters with the number the generator appends.
+  const prefix = o.orderPrefix ?? 'ORD-';
+  if (!/^[\p{L}\p{N}._#/@+-]*$/u.test(prefix)) {
+    throw new Error(`--order-prefix may contain letters, digits and . _ - # / @ + only, got ${prefix}`);
+  }
+  const digits = Math.max(4, String(o.count).length);
+  if (prefix.length + digits > 64) {
+    throw new Error(`--order-prefix is too long: with ${digits} digits after it, ids would pass 64 characters`);
+  }
   for (const [name, rate] of [
     ['--duplicate-rate', o.duplicateRate],
     ['--invalid-rate', o.invalidRate],

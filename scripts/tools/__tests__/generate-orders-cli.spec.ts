@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -30,6 +30,35 @@ describe('generate-orders --out', () => {
     const result = await run(['--count', '20', '--out', out]);
     expect([result.code, existsSync(out)]).toEqual([2, false]);
     expect(result.stderr).toContain('use one of .ndjson, .jsonl, .json, .csv, .xlsx');
+  });
+
+  it('refuses --expected naming the orders file, and writes nothing', async () => {
+    const out = join(dir, 'same.json');
+    const result = await run(['--count', '20', '--out', out, '--expected', out]);
+    expect([result.code, existsSync(out)]).toEqual([2, false]);
+    expect(result.stderr).toContain('--expected is the same file as --out');
+  });
+
+  it('refuses a directory as --expected before writing the orders file', async () => {
+    const out = join(dir, 'beside-dir.ndjson');
+    const expected = join(dir, 'a-directory');
+    mkdirSync(expected);
+    const result = await run(['--count', '20', '--out', out, '--expected', expected]);
+    expect([result.code, existsSync(out)]).toEqual([2, false]);
+    expect(result.stderr).toContain('is a directory');
+  });
+
+  it.each([
+    [['--order-prefix', 'BAD:'], '--order-prefix may contain letters, digits'],
+    [['--order-prefix', 'P'.repeat(61)], '--order-prefix is too long'],
+    [['--from', '1969-12-30', '--to', '1969-12-31'], '--from must be 1970-01-01 or later'],
+    [['--from', '9999-12-31', '--to', '9999-12-31'], '--to must be 9999-12-30 or earlier'],
+    [['--count', '99999999999'], '--count must be an integer from 1 to 500000'],
+  ])('refuses %j, which the service could not take, as a usage error', async (args, message) => {
+    const out = join(dir, 'refused.ndjson');
+    const result = await run(['--out', out, ...args]);
+    expect([result.code, existsSync(out)]).toEqual([2, false]);
+    expect(result.stderr).toContain(message);
   });
 
   it('takes the format from the extension when --format is left out', async () => {
