@@ -348,7 +348,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
           ? 'hold'
           : 'fail-open',
       maxCallsPerMinute: int(env, 'QUALITY_GUARD_MAX_CALLS_PER_MINUTE', 60, 1, 100_000),
-      maxTokensPerMinute: int(env, 'QUALITY_GUARD_MAX_TOKENS_PER_MINUTE', 200_000, 100, 100_000_000),
+      // At least a few requests' worth: one order alone is about 450 tokens (mostly the system prompt),
+      // and the sample may use half.
+      maxTokensPerMinute: int(env, 'QUALITY_GUARD_MAX_TOKENS_PER_MINUTE', 200_000, 5_000, 100_000_000),
       breakerFailures: int(env, 'QUALITY_GUARD_BREAKER_FAILURES', 3, 1, 1000),
       breakerOpenMs: int(env, 'QUALITY_GUARD_BREAKER_OPEN_MS', 30_000, 100, 3_600_000),
       cacheTtlSeconds: int(env, 'QUALITY_GUARD_CACHE_TTL_SECONDS', 604_800, 1, 31_536_000),

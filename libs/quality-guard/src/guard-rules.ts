@@ -44,6 +44,9 @@ const INSTRUCTION_PATTERNS: readonly RegExp[] = [
   /<\/?\s*(orders?|system|instructions?|prompt)\b/i,
   /(^|\s)(assistant|system|user)\s*:/i,
   /\b(verdict|decision)\s*[:=]/i,
+  /\b(verdict|decision)\s+(is|should\s+be|must\s+be)\b/i,
+  /\b(to|for)\s+the\s+(reviewer|model|ai|assistant|moderator)\b/i,
+  /\b(reject|decline|block|flag)\s+(it|this|that|them)\b/i,
 ];
 
 /** Looks like a keyboard, a template or a script rather than a place. */

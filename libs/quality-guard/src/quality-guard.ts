@@ -68,7 +68,7 @@ export interface GuardCounters {
   deferred: number;
   /** Answer entries dropped by validation. */
   invalidVerdicts: number;
-  /** Calls not made because a per-minute budget was used up. */
+  /** Orders (suspicious or sampled) not reviewed because a per-minute budget was used up. */
   overBudget: number;
   /** Calls not made because the breaker was open. */
   breakerRejected: number;
@@ -389,7 +389,18 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     if (answer && 'verdict' in answer) {
       const { decision, code, explanation } = answer.verdict;
       this.counters.reviewed += 1;
-      if (decision === 'allow') return { decision: 'allow', reasons: flags, suspicious: true, checked: true };
+      if (decision === 'allow') {
+        // Text that reads like instructions to a model is listed for a person even when the
+        // model allows it: a successful injection is exactly an "allow".
+        const listed = flags.some((f) => f.code === 'flag:instruction_text');
+        return {
+          decision: 'allow',
+          reasons: flags,
+          suspicious: true,
+          checked: true,
+          ...(listed ? { flagged: true } : {}),
+        };
+      }
       const reasons = [
         { code: `ai:${code}`, message: explanation || `the quality guard's model said ${decision}` },
         ...flags,

@@ -39,6 +39,8 @@ export type Reply =
   | { readonly text: string; readonly stop_reason?: string }
   /** An error status (429, 500, 529, ...) with optional headers such as retry-after. */
   | { readonly status: number; readonly headers?: Readonly<Record<string, string>> }
+  /** 200 with this body and content type: what a proxy's page or another API would send. */
+  | { readonly page: string; readonly contentType: string }
   /** Never answers: the client's timeout must fire. */
   | 'hang'
   /** Sends 200 and its headers, then a space every 50 ms and never the body's end. */
@@ -110,6 +112,11 @@ export class FakeMessagesApi {
     requestChars: number,
     reply: Exclude<Reply, 'hang' | 'stall'>,
   ): void {
+    if ('page' in reply) {
+      res.writeHead(200, { 'content-type': reply.contentType });
+      res.end(reply.page);
+      return;
+    }
     if ('status' in reply) {
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'fake failure' } }));
