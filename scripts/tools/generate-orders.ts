@@ -18,7 +18,7 @@ must end up with (<name>.expected.json; for csv/json/xlsx <name>.<ext>.expected.
 
 Options:
   --seed N              PRNG seed (default 1); same arguments → byte-identical files
-  --count N             total messages, all kinds included (default 1000, at most 500000)
+  --count N             total messages, all kinds included (default 1000, at most 300000)
   --users N             number of distinct users, skewed: a few heavy buyers (default 100)
   --from YYYY-MM-DD     first UTC day (default 2026-01-01; 1970-01-01 or later)
   --to YYYY-MM-DD       last UTC day, inclusive (default 2026-03-31; 9999-12-30 or earlier)

@@ -358,13 +358,19 @@ export function planCounts(o: Pick<GeneratorOptions, 'count' | 'duplicateRate' |
   return { duplicates, invalid, conflicts, valid: o.count - duplicates - invalid - conflicts };
 }
 
-/** Throws an Error with a user-facing message when the options are unusable. */
 /**
  * Most messages one run writes: the whole file and its replay are built in memory, about
- * 5 KB a message at its peak (200,000 messages: 950 MB), under Node's default heap limit.
+ * 5 KB a message at its peak (200,000 messages: 950 MB), well under Node's default heap
+ * limit on a machine with 8 GB of memory (2 GB).
  */
-export const MAX_COUNT = 500_000;
+export const MAX_COUNT = 300_000;
 
+/** Digits of the number after the order prefix (at least 4). */
+export function idWidth(plan: ReturnType<typeof planCounts>): number {
+  return Math.max(4, String(plan.valid + plan.invalid).length);
+}
+
+/** Throws an Error with a user-facing message when the options are unusable. */
 export function checkOptions(o: GeneratorOptions): void {
   if (!Number.isSafeInteger(o.seed)) throw new Error('--seed must be an integer');
   if (!Number.isSafeInteger(o.count) || o.count < 1 || o.count > MAX_COUNT) {
@@ -386,7 +392,7 @@ export function checkOptions(o: GeneratorOptions): void {
   if (!/^[\p{L}\p{N}._#/@+-]*$/u.test(prefix)) {
     throw new Error(`--order-prefix may contain letters, digits and . _ - # / @ + only, got ${prefix}`);
   }
-  const digits = Math.max(4, String(o.count).length);
+  const digits = idWidth(planCounts(o));
   if (prefix.length + digits > 64) {
     throw new Error(`--order-prefix is too long: with ${digits} digits after it, ids would pass 64 characters`);
   }
@@ -564,7 +570,7 @@ export function generate(options: GeneratorOptions, generatorInfo: Record<string
   entries.sort((a, b) => a.key - b.key || a.seq - b.seq);
 
   // Order ids in emission order, for valid originals and invalid messages alike (all distinct).
-  const width = Math.max(4, String(plan.valid + plan.invalid).length);
+  const width = idWidth(plan);
   let nextId = 1;
   for (const e of entries) {
     if (e.kind === 'valid' || e.kind === 'invalid')

@@ -16,7 +16,7 @@ Sends every order in <file> to SQS, one message per order, unchanged in substanc
   .csv            RFC 4180, header row; one order object per row, the items column's JSON text
                   parsed into an array (kept as text when it does not parse), order_value a number;
                   numbers keep the text they are written with (never passed through a float)
-  .xlsx           first worksheet, header row matched case-insensitively; dates → ISO-8601 UTC
+  .xlsx           first visible worksheet, header row matched case-insensitively; dates → ISO-8601 UTC
 Invalid orders are sent as well: the service is the one that rejects them.
 
 Queue:

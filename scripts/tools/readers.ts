@@ -56,8 +56,9 @@ function stripBom(text: string): string {
 }
 
 /**
- * NDJSON: one message per non-empty line, sent as the raw line text. Lines end with LF, CRLF
- * or a lone CR (old Mac files); JSON text cannot hold a raw CR, so none is split wrongly.
+ * NDJSON: one message per non-empty line, sent as the raw line text. Lines end with LF or
+ * CRLF; in a file without any LF (old Mac files), with a lone CR. JSON allows a CR as
+ * whitespace, so a CR in a file that has LFs never ends a line.
  */
 export function readNdjson(text: string): string[] {
   return readNdjsonAt(text).bodies;
@@ -66,13 +67,12 @@ export function readNdjson(text: string): string[] {
 function readNdjsonAt(text: string): Located {
   const bodies: string[] = [];
   const where: string[] = [];
-  stripBom(text)
-    .split(/\r\n|\n|\r/)
-    .forEach((line, i) => {
-      if (line.trim() === '') return;
-      bodies.push(line);
-      where.push(`line ${i + 1}`);
-    });
+  const source = stripBom(text);
+  source.split(source.includes('\n') ? /\r?\n/ : '\r').forEach((line, i) => {
+    if (line.trim() === '') return;
+    bodies.push(line);
+    where.push(`line ${i + 1}`);
+  });
   return { bodies, where };
 }
 
@@ -251,8 +251,8 @@ function tableToMessagesAt(table: readonly (readonly JsonValue[])[], placeOf: (r
   if (!keys.some((k) => ORDER_FIELDS.includes(k))) {
     throw new InputError(`the header row names none of the order's fields (${ORDER_FIELDS.join(', ')})`);
   }
-  // A second column of one name would overwrite the first without a word.
-  const twice = keys.findIndex((k, col) => k !== '' && keys.indexOf(k) !== col);
+  // A second column of an order field would overwrite the first without a word.
+  const twice = keys.findIndex((k, col) => ALL_FIELDS.includes(k) && keys.indexOf(k) !== col);
   if (twice >= 0) {
     throw new InputError(
       `the header row names ${keys[twice]} twice (columns ${keys.indexOf(keys[twice]) + 1} and ${twice + 1})`,
@@ -275,8 +275,9 @@ function tableToMessagesAt(table: readonly (readonly JsonValue[])[], placeOf: (r
     const stray = cells.findIndex((c, col) => (keys[col] ?? '') === '' && c !== null && c !== '');
     if (stray >= 0) {
       throw new InputError(
-        `${placeOf(r)}: a value in column ${stray + 1}, which has no name in the header row ` +
-          `(an unquoted comma, or a column without a header?)`,
+        `${placeOf(r)}: a value in column ${stray + 1}, which has no name in the header row (the row has ` +
+          `${cells.length} fields, the header names ${keys.filter((k) => k !== '').length}; an unquoted comma, ` +
+          'or a column without a header?)',
       );
     }
     bodies.push(JSON.stringify(rowToOrder(keys, cells)));
@@ -346,10 +347,11 @@ export async function readXlsxSheet(data: Uint8Array | ArrayBuffer): Promise<{ n
     const row = sheet.getRow(r);
     const cells: JsonValue[] = [];
     for (let c = 1; c <= width; c++) {
-      const value: unknown = row.getCell(c).value;
+      const cell = row.getCell(c);
+      const value: unknown = cell.value;
       if (isFormula(value) && (value as CellLike).result === undefined) {
         throw new InputError(
-          `worksheet "${sheet.name}", row ${r}, column ${c}: a formula without a stored result ` +
+          `worksheet "${sheet.name}", cell ${cell.address}: a formula without a stored result ` +
             '(open and save the file in a spreadsheet program, which computes it)',
         );
       }
@@ -388,20 +390,25 @@ function utf8Text(data: Uint8Array): string {
   try {
     return strict.decode(data);
   } catch {
+    // Line by line, lines ending at LF, CRLF or a lone CR, as the readers count them.
+    const utf16 = (data[0] === 0xff && data[1] === 0xfe) || (data[0] === 0xfe && data[1] === 0xff);
+    let line = 1;
     let start = 0;
-    for (let line = 1; ; line++) {
-      const end = data.indexOf(0x0a, start);
+    for (let i = 0; i <= data.length; i++) {
+      const byte = data[i];
+      if (i < data.length && byte !== 0x0a && byte !== 0x0d) continue;
       try {
-        strict.decode(data.subarray(start, end === -1 ? data.length : end));
+        strict.decode(data.subarray(start, i));
       } catch {
-        const utf16 = (data[0] === 0xff && data[1] === 0xfe) || (data[0] === 0xfe && data[1] === 0xff);
         throw new InputError(
           `line ${line} is not UTF-8 text${utf16 ? ' (the file is UTF-16)' : ''}: save the file as UTF-8`,
         );
       }
-      if (end === -1) throw new InputError('the file is not UTF-8 text: save it as UTF-8');
-      start = end + 1;
+      if (byte === 0x0d && data[i + 1] === 0x0a) i++;
+      line++;
+      start = i + 1;
     }
+    throw new InputError('the file is not UTF-8 text: save it as UTF-8');
   }
 }
 

@@ -8,8 +8,8 @@ import { parseClaim } from './order-aggregator';
 import { RECORD_FLAGGED_LUA } from './lua/flagged-scripts';
 
 /**
- * Why an accepted order is on the list: the model said `flag` (or rejected an order that was
- * only in the monitoring sample), or the rules found it suspicious and no model verdict was
+ * Why an accepted order is on the list: the model said `flag`, or allowed an order whose text
+ * reads like instructions to a model (or rejected an order that was only in the monitoring sample), or the rules found it suspicious and no model verdict was
  * available (offline mode, model unavailable under the fail-open policy).
  */
 export type FlagSource = 'model' | 'sample' | 'rules';

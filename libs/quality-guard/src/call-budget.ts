@@ -21,6 +21,11 @@ export class CallBudget {
     return used.calls < this.maxCalls * share && used.tokens + estimatedTokens <= this.maxTokens * share;
   }
 
+  /** The most tokens one call may be estimated at, with nothing else used in the minute. */
+  capacity(background: boolean): number {
+    return this.maxTokens * (background ? 0.5 : 1);
+  }
+
   recordCall(nowMs: number): void {
     this.calls.push(nowMs);
   }

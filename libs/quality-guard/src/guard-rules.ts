@@ -45,8 +45,9 @@ const INSTRUCTION_PATTERNS: readonly RegExp[] = [
   /(^|\s)(assistant|system|user)\s*:/i,
   /\b(verdict|decision)\s*[:=]/i,
   /\b(verdict|decision)\s+(is|should\s+be|must\s+be)\b/i,
-  /\b(to|for)\s+the\s+(reviewer|model|ai|assistant|moderator)\b/i,
-  /\b(reject|decline|block|flag)\s+(it|this|that|them)\b/i,
+  /\b(to|for)\s+the\s+(reviewer|moderator)\b/i,
+  // A command that ends a sentence ("…, reject it."), not a name ("Flag It Farm").
+  /(^|[.!;:,]\s*)(please\s+)?(reject|decline|flag|approve)\s+(it|this|that|them)\s*([.!;]|$)/i,
 ];
 
 /** Looks like a keyboard, a template or a script rather than a place. */
@@ -69,6 +70,15 @@ function junkProductId(productId: string): boolean {
  * The deterministic first line: what makes a *valid* order suspicious. Rules flag, they
  * never reject: an order that breaks a hard rule never reaches the guard at all.
  */
+/** Whether one item by itself raises a flag: the items the model should see first. */
+export function itemRaisesFlag(item: Order['items'][number]): boolean {
+  return (
+    item.quantity > BULK_QUANTITY ||
+    junkProductId(item.productId) ||
+    INSTRUCTION_PATTERNS.some((p) => p.test(item.productId))
+  );
+}
+
 export function flagsFor(order: Order, ctx: RuleContext): Flag[] {
   const flags: Flag[] = [];
   if (order.valueCents >= ctx.suspiciousOrderCents) {

@@ -391,15 +391,15 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
       this.counters.reviewed += 1;
       if (decision === 'allow') {
         // Text that reads like instructions to a model is listed for a person even when the
-        // model allows it: a successful injection is exactly an "allow".
-        const listed = flags.some((f) => f.code === 'flag:instruction_text');
-        return {
-          decision: 'allow',
-          reasons: flags,
-          suspicious: true,
-          checked: true,
-          ...(listed ? { flagged: true } : {}),
+        // model allows it: a successful injection is exactly an "allow". The listing says so.
+        if (!flags.some((f) => f.code === 'flag:instruction_text')) {
+          return { decision: 'allow', reasons: flags, suspicious: true, checked: true };
+        }
+        const why = {
+          code: `ai:${code}`,
+          message: 'the model allowed it; listed because its text reads like instructions to a model',
         };
+        return { decision: 'allow', reasons: [why, ...flags], suspicious: true, checked: true, flagged: true };
       }
       const reasons = [
         { code: `ai:${code}`, message: explanation || `the quality guard's model said ${decision}` },
@@ -482,15 +482,25 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
       new Map(items.map((i) => [i.order.orderId, { unavailable: reason }]));
     const reviewer = this.reviewer;
     if (!reviewer) return unavailable('model_error');
-    if (!this.breaker.tryAcquire(nowMs)) {
-      this.counters.breakerRejected += 1;
-      return unavailable('breaker_open');
-    }
     // Input from the prompt's length, output at a typical verdict's size per order: held
     // against the token budget until the answer says what the call really used.
     const estimate =
       Math.ceil((SYSTEM_PROMPT.length + delimitedOrders(items).length) / CHARS_PER_TOKEN) +
       OUTPUT_TOKENS_PER_ORDER * items.length;
+    // A call that could never fit the budget, even in an idle minute, goes as two smaller ones
+    // rather than being refused for good (long orders, a small QUALITY_GUARD_MAX_TOKENS_PER_MINUTE).
+    if (estimate > this.budget.capacity(background) && items.length > 1) {
+      const half = Math.ceil(items.length / 2);
+      const [first, second] = await Promise.all([
+        this.consult(items.slice(0, half), nowMs, background),
+        this.consult(items.slice(half), nowMs, background),
+      ]);
+      return new Map([...first, ...second]);
+    }
+    if (!this.breaker.tryAcquire(nowMs)) {
+      this.counters.breakerRejected += 1;
+      return unavailable('breaker_open');
+    }
     if (!this.budget.allows(nowMs, estimate, background)) {
       this.breaker.release();
       this.counters.overBudget += items.length;

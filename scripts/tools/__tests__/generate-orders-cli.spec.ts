@@ -53,7 +53,7 @@ describe('generate-orders --out', () => {
     [['--order-prefix', 'P'.repeat(61)], '--order-prefix is too long'],
     [['--from', '1969-12-30', '--to', '1969-12-31'], '--from must be 1970-01-01 or later'],
     [['--from', '9999-12-31', '--to', '9999-12-31'], '--to must be 9999-12-30 or earlier'],
-    [['--count', '99999999999'], '--count must be an integer from 1 to 500000'],
+    [['--count', '99999999999'], '--count must be an integer from 1 to 300000'],
   ])('refuses %j, which the service could not take, as a usage error', async (args, message) => {
     const out = join(dir, 'refused.ndjson');
     const result = await run(['--out', out, ...args]);

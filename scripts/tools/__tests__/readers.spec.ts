@@ -150,6 +150,9 @@ describe('readCsv', () => {
   it('refuses a header that names none of the order fields', () => {
     expect(() => readCsv('foo,bar\n1,2\n')).toThrow("the header row names none of the order's fields");
   });
+  it('takes an unknown column named twice (the service ignores it)', () => {
+    expect(readCsv('order_id,note,note\nA,x,y\n')).toHaveLength(1);
+  });
   it('refuses a header that names one field twice, naming both columns', () => {
     expect(() => readCsv('order_id,user_id,Order_ID\nA,U-1,\n')).toThrow(
       'the header row names order_id twice (columns 1 and 3)',
@@ -172,12 +175,15 @@ describe('readMessagesAt', () => {
     const utf16 = Uint8Array.from([0xff, 0xfe, ...[...'order_id\n'].flatMap((c) => [c.charCodeAt(0), 0])]);
     await expect(readMessagesAt('csv', utf16)).rejects.toThrow('(the file is UTF-16)');
   });
-  it('ends ndjson lines at LF, CRLF or a lone CR', async () => {
-    expect((await readMessagesAt('ndjson', bytes('{"a":1}\r{"b":2}\r\n{"c":3}\n'))).bodies).toEqual([
-      '{"a":1}',
-      '{"b":2}',
-      '{"c":3}',
-    ]);
+  it('ends ndjson lines at LF or CRLF, and at a lone CR only in a file without LF', async () => {
+    expect((await readMessagesAt('ndjson', bytes('{"a":1}\r\n{"b":2}\n'))).bodies).toEqual(['{"a":1}', '{"b":2}']);
+    expect((await readMessagesAt('ndjson', bytes('{"a":1}\r{"b":2}\r'))).bodies).toEqual(['{"a":1}', '{"b":2}']);
+    // JSON allows a CR as whitespace: in a file with LFs it is part of its line.
+    expect((await readMessagesAt('ndjson', bytes('{"a":1,\r"b":2}\n'))).bodies).toEqual(['{"a":1,\r"b":2}']);
+  });
+  it('counts lines the same way when it names a line that is not UTF-8', async () => {
+    const crOnly = Uint8Array.from([...bytes('{"a":1}\r{"b":2}\r{"c":"Caf'), 0xe9, ...bytes('"}\r')]);
+    await expect(readMessagesAt('ndjson', crOnly)).rejects.toThrow('line 3 is not UTF-8 text');
   });
   it('names each ndjson message by its line, blank lines counted', async () => {
     expect((await readMessagesAt('ndjson', bytes('{"a":1}\n\n\n{"b":2}\r\n'))).where).toEqual(['line 1', 'line 4']);
@@ -306,9 +312,7 @@ describe('readXlsx', () => {
       ws.addRow(['order_id', 'order_value']);
       ws.addRow(['A', { formula: '2*9.99' }]);
     });
-    await expect(readXlsx(bytes)).rejects.toThrow(
-      'worksheet "first", row 2, column 2: a formula without a stored result',
-    );
+    await expect(readXlsx(bytes)).rejects.toThrow('worksheet "first", cell B2: a formula without a stored result');
   });
 
   it('rejects bytes that are not a workbook', async () => {
