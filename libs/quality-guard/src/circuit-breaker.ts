@@ -56,6 +56,12 @@ export class CircuitBreaker {
     return false;
   }
 
+  /** Whether a call could go out now: closed, or half-open with no probe in flight. */
+  mayCall(nowMs: number): boolean {
+    const state = this.stateAt(nowMs);
+    return state === 'closed' || (state === 'half-open' && !this.probing);
+  }
+
   stateAt(nowMs: number): BreakerState {
     return this.state === 'open' && nowMs >= this.openUntil ? 'half-open' : this.state;
   }

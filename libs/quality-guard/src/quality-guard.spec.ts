@@ -453,6 +453,18 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       expect(guard.status(NOW + 1000).breaker).toBe('closed');
     });
 
+    it('does not defer an order while the half-open probe is in flight: it decides at once', async () => {
+      api.reply = () => ({ status: 500 });
+      const { guard } = modelRig({ ...breakerEnv, QUALITY_GUARD_TIMEOUT_MS: '300' });
+      for (let i = 0; i < 2; i++) await guard.review([suspicious()], NOW);
+      api.reply = () => 'hang';
+      const probe = guard.review([suspicious({ user_id: 'u-probe' })], NOW + 1000);
+      while (api.requests.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+      const [verdict] = await guard.review([suspicious({ user_id: 'u-later' })], NOW + 1000, [true]);
+      expect([verdict?.decision, verdict?.checked, guard.counters.deferred]).toEqual(['allow', false, 0]);
+      await probe;
+    });
+
     it('opens again when the half-open probe fails', async () => {
       api.reply = () => ({ status: 500 });
       const { guard } = modelRig(breakerEnv);

@@ -341,14 +341,10 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
           this.track(answer.then((a) => this.afterSample(item, a, nowMs)));
         } else if (suspicious[i]) {
           if (hit) answers.set(order.contentHash, { verdict: hit });
-          // Deferring buys nothing when no call can go out (breaker open, call budget used up):
-          // the redelivery would find no verdict either, one receive later.
-          else if (
-            mayDefer[i] &&
-            this.canDefer &&
-            this.breaker.stateAt(nowMs) !== 'open' &&
-            this.budget.allows(nowMs, 0, false)
-          ) {
+          // Deferring buys nothing when no call can go out (breaker open, or half-open with its
+          // probe in flight; call budget used up): the redelivery would find no verdict either,
+          // one receive later.
+          else if (mayDefer[i] && this.canDefer && this.breaker.mayCall(nowMs) && this.budget.allows(nowMs, 0, false)) {
             deferred[i] = true;
             this.track(this.batcher.submit(item, nowMs, false).then(() => undefined));
           } else
