@@ -161,7 +161,7 @@ describe('the built app with the embedded SQS emulator', () => {
       SQS_VISIBILITY_TIMEOUT: '2',
     };
     // Redis unreachable: the consumers receive nothing, every message stays on the queue.
-    app = await startBuiltApp({ ...crashEnv, REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    app = await startBuiltApp({ ...crashEnv, REDIS_URL: 'redis://127.0.0.1:1' }); // nothing listens on port 1
     const sqsEndpoint = `http://127.0.0.1:${crashEnv.SQS_EMULATOR_PORT}`;
     const sqs = new SQSClient({
       region: 'us-east-1',

@@ -112,7 +112,8 @@ describe('a shutdown with a batch in flight', () => {
     guard.holdBatches();
     await t.send([anOrder().with({ user_id: 'u-draining' }).json()]);
     await eventually(() => guard.held > 0);
-    expect((await t.get('/health/ready')).status).toBe(200);
+    // Readiness pings Redis with a 1 s limit: on a loaded host one probe may miss it.
+    await eventually(async () => (await t.get('/health/ready')).status === 200);
     const closing = t.close();
     try {
       await eventually(async () => (await t.get('/health/ready')).status === 503);
@@ -141,15 +142,17 @@ describe('a shutdown with a batch in flight', () => {
     await eventually(() => guard.held > 0);
     const before = await getVia('/stats/global');
     expect(before.headers.connection).toBe('keep-alive');
-    const closing = t.close();
+    let closed = false;
+    const closing = t.close().then(() => (closed = true));
     try {
       await eventually(async () => (await t.get('/health/ready')).status === 503);
       const during = await getVia('/stats/global');
       expect(during.statusCode).toBe(200);
       expect(during.headers.connection).toBe('close');
-      // The server ends the connection itself, while the batch is still held.
+      // The server ends the connection itself, while the batch is still held (the app cannot
+      // have closed: its shutdown waits for that batch).
       await eventually(() => during.socket.destroyed);
-      expect(guard.held).toBeGreaterThan(0);
+      expect(closed).toBe(false);
     } finally {
       guard.releaseBatches();
       agent.destroy();

@@ -19,7 +19,7 @@ describe('key schema', () => {
       k.top('spend', 'd:20260304'),
     ];
     const tags = new Set(keys.map((key) => /\{[^}]*\}/.exec(key)?.[0]));
-    expect(tags.size).toBe(1);
+    expect([...tags]).toEqual([`{u${userBucketOf('U-1')}}`]);
   });
 
   it('buckets by the UTC day and month of the order timestamp', () => {

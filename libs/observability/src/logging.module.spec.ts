@@ -10,7 +10,7 @@ type Step = (req: IncomingMessage, res: ServerResponse, next: () => void) => voi
 /**
  * The request logger over a real pino logger with the app's options, writing JSON lines into
  * `lines`, then `steps` (a body parser, say), then a handler that writes a line of its own
- * and answers the status named by the path (/status/404); /hang answers only when the
+ * and answers the status named by the path (/status/404) or by `?status=` on any path; /hang answers only when the
  * client has gone. `arrived` is told of each request as it reaches the steps.
  */
 async function serve(
@@ -40,7 +40,12 @@ async function serve(
         res.once('close', () => res.end());
         return;
       }
-      res.statusCode = Number(/^\/status\/(\d{3})$/.exec(req.url ?? '')?.[1] ?? 200);
+      res.statusCode = Number(
+        /^\/status\/(\d{3})$|[?&]status=(\d{3})/
+          .exec(req.url ?? '')
+          ?.slice(1)
+          .find(Boolean) ?? 200,
+      );
       res.end('{}');
     });
   };
@@ -138,8 +143,8 @@ describe('request logs', () => {
   );
 
   it('log a failing probe at warn level', async () => {
-    const line = (await logged('/status/503')).find((l) => l.msg === 'request errored');
-    expect(line).toMatchObject({ level: 40 });
+    const line = (await logged('/health/ready?status=503')).find((l) => l.msg === 'request errored');
+    expect(line).toMatchObject({ level: 40, req: { url: '/health/ready?status=503' } });
   });
 
   it('put the request id on every line written while the request is served', async () => {
@@ -152,13 +157,24 @@ describe('request logs', () => {
   it('leave the request id off lines written outside any request', () => {
     const before = lines.length;
     logger.info('between requests');
-    expect(JSON.parse(lines[before] ?? '{}')).not.toHaveProperty('req');
+    const line = JSON.parse(lines[before] ?? 'null') as Record<string, unknown> | null;
+    expect(line?.msg).toBe('between requests');
+    expect(line).not.toHaveProperty('req');
   });
 
   it('never contain an API key or a credential header', async () => {
     const key = 'admin-key-0123456789abcdef';
     await logged('/admin/dead-letters', { 'x-api-key': key, authorization: `Bearer ${key}`, cookie: `s=${key}` });
     expect(lines.join('\n')).not.toContain(key);
+  });
+
+  it('redact credential headers should anything log a request with its headers', () => {
+    const key = 'admin-key-0123456789abcdef';
+    const before = lines.length;
+    const headers = { 'x-api-key': key, authorization: `Bearer ${key}`, cookie: `s=${key}`, accept: 'json' };
+    logger.info({ req: { headers } }, 'with headers');
+    const line = JSON.parse(lines[before] ?? 'null') as { req?: { headers?: Record<string, string> } } | null;
+    expect(line?.req?.headers).toEqual({ accept: 'json' });
   });
 
   it.each([

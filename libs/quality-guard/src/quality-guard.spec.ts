@@ -116,10 +116,17 @@ describe('QualityGuard offline (no ANTHROPIC_API_KEY)', () => {
 
   it('allows everything, flags nothing and reads nothing when switched off', async () => {
     const r = rig({ QUALITY_GUARD_ENABLED: 'false', QUALITY_GUARD_SUSPICIOUS_CENTS: '0' });
-    expect(await r.guard.review([suspicious()], NOW)).toEqual([
-      { decision: 'allow', reasons: [], suspicious: false, checked: true },
-    ]);
-    expect(r.guard.status().mode).toBe('off');
+    const reads = [jest.spyOn(OrderHistoryQuery.prototype, 'users'), jest.spyOn(OrderHistoryQuery.prototype, 'global')];
+    try {
+      expect(await r.guard.review([suspicious()], NOW)).toEqual([
+        { decision: 'allow', reasons: [], suspicious: false, checked: true },
+      ]);
+      expect(reads.map((spy) => spy.mock.calls.length)).toEqual([0, 0]);
+      expect(await listedIds(r)).toEqual([]);
+      expect(r.guard.status().mode).toBe('off');
+    } finally {
+      for (const spy of reads) spy.mockRestore();
+    }
   });
 });
 
@@ -459,7 +466,10 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       for (let i = 0; i < 2; i++) await guard.review([suspicious()], NOW);
       api.reply = () => 'hang';
       const probe = guard.review([suspicious({ user_id: 'u-probe' })], NOW + 1000);
-      while (api.requests.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (let waited = 0; api.requests.length < 3; waited += 5) {
+        if (waited > 5_000) throw new Error('the half-open probe never went out');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       const [verdict] = await guard.review([suspicious({ user_id: 'u-later' })], NOW + 1000, [true]);
       expect([verdict?.decision, verdict?.checked, guard.counters.deferred]).toEqual(['allow', false, 0]);
       await probe;
