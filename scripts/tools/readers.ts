@@ -317,7 +317,7 @@ export function cellToJson(value: unknown): JsonValue {
   if (typeof value === 'object') {
     const v = value as CellLike;
     if (Array.isArray(v.richText)) return v.richText.map((r) => r.text).join('');
-    if ('formula' in v || 'sharedFormula' in v) return cellToJson(v.result);
+    if (isFormula(v)) return cellToJson(v.result);
     if ('hyperlink' in v) return cellToJson(v.text);
     if ('error' in v) return String(v.error);
     if ('text' in v) return cellToJson(v.text);
@@ -331,7 +331,7 @@ export function cellToJson(value: unknown): JsonValue {
  * (header row first). A formula cell without a stored result (a file written by a program
  * that does not compute formulas) is refused, naming it, rather than sent as an empty cell.
  */
-export async function readXlsxSheet(data: Uint8Array | ArrayBuffer): Promise<{ name: string; table: JsonValue[][] }> {
+async function readXlsxSheet(data: Uint8Array | ArrayBuffer): Promise<{ name: string; table: JsonValue[][] }> {
   const workbook = new ExcelJS.Workbook();
   try {
     // exceljs's typings want a Node Buffer; any Uint8Array/ArrayBuffer works at run time.

@@ -273,13 +273,12 @@ export function decodablePath(req: IncomingMessage, _res: ServerResponse, next: 
   const end = url.search(/[?#]/);
   const path = end === -1 ? url : url.slice(0, end);
   if (path.includes('%')) {
-    const segments = path.split('/');
     let replaced = false;
-    for (let i = 0; i < segments.length; i++) {
-      if (!segments[i]?.includes('%') || decodable(segments[i] ?? '')) continue;
-      segments[i] = STAND_IN;
+    const segments = path.split('/').map((segment) => {
+      if (!segment.includes('%') || decodable(segment)) return segment;
       replaced = true;
-    }
+      return STAND_IN;
+    });
     if (replaced) {
       req.url = segments.join('/') + (end === -1 ? '' : url.slice(end));
       (req as { [UNDECODABLE_PATH]?: string })[UNDECODABLE_PATH] = path;
