@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test, type TestingModule, type TestingModuleBuilder } from '@nestjs/testing';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Cluster } from 'ioredis';
+import { Clock } from '@order-pipeline/config';
 import { RedisService } from '@order-pipeline/redis';
 import { AppModule } from '../../apps/order-pipeline/src/app.module';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../apps/order-pipeline/src/configure-app';
@@ -35,9 +36,33 @@ export interface TestApp {
 }
 
 /**
+ * The day the specs' fixed order dates are judged on (the app's Clock): their orders are
+ * dated in 2026 up to November, the default order 2026-03-04. The wall clock would age
+ * them past the calendar rules (the guard flags orders over two years old; the dashboard
+ * looks back 24 months). The clock starts here and runs at the wall clock's pace, so rate
+ * windows and the breaker behave as ever.
+ */
+export const TEST_CLOCK_START = '2026-12-01T00:00:00Z';
+
+/** A Clock that starts at `startIso` when it is made and then runs with the wall clock. */
+export class TestClock extends Clock {
+  private readonly offsetMs: number;
+
+  constructor(startIso = TEST_CLOCK_START) {
+    super();
+    this.offsetMs = Date.parse(startIso) - Date.now();
+  }
+
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+}
+
+/**
  * Boots the real AppModule in process against the e2e redis-server and fauxqs started
  * by the global setup. Each call gets its own queue pair and Redis key prefix, so
- * specs are independent. Extra environment overrides the defaults.
+ * specs are independent. Extra environment overrides the defaults. The app's Clock is a
+ * TestClock (`customise` may override it again).
  */
 export async function startTestApp(
   env: Record<string, string> = {},
@@ -74,7 +99,10 @@ export async function startTestApp(
   });
   let moduleRef: TestingModule;
   try {
-    moduleRef = await customise(Test.createTestingModule({ imports: [AppModule] })).compile();
+    const builder = Test.createTestingModule({ imports: [AppModule] })
+      .overrideProvider(Clock)
+      .useValue(new TestClock());
+    moduleRef = await customise(builder).compile();
   } finally {
     // The configuration has been read: leave no variable behind for the next spec.
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];

@@ -6,13 +6,14 @@ import type {
   StatsQuery,
   TopUsersQuery,
 } from '@order-pipeline/aggregation';
+import type { Clock } from '@order-pipeline/config';
 import type { QueueHealth } from '@order-pipeline/sqs';
 import { DashboardSummaryQuery } from './dashboard-summary';
 
 const NOW = Date.parse('2026-11-25T10:48:05Z');
 
 /** Small fakes of the read queries; `globalCalls` counts the reads that reached "Redis". */
-function fakes(options: { queueDown?: boolean; redisDown?: boolean } = {}) {
+function fakes(options: { queueDown?: boolean; redisDown?: boolean; clock?: Clock } = {}) {
   const calls = { global: 0 };
   const rejected: RejectedOrderView[] = [
     {
@@ -70,6 +71,7 @@ function fakes(options: { queueDown?: boolean; redisDown?: boolean } = {}) {
     rejectedQuery as unknown as RejectedOrdersQuery,
     flaggedQuery,
     queue,
+    options.clock,
   );
   return { query, calls };
 }
@@ -102,6 +104,11 @@ describe('DashboardSummaryQuery', () => {
     expect(summary.queue).toBeNull();
     expect(summary.queue_error).toBe('the queue did not answer: socket hang up');
     expect(summary.totals.total_orders).toBe(2);
+  });
+
+  it('dates the summary by the app clock when the caller gives no time', async () => {
+    const summary = await fakes({ clock: { now: () => NOW } }).query.summary();
+    expect(summary.generated_at).toBe('2026-11-25T10:48:05.000Z');
   });
 
   it('answers polls within a second from one read', async () => {

@@ -11,6 +11,7 @@ import {
   type RejectedOrderView,
   type TopUserRow,
 } from '@order-pipeline/aggregation';
+import { Clock, SystemClock } from '@order-pipeline/config';
 import { QueueHealth, type QueueDepth } from '@order-pipeline/sqs';
 import { chartWindow, lookbackMonths } from './chart-window';
 
@@ -57,9 +58,10 @@ export class DashboardSummaryQuery {
     private readonly rejected: RejectedOrdersQuery,
     private readonly flagged: FlaggedOrdersQuery,
     private readonly queue: QueueHealth,
+    private readonly clock: Clock = new SystemClock(),
   ) {}
 
-  summary(nowMs = Date.now()): Promise<DashboardSummary> {
+  summary(nowMs = this.clock.now()): Promise<DashboardSummary> {
     if (this.cached && nowMs - this.cached.atMs < SUMMARY_TTL_MS) return this.cached.summary;
     const summary = this.compose(nowMs);
     const entry = { atMs: nowMs, summary };

@@ -15,10 +15,9 @@ export class OrderBuilder {
     this.fields = {
       order_id: `ORD-T${sequence}`,
       user_id: 'U-1',
-      // A fixed day, so specs can name it. The app reads the wall clock: from 2028-03-03 the
-      // guard's old_timestamp rule (two years) flags it, and from 2028-02-01 the dashboard's
-      // 24-month chart leaves its month out; specs that count flags or read that chart
-      // (quality-guard, operations, dashboard.browser) will then need the app's clock pinned.
+      // A fixed day, so specs can name it. startTestApp judges it on a TestClock that starts
+      // at 2026-12-01 (test/support/test-app.ts): on the wall clock the guard would flag it
+      // as old from 2028-03-03, and the dashboard's 24-month chart would leave it out.
       order_timestamp: '2026-03-04T10:15:00Z',
       order_value: 99.99,
       items: [

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { FlaggedOrderStore, KeySchema, OrderHistoryQuery } from '@order-pipeline/aggregation';
-import { loadConfig } from '@order-pipeline/config';
+import { loadConfig, type Clock } from '@order-pipeline/config';
 import { parseOrderMessage, type Order } from '@order-pipeline/orders';
 import { RedisService } from '@order-pipeline/redis';
 import { startRedisServer, type RedisServer } from '../../../test/support/processes';
@@ -35,14 +35,14 @@ interface Rig {
 }
 
 /** A guard on its own key prefix (or a given one, to play a second instance) of the spec's redis-server. */
-function rig(env: Record<string, string> = {}): Rig {
+function rig(env: Record<string, string> = {}, clock?: Clock): Rig {
   const prefix = env.REDIS_KEY_PREFIX ?? `qg${randomUUID().slice(0, 8)}`;
   const config = loadConfig({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, QUALITY_GUARD_SAMPLE_RATE: '0', ...env });
   const service = new RedisService(config);
   services.push(service);
   const flagged = new FlaggedOrderStore(service, config);
   return {
-    guard: new QualityGuard(config, service, new OrderHistoryQuery(service), flagged),
+    guard: new QualityGuard(config, service, new OrderHistoryQuery(service), flagged, clock),
     flagged,
     redis: service,
     prefix,
@@ -94,6 +94,16 @@ describe('QualityGuard offline (no ANTHROPIC_API_KEY)', () => {
     expect((await r.flagged.list(10)).items).toEqual([
       expect.objectContaining({ orderId: 'OFF-1', source: 'rules', checked: false }),
     ]);
+  });
+
+  it('judges order dates by the app clock when the caller gives no time', async () => {
+    const at = (iso: string): Clock => ({ now: () => Date.parse(iso) });
+    const codes = async (clock: Clock): Promise<string[] | undefined> =>
+      (await rig({}, clock).guard.review([ordinary()]))[0]?.reasons.map((f) => f.code);
+    // The order is dated 2026-03-04.
+    expect(await codes(at('2026-03-05T00:00:00Z'))).toEqual([]);
+    expect(await codes(at('2028-03-05T00:00:00Z'))).toEqual(['flag:old_timestamp']);
+    expect(await codes(at('2026-03-01T00:00:00Z'))).toEqual(['flag:future_timestamp']);
   });
 
   it('lists a flagged order once however often it is delivered', async () => {

@@ -6,7 +6,7 @@ import {
   type FlagSource,
   type History,
 } from '@order-pipeline/aggregation';
-import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
+import { APP_CONFIG, Clock, SystemClock, type AppConfig } from '@order-pipeline/config';
 import type { Order } from '@order-pipeline/orders';
 import { RedisService } from '@order-pipeline/redis';
 import { CallBudget } from './call-budget';
@@ -185,6 +185,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     redis: RedisService,
     private readonly history: OrderHistoryQuery,
     private readonly flaggedStore: FlaggedOrderStore,
+    private readonly clock: Clock = new SystemClock(),
   ) {
     const g = config.qualityGuard;
     this.reviewer =
@@ -246,7 +247,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     await this.batcher.drain();
   }
 
-  status(nowMs = Date.now()): GuardStatus {
+  status(nowMs = this.clock.now()): GuardStatus {
     const g = this.config.qualityGuard;
     const breaker = this.breaker.stateAt(nowMs);
     return {
@@ -258,7 +259,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     };
   }
 
-  snapshot(nowMs = Date.now()): GuardSnapshot {
+  snapshot(nowMs = this.clock.now()): GuardSnapshot {
     const g = this.config.qualityGuard;
     const used = this.budget.usage(nowMs);
     const calls = this.counters.modelCalls;
@@ -299,7 +300,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
    */
   async review(
     orders: readonly Order[],
-    nowMs = Date.now(),
+    nowMs = this.clock.now(),
     mayDefer: readonly boolean[] = [],
     fresh: readonly boolean[] = [],
   ): Promise<Verdict[]> {

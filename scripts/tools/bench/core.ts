@@ -75,8 +75,10 @@ export async function processingContext(redisUrl: string, prefix: string): Promi
   };
   const { Module } = require('@nestjs/common') as { Module: (meta: unknown) => (target: unknown) => void };
   const { Global } = require('@nestjs/common') as { Global: () => (target: unknown) => void };
-  const { APP_CONFIG, loadConfig } = dist('config') as {
+  const { APP_CONFIG, Clock, SystemClock, loadConfig } = dist('config') as {
     APP_CONFIG: symbol;
+    Clock: unknown;
+    SystemClock: unknown;
     loadConfig: (env: Record<string, string>) => unknown;
   };
   const { RedisModule } = dist('redis') as { RedisModule: unknown };
@@ -86,7 +88,13 @@ export async function processingContext(redisUrl: string, prefix: string): Promi
   // run at another Redis or time another path.
   const config = loadConfig({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' });
   class BenchConfigModule {}
-  Module({ providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] })(BenchConfigModule);
+  Module({
+    providers: [
+      { provide: APP_CONFIG, useValue: config },
+      { provide: Clock, useClass: SystemClock },
+    ],
+    exports: [APP_CONFIG, Clock],
+  })(BenchConfigModule);
   Global()(BenchConfigModule);
   class BenchCoreModule {}
   Module({ imports: [BenchConfigModule, RedisModule, ProcessingModule] })(BenchCoreModule);
