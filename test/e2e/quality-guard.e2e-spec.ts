@@ -210,3 +210,57 @@ describe('the quality guard without ANTHROPIC_API_KEY (offline mode)', () => {
     expect((await listed(t)).map((l) => l.order_id)).not.toContain('QG-TAKEN');
   });
 });
+
+describe('an order accepted while the model was down, and sent again once it is back', () => {
+  const api = new FakeMessagesApi();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    const baseUrl = await api.start();
+    api.reply = () => ({ status: 500 });
+    t = await startTestApp({
+      ANTHROPIC_API_KEY: 'test-key',
+      ANTHROPIC_BASE_URL: baseUrl,
+      QUALITY_GUARD_SUSPICIOUS_CENTS: '5000',
+      QUALITY_GUARD_SAMPLE_RATE: '0',
+      QUALITY_GUARD_MAX_RETRIES: '0',
+      QUALITY_GUARD_DEFER_SECONDS: '0', // the batch waits for the model: one call per delivery
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await api.stop();
+  });
+
+  it("is counted once, and its listing shows the model's reject of the second copy", async () => {
+    const body = anOrder().with({ order_id: 'qg-down', user_id: 'u-down' }).json();
+    await t.send([body]);
+    await eventually(async () => (await t.get('/users/u-down/stats')).status === 200);
+    expect((await listed(t)).filter((i) => i.order_id === 'QG-DOWN')).toEqual([
+      expect.objectContaining({ source: 'rules', checked: false }),
+    ]);
+
+    api.reply = (r) => ({
+      verdicts: r.orders.map((o) => ({
+        order_id: o.order_id,
+        decision: 'reject',
+        code: 'fraud_suspected',
+        explanation: 'card testing pattern',
+      })),
+    });
+    const before = (await t.get<GlobalStats>('/stats/global')).body;
+    await t.send([body]);
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.duplicates === before.duplicates + 1);
+
+    const listing = (await listed(t)).filter((i) => i.order_id === 'QG-DOWN');
+    expect(listing.map((i) => [i.source, i.checked, i.reasons.map((r) => r.code)])).toEqual([
+      ['model', true, ['ai:fraud_suspected', 'flag:high_value']],
+    ]);
+    const after = (await t.get<GlobalStats>('/stats/global')).body;
+    expect([after.total_orders, after.total_revenue, after.rejected]).toEqual([
+      before.total_orders,
+      before.total_revenue,
+      before.rejected,
+    ]);
+  });
+});

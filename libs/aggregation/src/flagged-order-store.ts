@@ -8,9 +8,11 @@ import { parseClaim } from './order-aggregator';
 import { RECORD_FLAGGED_LUA } from './lua/flagged-scripts';
 
 /**
- * Why an accepted order is on the list: the model said `flag`, or allowed an order whose text
- * reads like instructions to a model (or rejected an order that was only in the monitoring sample), or the rules found it suspicious and no model verdict was
- * available (offline mode, model unavailable under the fail-open policy).
+ * Why an accepted order is on the list: `model`: the model said `flag`, or allowed an order
+ * whose text reads like instructions to a model, or answered for a resent copy of an order
+ * listed as `rules`; `sample`: the model flagged or rejected an order of the monitoring
+ * sample; `rules`: suspicious, and no model verdict was available (offline mode, model
+ * unavailable under the fail-open policy).
  */
 export type FlagSource = 'model' | 'sample' | 'rules';
 
@@ -28,6 +30,9 @@ export interface FlaggedOrderRecord {
   readonly flaggedAtMs: number;
 }
 
+/** What recording did to the list. */
+export type ListingChange = 'listed' | 'revised' | 'unchanged';
+
 export interface FlaggedPage {
   readonly items: readonly FlaggedOrderRecord[];
   readonly nextCursor: string | null;
@@ -35,8 +40,9 @@ export interface FlaggedPage {
 
 /**
  * The quality guard's list of orders it let through but wants a person to look at. Keyed
- * by order_id with HSETNX, so an order is listed exactly once however often its message is
- * delivered; bounded to QUALITY_GUARD_FLAGGED_MAX entries (the oldest go first).
+ * by order_id, so an order is listed exactly once however often its message is delivered
+ * (a model's later verdict may replace an unchecked listing); bounded to
+ * QUALITY_GUARD_FLAGGED_MAX entries (the oldest go first).
  */
 @Injectable()
 export class FlaggedOrderStore {
@@ -53,19 +59,41 @@ export class FlaggedOrderStore {
     this.maxEntries = config.qualityGuard.flaggedMaxEntries;
   }
 
-  /** Lists the order once; true when it was new. */
-  async record(record: FlaggedOrderRecord): Promise<boolean> {
+  /**
+   * Lists the order once: 'listed' when it was new. A model-checked record replaces an
+   * unchecked listing of the same content ('revised'); anything else leaves the list as it is.
+   */
+  async record(record: FlaggedOrderRecord): Promise<ListingChange> {
     // An order id already claimed by other content: this message will be a conflict, never
     // accepted, and listing it would show its value for the order that was. (Two contents
     // handled at the same moment can still both get here before either claim.)
     const claim = await this.redis.client.hget(this.keys.claims(orderBucketOf(record.orderId)), record.orderId);
-    if (claim !== null && parseClaim(claim).contentHash !== record.contentHash) return false;
+    if (claim !== null && parseClaim(claim).contentHash !== record.contentHash) return 'unchanged';
+    return this.store(record, true);
+  }
+
+  /**
+   * Replaces the listing of an order accepted unchecked (the model could not answer then)
+   * with the model's later verdict on the same content; lists nothing new. 'revised' when it did.
+   */
+  async revise(record: FlaggedOrderRecord): Promise<ListingChange> {
+    return this.store(record, false);
+  }
+
+  private async store(record: FlaggedOrderRecord, mayAdd: boolean): Promise<ListingChange> {
     const k = this.keys.flagged();
     const stored = await this.recordScript(
       [k.records, k.index, k.counts, k.sequence],
-      [record.orderId, JSON.stringify(record), this.maxEntries],
+      [
+        record.orderId,
+        JSON.stringify(record),
+        this.maxEntries,
+        mayAdd ? '1' : '0',
+        record.checked ? '1' : '0',
+        record.contentHash,
+      ],
     );
-    return stored === 1;
+    return stored === 1 ? 'listed' : stored === 2 ? 'revised' : 'unchanged';
   }
 
   /** Newest first. The cursor is opaque to clients: the sequence number to continue below. */

@@ -109,9 +109,9 @@ export class KeySchema {
     return { records: `${tag}:records`, index: `${tag}:index`, counts: `${tag}:counts`, sequence: `${tag}:seq` };
   }
 
-  /** The quality guard's cached verdict for one order content (all in one slot, so MGET works on a Cluster). */
-  guardVerdict(contentHash: string): string {
-    return `${this.prefix}:{guard}:verdict:${contentHash}`;
+  /** The quality guard's cached verdict for one order content and its flags (all in one slot, so MGET works on a Cluster). */
+  guardVerdict(verdictKey: string): string {
+    return `${this.prefix}:{guard}:verdict:${verdictKey}`;
   }
 
   meta(name: string): string {

@@ -591,6 +591,19 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       ]);
     });
 
+    it('asks again when the same content comes back with other flags: a verdict answers what the model was shown', async () => {
+      const { guard } = modelRig();
+      const o = suspicious();
+      await guard.review([o], NOW);
+      // Two years on, the same order is also old: the cached "allow" was given without that flag.
+      await guard.review([o], NOW + 731 * 86_400_000);
+      await guard.review([o], NOW + 732 * 86_400_000);
+      expect(api.requests.map((r) => r.orders[0]?.flags)).toEqual([
+        ['flag:high_value'],
+        ['flag:high_value', 'flag:old_timestamp'],
+      ]);
+    });
+
     it('answers another instance from the same cache', async () => {
       const first = modelRig();
       const second = modelRig({ REDIS_KEY_PREFIX: first.prefix });
@@ -598,6 +611,63 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       await first.guard.review([o], NOW);
       await second.guard.review([o], NOW);
       expect(api.requests).toHaveLength(1);
+    });
+  });
+
+  describe('a listing made while the model could not answer', () => {
+    const listing = async (r: Rig, orderId: string): Promise<unknown> =>
+      (await r.flagged.list(10)).items.find((i) => i.orderId === orderId);
+    /** The order accepted unchecked (the model answered 500) and listed by the rules. */
+    const acceptedUnchecked = async (o: Order): Promise<Rig> => {
+      const r = modelRig({ QUALITY_GUARD_MAX_RETRIES: '0' });
+      once({ status: 500 });
+      const [first] = await r.guard.review([o], NOW);
+      expect(first).toMatchObject({ decision: 'allow', checked: false, flagged: true });
+      return r;
+    };
+
+    it("shows the model's reject of a resent copy: the order stays counted, the listing says what the model said", async () => {
+      const o = suspicious({ user_id: 'u-fraud' });
+      const r = await acceptedUnchecked(o);
+
+      const [again] = await r.guard.review([o], NOW + 1000);
+
+      expect(again?.decision).toBe('reject');
+      expect(await listing(r, o.orderId)).toMatchObject({
+        source: 'model',
+        checked: true,
+        reasons: [{ code: 'ai:fraud_suspected', message: 'card testing pattern' }, { code: 'flag:high_value' }],
+        flaggedAtMs: NOW + 1000,
+      });
+      expect([r.guard.counters.flaggedListed, r.guard.counters.flaggedRevised]).toEqual([1, 1]);
+    });
+
+    it('shows that the model allowed a resent copy', async () => {
+      const o = suspicious();
+      const r = await acceptedUnchecked(o);
+      await r.guard.review([o], NOW + 1000);
+      expect(await listing(r, o.orderId)).toMatchObject({
+        source: 'model',
+        checked: true,
+        reasons: [{ code: 'ai:none' }, { code: 'flag:high_value' }],
+      });
+    });
+
+    it('is left alone by a verdict on other content under the same order id (a conflict)', async () => {
+      const o = suspicious({ user_id: 'u-fraud' });
+      const r = await acceptedUnchecked(o);
+      await r.guard.review(
+        [suspicious({ order_id: o.orderId, user_id: 'u-fraud', shipping_address: 'elsewhere 2' })],
+        NOW,
+      );
+      expect(await listing(r, o.orderId)).toMatchObject({ source: 'rules', checked: false });
+      expect(r.guard.counters.flaggedRevised).toBe(0);
+    });
+
+    it('lists nothing new when the model rejects an order that was never accepted', async () => {
+      const r = modelRig();
+      await r.guard.review([suspicious({ user_id: 'u-fraud' })], NOW);
+      expect(await listedIds(r)).toEqual([]);
     });
   });
 

@@ -21,7 +21,7 @@ import {
 } from './claude-reviewer';
 import { flagsFor, sampled, type Flag } from './guard-rules';
 import { ReviewBatcher, type Answer, type UnavailableReason } from './review-batcher';
-import { VerdictCache } from './verdict-cache';
+import { VerdictCache, verdictKey } from './verdict-cache';
 
 export interface Verdict {
   /**
@@ -82,6 +82,8 @@ export interface GuardCounters {
   modelLatencyMsTotal: number;
   /** Orders put on the flagged list by this instance (first listing only). */
   flaggedListed: number;
+  /** Unchecked listings this instance replaced with the model's later verdict on a resent copy. */
+  flaggedRevised: number;
   /** Sample orders dropped because too many were waiting. */
   sampleDropped: number;
 }
@@ -177,6 +179,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     outputTokens: 0,
     modelLatencyMsTotal: 0,
     flaggedListed: 0,
+    flaggedRevised: 0,
     sampleDropped: 0,
   };
 
@@ -318,30 +321,34 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     const suspicious = flags.map((f) => f.length > 0);
     this.counters.flagged += suspicious.filter(Boolean).length;
 
-    const answers = new Map<string, Answer>();
+    const answers: (Answer | undefined)[] = [];
     const deferred: boolean[] = [];
     if (this.reviewer) {
       const sample = orders.map((o, i) => !suspicious[i] && sampled(o, g.sampleRate));
       this.counters.sampled += sample.filter(Boolean).length;
-      const asked = orders.filter((_, i) => suspicious[i] || sample[i]);
-      const cached = await this.cache.getMany(asked.map((o) => o.contentHash));
+      // A verdict answers what the model was shown: the content and its flags. The same order
+      // with other flags (the user's history or the calendar has moved on) is asked again.
+      const keys = orders.map((o, i) => verdictKey(o.contentHash, flags[i] ?? []));
+      const asked = keys.filter((_, i) => suspicious[i] || sample[i]);
+      const cached = await this.cache.getMany(asked);
       // A fresh review asks the model; the cached verdict stands only if the model cannot answer.
       const stale = new Map<string, ModelVerdict>();
-      orders.forEach((o, i) => {
-        const hit = fresh[i] ? cached.get(o.contentHash) : undefined;
-        if (hit) stale.set(o.contentHash, hit);
-        if (fresh[i]) cached.delete(o.contentHash);
+      keys.forEach((key, i) => {
+        const hit = fresh[i] ? cached.get(key) : undefined;
+        if (hit) stale.set(key, hit);
+        if (fresh[i]) cached.delete(key);
       });
-      this.counters.cacheHits += asked.filter((o) => cached.has(o.contentHash)).length;
+      this.counters.cacheHits += asked.filter((key) => cached.has(key)).length;
       const waits: Promise<void>[] = [];
       orders.forEach((order, i) => {
+        const key = keys[i] ?? '';
         const item = { order, flags: flags[i] ?? [] };
-        const hit = cached.get(order.contentHash);
+        const hit = cached.get(key);
         if (sample[i]) {
           const answer = hit ? Promise.resolve<Answer>({ verdict: hit }) : this.batcher.submit(item, nowMs, true);
           this.track(answer.then((a) => this.afterSample(item, a, nowMs)));
         } else if (suspicious[i]) {
-          if (hit) answers.set(order.contentHash, { verdict: hit });
+          if (hit) answers[i] = { verdict: hit };
           // Deferring buys nothing when no call can go out (breaker open, or half-open with its
           // probe in flight; call budget used up): the redelivery would find no verdict either,
           // one receive later.
@@ -351,8 +358,8 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
           } else
             waits.push(
               this.batcher.submit(item, nowMs, false).then((a) => {
-                const kept = 'unavailable' in a ? stale.get(order.contentHash) : undefined;
-                answers.set(order.contentHash, kept ? { verdict: kept } : a);
+                const kept = 'unavailable' in a ? stale.get(key) : undefined;
+                answers[i] = kept ? { verdict: kept } : a;
               }),
             );
         }
@@ -361,7 +368,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     }
 
     const verdicts = orders.map((order, i): Verdict => {
-      if (!deferred[i]) return this.decide(flags[i] ?? [], answers.get(order.contentHash));
+      if (!deferred[i]) return this.decide(flags[i] ?? [], answers[i]);
       this.counters.deferred += 1;
       return {
         decision: 'defer',
@@ -374,7 +381,9 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     await Promise.all(
       verdicts.map(async (v, i) => {
         const order = orders[i];
-        if (v.flagged && order) await this.list(order, v.checked ? 'model' : 'rules', v.checked, v.reasons, nowMs);
+        if (!order) return;
+        if (v.flagged) await this.list(order, v.checked ? 'model' : 'rules', v.checked, v.reasons, nowMs);
+        else if (v.checked) await this.reviseListing(order, v, answers[i], nowMs);
       }),
     );
     return verdicts;
@@ -429,12 +438,35 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     await this.list(item.order, 'sample', true, [reason], nowMs);
   }
 
+  /**
+   * The model has answered for an order that may have been accepted unchecked before, when it
+   * could not answer (this message is a resent copy, counted as a duplicate): that listing
+   * now says what the model said. A reject cannot take back a counted order; it shows here.
+   */
+  private async reviseListing(
+    order: Order,
+    verdict: Verdict,
+    answer: Answer | undefined,
+    nowMs: number,
+  ): Promise<void> {
+    if (!answer || !('verdict' in answer)) return;
+    const reasons =
+      verdict.decision === 'reject'
+        ? verdict.reasons
+        : [
+            { code: `ai:${answer.verdict.code}`, message: 'the model allowed it when it came again' },
+            ...verdict.reasons,
+          ];
+    await this.list(order, 'model', true, reasons, nowMs, false);
+  }
+
   private async list(
     order: Order,
     source: FlagSource,
     checked: boolean,
     reasons: readonly Flag[],
     nowMs: number,
+    mayAdd = true,
   ): Promise<void> {
     const record: FlaggedOrderRecord = {
       orderId: order.orderId,
@@ -447,7 +479,9 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
       reasons,
       flaggedAtMs: nowMs,
     };
-    if (await this.flaggedStore.record(record)) this.counters.flaggedListed += 1;
+    const change = await (mayAdd ? this.flaggedStore.record(record) : this.flaggedStore.revise(record));
+    if (change === 'listed') this.counters.flaggedListed += 1;
+    if (change === 'revised') this.counters.flaggedRevised += 1;
   }
 
   private track(work: Promise<void>): void {
@@ -514,7 +548,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
       this.counters.invalidVerdicts += answer.invalid;
       const result = new Map<string, Answer>();
       const writes: Promise<void>[] = [];
-      for (const { order } of items) {
+      for (const { order, flags } of items) {
         const verdict = answer.verdicts.get(order.orderId);
         if (!verdict) {
           this.counters.missingVerdicts += 1;
@@ -523,7 +557,7 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
         }
         this.countVerdict(verdict);
         result.set(order.orderId, { verdict });
-        writes.push(this.cache.put(order.contentHash, verdict));
+        writes.push(this.cache.put(verdictKey(order.contentHash, flags), verdict));
       }
       // A verdict that could not be cached is still good for this batch.
       await Promise.all(writes).catch((error: unknown) =>

@@ -1,4 +1,5 @@
 import type { ModelVerdict, ReviewItem } from './claude-reviewer';
+import { verdictKey } from './verdict-cache';
 
 /** Why an order that should have been reviewed has no verdict. */
 export type UnavailableReason =
@@ -35,7 +36,8 @@ interface Entry {
  * waits for starts a short window (QUALITY_GUARD_COLLECT_WINDOW_MS); when it ends, or as soon
  * as a call is full, the waiting orders go out in one call, and background (sample) orders
  * fill the remaining room. Calls run concurrently; nothing here blocks the event loop or
- * other batches. The same order content asked for twice while in flight shares one answer.
+ * other batches. The same question (content and flags, verdictKey) asked twice while in flight
+ * shares one answer.
  */
 export class ReviewBatcher {
   private readonly waiting: Entry[] = [];
@@ -50,8 +52,8 @@ export class ReviewBatcher {
   ) {}
 
   submit(item: ReviewItem, nowMs: number, background: boolean): Promise<Answer> {
-    const hash = item.order.contentHash;
-    const existing = this.inFlight.get(hash);
+    const key = verdictKey(item.order.contentHash, item.flags);
+    const existing = this.inFlight.get(key);
     if (existing) return existing;
     if (background && this.waiting.filter((e) => e.background).length >= this.options.maxBackground) {
       return Promise.resolve({ unavailable: 'queue_full' });
@@ -59,8 +61,8 @@ export class ReviewBatcher {
     const answer = new Promise<Answer>((resolve) => {
       this.waiting.push({ item, nowMs, background, resolve });
     });
-    this.inFlight.set(hash, answer);
-    void answer.finally(() => this.inFlight.delete(hash));
+    this.inFlight.set(key, answer);
+    void answer.finally(() => this.inFlight.delete(key));
     this.schedule();
     return answer;
   }

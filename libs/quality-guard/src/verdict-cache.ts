@@ -1,10 +1,22 @@
 import { KeySchema } from '@order-pipeline/aggregation';
 import type { RedisService } from '@order-pipeline/redis';
 import { DECISIONS, VERDICT_CODES, type ModelVerdict } from './claude-reviewer';
+import type { Flag } from './guard-rules';
 
 /**
- * Model verdicts by order content hash, in Redis with a TTL: a redelivered message, a
- * duplicate, or the same order on another instance never pays for a second call. The keys
+ * What a verdict is for: the order's content and the flags the model was shown with it
+ * (`<hash>:high_value+old_timestamp`, `<hash>:-` for none). The same content with other flags
+ * (the user's history grew, the order aged past two years, an unflagged sample became
+ * suspicious) is another question.
+ */
+export function verdictKey(contentHash: string, flags: readonly Flag[]): string {
+  const codes = flags.map((f) => f.code.replace(/^flag:/, '')).sort();
+  return `${contentHash}:${codes.length > 0 ? codes.join('+') : '-'}`;
+}
+
+/**
+ * Model verdicts by verdictKey (content and flags), in Redis with a TTL: a redelivered
+ * message, a duplicate, or the same order on another instance never pays for a second call. The keys
  * share the `{guard}` hash tag, so a batch is one MGET on a Cluster too.
  */
 export class VerdictCache {
@@ -17,20 +29,20 @@ export class VerdictCache {
     this.keys = new KeySchema(redis.keyPrefix);
   }
 
-  async getMany(contentHashes: readonly string[]): Promise<Map<string, ModelVerdict>> {
-    const hashes = [...new Set(contentHashes)];
+  async getMany(verdictKeys: readonly string[]): Promise<Map<string, ModelVerdict>> {
+    const unique = [...new Set(verdictKeys)];
     const found = new Map<string, ModelVerdict>();
-    if (hashes.length === 0) return found;
-    const values = await this.redis.client.mget(...hashes.map((h) => this.keys.guardVerdict(h)));
-    hashes.forEach((hash, i) => {
+    if (unique.length === 0) return found;
+    const values = await this.redis.client.mget(...unique.map((k) => this.keys.guardVerdict(k)));
+    unique.forEach((key, i) => {
       const verdict = parse(values[i] ?? null);
-      if (verdict) found.set(hash, verdict);
+      if (verdict) found.set(key, verdict);
     });
     return found;
   }
 
-  async put(contentHash: string, verdict: ModelVerdict): Promise<void> {
-    await this.redis.client.set(this.keys.guardVerdict(contentHash), JSON.stringify(verdict), 'EX', this.ttlSeconds);
+  async put(verdictKey: string, verdict: ModelVerdict): Promise<void> {
+    await this.redis.client.set(this.keys.guardVerdict(verdictKey), JSON.stringify(verdict), 'EX', this.ttlSeconds);
   }
 }
 

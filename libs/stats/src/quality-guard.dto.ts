@@ -65,7 +65,7 @@ export class QualityGuardDto implements GuardSnapshot {
     type: 'object',
     additionalProperties: { type: 'number' },
     description:
-      'Totals since start: flagged (by the rules), reviewed, rejected, unchecked, held, modelCalls, modelFailures, sampled, cacheHits, modelRetries, refusals, truncated, malformedAnswers, missingVerdicts, invalidVerdicts, overBudget, breakerRejected, breakerOpened, verdictsAllow/Flag/Reject, inputTokens, outputTokens, modelLatencyMsTotal, flaggedListed, sampleDropped.',
+      'Totals since start: flagged (by the rules), reviewed, rejected, unchecked, held, modelCalls, modelFailures, sampled, cacheHits, modelRetries, refusals, truncated, malformedAnswers, missingVerdicts, invalidVerdicts, overBudget, breakerRejected, breakerOpened, verdictsAllow/Flag/Reject, inputTokens, outputTokens, modelLatencyMsTotal, flaggedListed, flaggedRevised, sampleDropped.',
     example: {
       flagged: 12,
       reviewed: 11,
