@@ -355,11 +355,21 @@ async function readXlsxSheet(data: Uint8Array | ArrayBuffer): Promise<{ name: st
             '(open and save the file in a spreadsheet program, which computes it)',
         );
       }
-      cells.push(cellToJson(value));
+      cells.push(zeroPadded(value, cell.numFmt) ?? cellToJson(value));
     }
     table.push(cells);
   }
   return { name: sheet.name, table };
+}
+
+/**
+ * A whole number under a zero-padding format ("00000": ids, postcodes) → the text the sheet
+ * shows ("00007"): a spreadsheet stores 7, and sending 7 would name another order or user.
+ */
+function zeroPadded(value: unknown, numFmt: string | undefined): string | undefined {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return undefined;
+  if (numFmt === undefined || !/^0+$/.test(numFmt)) return undefined;
+  return String(value).padStart(numFmt.length, '0');
 }
 
 function isFormula(value: unknown): boolean {

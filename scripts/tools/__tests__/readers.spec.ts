@@ -315,6 +315,21 @@ describe('readXlsx', () => {
     await expect(readXlsx(bytes)).rejects.toThrow('worksheet "first", cell B2: a formula without a stored result');
   });
 
+  it('sends a number shown zero-padded ("00007", format 00000) as the text the sheet shows', async () => {
+    const bytes = await workbookBytes((ws) => {
+      ws.addRow(['order_id', 'user_id', 'order_value']);
+      const row = ws.addRow([7, 1234567, 12.5]);
+      row.getCell(1).numFmt = '00000';
+      row.getCell(2).numFmt = '00000'; // wider than the format: shown whole
+      row.getCell(3).numFmt = '0.00';
+    });
+    expect(parseJson((await readXlsx(bytes))[0] ?? '')).toEqual({
+      order_id: '00007',
+      user_id: '1234567',
+      order_value: 12.5,
+    });
+  });
+
   it('rejects bytes that are not a workbook', async () => {
     await expect(readXlsx(new TextEncoder().encode('hello'))).rejects.toThrow(InputError);
   });
