@@ -1,5 +1,6 @@
 import { loadConfig } from '@order-pipeline/config';
 import { RedisService } from '@order-pipeline/redis';
+import { startRedisServer, type RedisServer } from '../support/processes';
 
 /**
  * Scripts that take a varying number of keys (the ranged top-N) must work whatever else is
@@ -7,17 +8,21 @@ import { RedisService } from '@order-pipeline/redis';
  * that ioredis auto-pipelines, once crashed the process ("pipeline[...] is not a function").
  */
 describe('RedisService scripts with a variable number of keys', () => {
+  // A server of its own: SCRIPT FLUSH below must not reach the specs that run beside it.
+  let server: RedisServer;
   let redis: RedisService;
   const prefix = `scripts${Date.now()}`;
   const SUM_LUA = `local n = 0 for i = 1, #KEYS do n = n + (tonumber(redis.call('GET', KEYS[i])) or 0) end return n + tonumber(ARGV[1])`;
 
   beforeAll(async () => {
-    redis = new RedisService(loadConfig({ REDIS_URL: process.env.E2E_REDIS_URL ?? '', REDIS_KEY_PREFIX: prefix }));
+    server = await startRedisServer();
+    redis = new RedisService(loadConfig({ REDIS_URL: server.url, REDIS_KEY_PREFIX: prefix }));
     await redis.client.mset(`{${prefix}}:a`, '1', `{${prefix}}:b`, '2', `{${prefix}}:c`, '3');
   });
 
   afterAll(async () => {
     await redis.onApplicationShutdown();
+    await server.stop();
   });
 
   const keys = (n: number): string[] => ['a', 'b', 'c'].slice(0, n).map((k) => `{${prefix}}:${k}`);
@@ -49,7 +54,7 @@ describe('RedisService scripts with a variable number of keys', () => {
     ]);
   });
 
-  it('still answers after the server forgot its scripts (SCRIPT FLUSH on this test server)', async () => {
+  it('still answers after the server forgot its scripts (SCRIPT FLUSH)', async () => {
     const sum = redis.defineScript<number>(SUM_LUA, 'variable');
     await sum(keys(2), [0]);
     await redis.client.script('FLUSH');
