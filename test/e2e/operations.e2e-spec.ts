@@ -183,6 +183,13 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     },
   );
 
+  it('routes a path with escaped unreserved characters as the path they spell (RFC 3986)', async () => {
+    const [escaped, plain] = await Promise.all([fetch(url('/stats/%67lobal')), fetch(url('/stats/global'))]);
+    // The figures may move between the two reads while orders are processed; their shape may not.
+    const fields = async (res: Response): Promise<string[]> => Object.keys((await res.json()) as object).sort();
+    expect([escaped.status, await fields(escaped)]).toEqual([200, await fields(plain)]);
+  });
+
   it('names the path id that is not percent-encoded UTF-8, and the path as sent', async () => {
     const [bad, wrongMethod] = await Promise.all([
       fetch(url('/users/A%FFB/stats?from=2026-01-01')),

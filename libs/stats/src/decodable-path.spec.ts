@@ -12,14 +12,24 @@ function through(url: string): { url: string | undefined; sent: string | undefin
 
 describe('decodablePath', () => {
   it.each([['/users/U-1/stats'], ['/users/A%2FB/stats'], ['/users/U-1/stats?from=%FF'], ['/users/U-1/stats#%FF']])(
-    'leaves %s alone: every path segment decodes',
+    'leaves %s alone: every path segment decodes and none holds an escaped unreserved character',
     (url) => {
       expect(through(url)).toEqual({ url, sent: undefined });
     },
   );
 
   it.each([
+    ['/stats/%67lobal', '/stats/global'],
+    ['/users/%55%2d%31/stats?x=%67', '/users/U-1/stats?x=%67'],
+    ['/%64ocs/%7e%5f%30%39%41%5A%61%7A', '/docs/~_09AZaz'],
+    ['/users/A%2FB%2E%20%25/stats', '/users/A%2FB%2E%20%25/stats'],
+  ])('routes %s as %s: an escaped letter, digit, -, _ or ~ is that character', (url, routed) => {
+    expect(through(url)).toEqual({ url: routed, sent: undefined });
+  });
+
+  it.each([
     ['/users/%FF/stats', '/users/%00/stats', '/users/%FF/stats'],
+    ['/users/%FF/%67', '/users/%00/g', '/users/%FF/%67'],
     ['/users/A%E0%A4B/stats?limit=1&x=%FF', '/users/%00/stats?limit=1&x=%FF', '/users/A%E0%A4B/stats'],
     ['/orders/rejected/%/reprocess', '/orders/rejected/%00/reprocess', '/orders/rejected/%/reprocess'],
     ['/a/%FF/b/%C0', '/a/%00/b/%00', '/a/%FF/b/%C0'],

@@ -259,7 +259,8 @@ const UNDECODABLE_PATH = Symbol('undecodable path');
 const STAND_IN = '%00';
 
 /**
- * Middleware: a path segment that is not percent-encoded UTF-8 is replaced by a stand-in
+ * Middleware: escaped unreserved characters in the path are decoded (ESCAPED_UNRESERVED), and
+ * a path segment that is not percent-encoded UTF-8 is replaced by a stand-in
  * before Express's router sees it, and the request remembers it. Express's router would
  * answer such a path with a 400 before any route runs; this way the request is routed as
  * any other bad id is: a path no route has gets its 404, a wrong method its 405, the route's
@@ -275,17 +276,24 @@ export function decodablePath(req: IncomingMessage, _res: ServerResponse, next: 
   if (path.includes('%')) {
     let replaced = false;
     const segments = path.split('/').map((segment) => {
-      if (!segment.includes('%') || decodable(segment)) return segment;
+      if (!segment.includes('%')) return segment;
+      if (decodable(segment)) return segment.replace(ESCAPED_UNRESERVED, (escape) => decodeURIComponent(escape));
       replaced = true;
       return STAND_IN;
     });
-    if (replaced) {
-      req.url = segments.join('/') + (end === -1 ? '' : url.slice(end));
-      (req as { [UNDECODABLE_PATH]?: string })[UNDECODABLE_PATH] = path;
-    }
+    const routed = segments.join('/');
+    if (routed !== path) req.url = routed + (end === -1 ? '' : url.slice(end));
+    if (replaced) (req as { [UNDECODABLE_PATH]?: string })[UNDECODABLE_PATH] = path;
   }
   next();
 }
+
+/**
+ * An escaped unreserved character (RFC 3986 2.3) means the character itself (6.2.2.2):
+ * `/stats/%67lobal` is `/stats/global`, which Express's router would not match. Letters,
+ * digits, `-`, `_` and `~`; not `.`, which could turn a segment into a dot-segment.
+ */
+const ESCAPED_UNRESERVED = /%(?:3[0-9]|4[1-9A-F]|5[0-9A]|6[1-9A-F]|7[0-9A]|2D|5F|7E)/gi;
 
 function decodable(segment: string): boolean {
   try {
