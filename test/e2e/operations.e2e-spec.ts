@@ -183,6 +183,14 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     },
   );
 
+  it('names the path as sent in a 405 for a path with escaped unreserved characters', async () => {
+    const res = await fetch(url('/stats/%67lobal'), { method: 'DELETE' });
+    expect([res.status, ((await res.json()) as { message: string }).message]).toEqual([
+      405,
+      'DELETE is not allowed on /stats/%67lobal; allowed: GET, HEAD',
+    ]);
+  });
+
   it('routes a path with escaped unreserved characters as the path they spell (RFC 3986)', async () => {
     const [escaped, plain] = await Promise.all([fetch(url('/stats/%67lobal')), fetch(url('/stats/global'))]);
     // The figures may move between the two reads while orders are processed; their shape may not.

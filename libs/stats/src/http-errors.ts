@@ -164,7 +164,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       const { parameter } = exception;
       // The id's segment was not percent-encoded UTF-8 (decodablePath put a stand-in there).
       const message =
-        PATH_IDS.has(parameter) && pathAsSent(req) !== undefined
+        PATH_IDS.has(parameter) && hasUndecodablePath(req)
           ? `${parameter} is not valid percent-encoded UTF-8`
           : exception.message;
       return { statusCode: 400, error: 'Bad Request', message, parameter };
@@ -254,6 +254,9 @@ function isRedisUnavailable(error: unknown): boolean {
 }
 
 const PATH_IDS = new Set(['user_id', 'order_id']);
+/** The path as sent, on a request whose path decodablePath rewrote. */
+const SENT_PATH = Symbol('path as sent');
+/** Marks a request whose path held a segment that is not percent-encoded UTF-8. */
 const UNDECODABLE_PATH = Symbol('undecodable path');
 /** Decodes to U+0000, which no id may hold: the route's id pipe refuses it with a 400. */
 const STAND_IN = '%00';
@@ -282,8 +285,11 @@ export function decodablePath(req: IncomingMessage, _res: ServerResponse, next: 
       return STAND_IN;
     });
     const routed = segments.join('/');
-    if (routed !== path) req.url = routed + (end === -1 ? '' : url.slice(end));
-    if (replaced) (req as { [UNDECODABLE_PATH]?: string })[UNDECODABLE_PATH] = path;
+    if (routed !== path) {
+      req.url = routed + (end === -1 ? '' : url.slice(end));
+      (req as { [SENT_PATH]?: string })[SENT_PATH] = path;
+    }
+    if (replaced) (req as { [UNDECODABLE_PATH]?: boolean })[UNDECODABLE_PATH] = true;
   }
   next();
 }
@@ -304,9 +310,14 @@ function decodable(segment: string): boolean {
   }
 }
 
-/** The path as sent when decodablePath put a stand-in in it, else undefined. */
+/** The path as sent when decodablePath rewrote it, else undefined. */
 export function pathAsSent(req: object): string | undefined {
-  return (req as { [UNDECODABLE_PATH]?: string })[UNDECODABLE_PATH];
+  return (req as { [SENT_PATH]?: string })[SENT_PATH];
+}
+
+/** Whether decodablePath put a stand-in for a segment that is not percent-encoded UTF-8. */
+export function hasUndecodablePath(req: object): boolean {
+  return (req as { [UNDECODABLE_PATH]?: boolean })[UNDECODABLE_PATH] === true;
 }
 
 const UNREADABLE_BODY = Symbol('unreadable request body');
