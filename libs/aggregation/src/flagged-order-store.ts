@@ -75,8 +75,12 @@ export class FlaggedOrderStore {
   /**
    * Replaces the listing of an order accepted unchecked (the model could not answer then)
    * with the model's later verdict on the same content; lists nothing new. 'revised' when it did.
+   * Only for an order that counts: its id claimed by this content. A listing whose order was
+   * never claimed (its batch failed and is retried) or lost its id to other content stays.
    */
   async revise(record: FlaggedOrderRecord): Promise<ListingChange> {
+    const claim = await this.redis.client.hget(this.keys.claims(orderBucketOf(record.orderId)), record.orderId);
+    if (claim === null || parseClaim(claim).contentHash !== record.contentHash) return 'unchanged';
     return this.store(record, false);
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { FlaggedOrderStore, KeySchema, OrderHistoryQuery } from '@order-pipeline/aggregation';
+import { FlaggedOrderStore, KeySchema, OrderAggregator, OrderHistoryQuery } from '@order-pipeline/aggregation';
 import { loadConfig, type Clock } from '@order-pipeline/config';
 import { parseOrderMessage, type Order } from '@order-pipeline/orders';
 import { RedisService } from '@order-pipeline/redis';
@@ -30,6 +30,8 @@ afterAll(async () => {
 interface Rig {
   readonly guard: QualityGuard;
   readonly flagged: FlaggedOrderStore;
+  /** Claims orders as the pipeline does once the guard has let them through. */
+  readonly aggregator: OrderAggregator;
   readonly redis: RedisService;
   readonly prefix: string;
 }
@@ -44,6 +46,7 @@ function rig(env: Record<string, string> = {}, clock?: Clock): Rig {
   return {
     guard: new QualityGuard(config, service, new OrderHistoryQuery(service), flagged, clock),
     flagged,
+    aggregator: new OrderAggregator(service, config),
     redis: service,
     prefix,
   };
@@ -617,12 +620,13 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
   describe('a listing made while the model could not answer', () => {
     const listing = async (r: Rig, orderId: string): Promise<unknown> =>
       (await r.flagged.list(10)).items.find((i) => i.orderId === orderId);
-    /** The order accepted unchecked (the model answered 500) and listed by the rules. */
-    const acceptedUnchecked = async (o: Order): Promise<Rig> => {
+    /** The order allowed unchecked (the model answered 500) and listed by the rules, then claimed unless `claimed` is false. */
+    const acceptedUnchecked = async (o: Order, claimed = true): Promise<Rig> => {
       const r = modelRig({ QUALITY_GUARD_MAX_RETRIES: '0' });
       once({ status: 500 });
       const [first] = await r.guard.review([o], NOW);
       expect(first).toMatchObject({ decision: 'allow', checked: false, flagged: true });
+      if (claimed) expect(await r.aggregator.claim(o)).toMatchObject({ status: 'new' });
       return r;
     };
 
@@ -662,6 +666,14 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       );
       expect(await listing(r, o.orderId)).toMatchObject({ source: 'rules', checked: false });
       expect(r.guard.counters.flaggedRevised).toBe(0);
+    });
+
+    it('is left alone when the order was never counted (its claim failed and the batch is retried)', async () => {
+      const o = suspicious({ user_id: 'u-fraud' });
+      const r = await acceptedUnchecked(o, false);
+      const [again] = await r.guard.review([o], NOW + 1000);
+      expect(again?.decision).toBe('reject');
+      expect(await listing(r, o.orderId)).toMatchObject({ source: 'rules', checked: false });
     });
 
     it('lists nothing new when the model rejects an order that was never accepted', async () => {

@@ -457,7 +457,12 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
             { code: `ai:${answer.verdict.code}`, message: 'the model allowed it when it came again' },
             ...verdict.reasons,
           ];
-    await this.list(order, 'model', true, reasons, nowMs, false);
+    // The order's fate is decided; a listing not brought up to date is no reason to retry it.
+    await this.list(order, 'model', true, reasons, nowMs, false).catch((error: unknown) =>
+      this.logger.warn(
+        `quality guard: listing of ${order.orderId} not revised (${error instanceof Error ? error.message : String(error)})`,
+      ),
+    );
   }
 
   private async list(

@@ -35,7 +35,7 @@ export class OrdersController {
   @ApiOperation({
     summary: 'Orders the AI quality guard accepted but flagged for a person to look at, newest first',
     description:
-      'Listed once per order_id: the model said flag (or allowed an order whose text reads like instructions to a model), the model flagged or rejected an order of the monitoring sample, or the rules found the order suspicious and no model verdict was available (offline mode, fail-open). Orders the model rejects are in /orders/rejected with reason ai:<code>.',
+      "Listed once per order_id: the model said flag (or allowed an order whose text reads like instructions to a model), the model flagged or rejected an order of the monitoring sample, or the rules found the order suspicious and no model verdict was available (offline mode, fail-open). Such a rules listing is replaced by the model's verdict on a resent copy of the counted order, whatever it says. Orders the model rejects before they are counted are in /orders/rejected with reason ai:<code>.",
   })
   @ApiOkResponse({ type: FlaggedOrdersDto })
   listFlagged(@Query() q: RejectedQueryDto): Promise<FlaggedOrdersView> {

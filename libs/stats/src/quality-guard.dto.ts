@@ -13,7 +13,7 @@ export class FlaggedOrderDto implements FlaggedOrderView {
   @ApiProperty({
     enum: ['model', 'sample', 'rules'],
     description:
-      'model: the model said flag, or allowed an order whose text reads like instructions to a model (flag:instruction_text); sample: the model flagged or rejected an order of the monitoring sample (already accepted); rules: the rules found it suspicious and no model verdict was available (offline mode or fail-open).',
+      'model: the model said flag, or allowed an order whose text reads like instructions to a model (flag:instruction_text), or answered for a resent copy of an order listed as rules (then any verdict, reject included: the order is already counted); sample: the model flagged or rejected an order of the monitoring sample (already accepted); rules: the rules found it suspicious and no model verdict was available (offline mode or fail-open).',
   })
   source!: FlaggedOrderView['source'];
   @ApiProperty({ description: 'True when a model verdict stands behind the entry.' }) checked!: boolean;
