@@ -27,7 +27,11 @@ export function WholeNumberParam(name: string, min: number, max: number): Proper
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_MESSAGE = (p: string): string => `${p} must be a date as YYYY-MM-DD`;
+/** A missing date is told so (as the optional ranges do), not called malformed. */
+const DATE_MESSAGE =
+  (p: string) =>
+  ({ value }: { value: unknown }): string =>
+    value === undefined ? `${p} is required (YYYY-MM-DD)` : `${p} must be a date as YYYY-MM-DD`;
 
 export class OptionalRangeQueryDto {
   @ApiPropertyOptional({

@@ -119,11 +119,32 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
     ['/orders/rejected?cursor=abc', 'cursor'],
     ['/orders/flagged?limit=501', 'limit'],
     ['/orders/flagged?cursor=abc', 'cursor'],
+    ['/stats/global?from=2027-01-01&to=2027-01-31', 'from'],
+    ['/stats/global?to=2027-01-31', 'to'],
+    ['/stats/global?granularity=month', 'granularity'],
   ])('answers %s with a 400 naming %s', async (path, parameter) => {
     const res = await get(path);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', parameter });
     expect(String(res.body.message)).toContain(parameter);
+  });
+
+  it('points a range asked of the all-time totals to /stats/range', async () => {
+    expect((await get('/stats/global?from=2027-01-01&to=2027-01-31')).body.message).toBe(
+      'from is not taken here: /stats/global is all time; for a date range use /stats/range?from=YYYY-MM-DD&to=YYYY-MM-DD',
+    );
+  });
+
+  it('answers the all-time totals with any other parameter (a cache-buster), as routes without parameters do', async () => {
+    expect(await get('/stats/global?_=1733550000')).toEqual({ status: 200, body: { total_orders: 0 } });
+  });
+
+  it.each([
+    ['/stats/range?from=2026-01-01', 'to is required (YYYY-MM-DD)'],
+    ['/stats/range?to=2026-01-31', 'from is required (YYYY-MM-DD)'],
+    ['/stats/range?from=2026-01-01&to=31.01.2026', 'to must be a date as YYYY-MM-DD'],
+  ])('tells a missing date from a malformed one: %s', async (path, message) => {
+    expect((await get(path)).body).toMatchObject({ message });
   });
 
   it('reads a limit written in digits, leading zeros included', async () => {

@@ -1,4 +1,5 @@
-import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import {
   ApiBadRequestResponse,
   ApiExtraModels,
@@ -9,6 +10,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import {
+  InvalidQueryError,
   RangeStatsQuery,
   StatsQuery,
   TopUsersQuery,
@@ -25,9 +27,20 @@ import { ApiPathId, OptionalRangeQueryDto, PathId, RangeQueryDto, TopUsersQueryD
 import { ErrorDto, GlobalStatsDto, RangeStatsDto, TopUsersDto, UserRangeStatsDto, UserStatsDto } from './response.dto';
 import { ReadRoute } from './api-keys';
 
-/** Documents the 400 of a route that takes parameters (the global totals take none, and ignore any). */
+/** Documents the 400 of a route that takes parameters. */
 const ApiParameterErrors = (): MethodDecorator =>
   ApiBadRequestResponse({ type: ErrorDto, description: 'A parameter is invalid; `parameter` names it.' });
+
+const RANGE_PARAMETERS = ['from', 'to', 'granularity'] as const;
+
+function refuseRange(query: Request['query']): void {
+  const given = RANGE_PARAMETERS.find((p) => query[p] !== undefined);
+  if (given === undefined) return;
+  throw new InvalidQueryError(
+    given,
+    `${given} is not taken here: /stats/global is all time; for a date range use /stats/range?from=YYYY-MM-DD&to=YYYY-MM-DD`,
+  );
+}
 
 @ApiTags('stats')
 @ReadRoute()
@@ -67,7 +80,14 @@ export class StatsController {
     summary: 'Totals over every accepted order, and counts of duplicate, rejected and conflicting messages',
   })
   @ApiOkResponse({ type: GlobalStatsDto })
-  global(): Promise<GlobalStatsView> {
+  @ApiBadRequestResponse({
+    type: ErrorDto,
+    description: 'from, to or granularity was given: these totals are all time (ranges: /stats/range).',
+  })
+  global(@Req() req: Request): Promise<GlobalStatsView> {
+    // Other parameters are ignored, as on every route without parameters (a cache-buster);
+    // a range would be answered with all-time figures that look filtered.
+    if (req.url.includes('?')) refuseRange(req.query);
     return this.stats.global();
   }
 
