@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
-import { createConnection } from 'node:net';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
@@ -273,5 +274,68 @@ describe('the built app with the embedded SQS emulator', () => {
     const code = await new Promise<number | null>((resolve) => app?.child.once('exit', resolve));
     expect(code).toBe(78);
     expect(app.output()).toContain('Invalid configuration: SQS_MAX_RECEIVE_COUNT must be an integer');
+  });
+
+  it('receives nothing when it cannot serve HTTP (its port taken), and names the setting', async () => {
+    // A crash loop used to receive a batch on every start and leave it in flight: each start
+    // spent a receive of it, until valid orders reached the dead-letter queue.
+    const endpoint = process.env.E2E_SQS_ENDPOINT ?? '';
+    const sqs = new SQSClient({
+      region: 'us-east-1',
+      endpoint,
+      credentials: { accessKeyId: 't', secretAccessKey: 't' },
+    });
+    const holder = createServer();
+    try {
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `taken-${Date.now()}` }));
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl,
+          Entries: Array.from({ length: 10 }, (_, i) => ({ Id: String(i), MessageBody: anOrder().json() })),
+        }),
+      );
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+      const port = (holder.address() as AddressInfo).port;
+
+      app = await startBuiltApp({
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        SQS_QUEUE_URL: QueueUrl ?? '',
+        SQS_ENDPOINT: endpoint,
+        REDIS_KEY_PREFIX: `taken${Date.now()}`,
+        LOAD_SAMPLE_DATA: 'false',
+      });
+      const code = await new Promise<number | null>((resolve) => app?.child.once('exit', resolve));
+
+      expect(code).toBe(1);
+      expect(app.output()).toContain(`cannot serve HTTP on 127.0.0.1:${port} (HOST, PORT): the port is in use`);
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      expect([Attributes?.ApproximateNumberOfMessages, Attributes?.ApproximateNumberOfMessagesNotVisible]).toEqual([
+        '10',
+        '0',
+      ]);
+      // Not even received and released: every message is on its first receive now.
+      const counts: string[] = [];
+      while (counts.length < 10) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+        );
+        counts.push(...Messages.map((m) => m.Attributes?.ApproximateReceiveCount ?? '?'));
+      }
+      expect(counts).toEqual(Array.from({ length: 10 }, () => '1'));
+    } finally {
+      holder.close();
+      sqs.destroy();
+    }
   });
 });

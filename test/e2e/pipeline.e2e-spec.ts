@@ -1,3 +1,5 @@
+import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { ConsumptionGate } from '@order-pipeline/sqs';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
 interface UserStats {
@@ -260,5 +262,40 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
     expect((await t.get<{ users: unknown[] }>(path)).body.users).toEqual([
       { rank: 1, user_id: 'U-LIVE', order_count: 3, total_spend: 299.97 },
     ]);
+  });
+});
+
+describe('the consumers of an app that has not started yet', () => {
+  it('receive nothing until the API listens, then everything', async () => {
+    let notVisibleBeforeListen: string | undefined;
+    const t = await startTestApp({}, undefined, async ({ app, queueUrl, sqs }) => {
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: [1, 2, 3].map((i) => ({
+            Id: String(i),
+            MessageBody: anOrder().with({ user_id: 'u-early' }).json(),
+          })),
+        }),
+      );
+      await app.init(); // the consumers exist and ask to receive
+      const gate = app.get(ConsumptionGate);
+      await eventually(() => gate.waitingForStart > 0);
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      notVisibleBeforeListen = Attributes?.ApproximateNumberOfMessagesNotVisible;
+    });
+    try {
+      expect(notVisibleBeforeListen).toBe('0');
+      await eventually(
+        async () => (await t.get<{ order_count: number }>('/users/u-early/stats')).body.order_count === 3,
+      );
+    } finally {
+      await t.close();
+    }
   });
 });

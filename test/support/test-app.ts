@@ -67,6 +67,8 @@ export class TestClock extends Clock {
 export async function startTestApp(
   env: Record<string, string> = {},
   customise: (builder: TestingModuleBuilder) => TestingModuleBuilder = (b) => b,
+  /** Runs once the app is configured, before it listens (its queue and an SQS client at hand). */
+  beforeListen?: (ready: { app: INestApplication; queueUrl: string; sqs: SQSClient }) => Promise<void>,
 ): Promise<TestApp> {
   const endpoint = required('E2E_SQS_ENDPOINT');
   const id = randomUUID().slice(0, 8);
@@ -109,6 +111,14 @@ export async function startTestApp(
     Object.assign(process.env, saved);
   }
   const app = configureApp(moduleRef.createNestApplication(createHttpAdapter(), { ...APP_OPTIONS, logger: ['error'] }));
+  try {
+    await beforeListen?.({ app, queueUrl, sqs });
+  } catch (error) {
+    // A failing hook must not leave a consuming app behind to hold the test run open.
+    await app.close();
+    sqs.destroy();
+    throw error;
+  }
   await app.listen(0, '127.0.0.1');
   const baseUrl = await app.getUrl();
   // A Cluster client refuses commands until it knows the slots, which on a loaded host can take

@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { ROOT_LOGGER, requestContextAfterBody, requestLogger } from '@order-pipeline/observability';
+import { ConsumptionGate } from '@order-pipeline/sqs';
 import {
   HttpErrorFilter,
   ParameterException,
@@ -82,6 +83,11 @@ export function configureApp(app: INestApplication): INestApplication {
   // Express's router tells the filter which methods a path has: 405 rather than 404.
   app.useGlobalFilters(new HttpErrorFilter(routeMethodsOf(server.router ?? { stack: [] })));
   answerClientErrors(app.getHttpServer() as Server);
+  // The consumers receive only once the API is up: a start that fails to listen (its port
+  // taken, say) exits holding no message, instead of leaving a batch in flight to come back
+  // after the visibility timeout with one receive spent (a crash loop would dead-letter it).
+  const gate = app.get(ConsumptionGate);
+  (app.getHttpServer() as Server).once('listening', () => gate.open());
   return app;
 }
 

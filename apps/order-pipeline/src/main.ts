@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig, type AppConfig } from '@order-pipeline/config';
+import { loggerOptions, startupLogger } from '@order-pipeline/observability';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import pino from 'pino';
 import { AppModule } from './app.module';
@@ -23,8 +24,12 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   // Every log line goes through pino (JSON, LOG_LEVEL, request ids); lines written while the
-  // app is created wait for it.
-  const nest = await NestFactory.create(AppModule, createHttpAdapter(), { ...APP_OPTIONS, bufferLogs: true });
+  // app is created wait for it, and a failure while it is created is a JSON line too.
+  const nest = await NestFactory.create(AppModule, createHttpAdapter(), {
+    ...APP_OPTIONS,
+    bufferLogs: true,
+    logger: startupLogger(pino(loggerOptions(config))),
+  });
   nest.useLogger(nest.get(PinoLogger));
   nest.flushLogs();
   // SIGTERM/SIGINT: stop receiving, let batches in flight finish (or release them), close
@@ -45,7 +50,18 @@ async function bootstrap(): Promise<void> {
     });
   }
   const app = configureApp(nest);
-  await app.listen(config.port, config.host);
+  try {
+    await app.listen(config.port, config.host);
+  } catch (error) {
+    // Nothing was received yet (the consumers wait for the listening server): say what
+    // failed, close in order and leave.
+    const code = (error as { code?: string }).code;
+    logger.error(
+      `cannot serve HTTP on ${config.host}:${config.port} (HOST, PORT): ${code === 'EADDRINUSE' ? 'the port is in use' : error instanceof Error ? error.message : String(error)}`,
+    );
+    await app.close();
+    process.exit(1);
+  }
   const everywhere = config.host === '0.0.0.0' || config.host === '::';
   const shown = everywhere ? '127.0.0.1' : config.host;
   logger.log(

@@ -7,4 +7,5 @@ export {
   loggerOptions,
   requestContextAfterBody,
   requestLogger,
+  startupLogger,
 } from './logging.module';

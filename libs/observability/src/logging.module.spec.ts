@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '@order-pipeline/config';
-import { loggerOptions, requestContextAfterBody, requestLogger } from './logging.module';
+import { loggerOptions, requestContextAfterBody, requestLogger, startupLogger } from './logging.module';
 
 type Step = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
@@ -217,5 +217,26 @@ describe('request logs', () => {
         await new Promise((resolve) => app.server.close(resolve));
       }
     });
+  });
+});
+
+describe('the start-up logger (Nest, before nestjs-pino takes over)', () => {
+  it("writes Nest's lines, and an error with its stack, as JSON lines with their context", () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const nest = startupLogger(pino(loggerOptions(loadConfig({ LOG_FORMAT: 'json' })), sink));
+    nest.log('Starting Nest application...', 'NestFactory');
+    nest.error(new Error('listen EADDRINUSE'), undefined, 'ExceptionHandler');
+    const parsed = lines.map((l) => JSON.parse(l) as { level: number; context?: string; msg: string });
+    expect(parsed.map((l) => [l.level, l.context, l.msg.split('\n')[0]])).toEqual([
+      [30, 'NestFactory', 'Starting Nest application...'],
+      [50, 'ExceptionHandler', 'Error: listen EADDRINUSE'],
+    ]);
+    expect(parsed[1]?.msg).toContain('logging.module.spec');
   });
 });

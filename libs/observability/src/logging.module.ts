@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Module } from '@nestjs/common';
+import { Module, type LoggerService } from '@nestjs/common';
 import { LoggerModule, type Params } from 'nestjs-pino';
 import { pino, type Level, type LevelWithSilent, type Logger, type LoggerOptions } from 'pino';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
@@ -63,6 +63,30 @@ export function loggerOptions(config: AppConfig): LoggerOptions {
     ...(pretty
       ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } }
       : {}),
+  };
+}
+
+/**
+ * Nest's logger while the app is created, before nestjs-pino can take over: Nest's lines,
+ * and a failure at start-up (the emulator's port taken, an unreachable queue), are the same
+ * JSON lines as every other, with `context`, not Nest's coloured text. Nest passes the
+ * context last; an Error is written with its stack.
+ */
+export function startupLogger(logger: Logger): LoggerService {
+  const write =
+    (level: Level) =>
+    (message: unknown, ...rest: unknown[]): void => {
+      const last = rest.at(-1);
+      const text = message instanceof Error ? (message.stack ?? message.message) : String(message);
+      logger[level](typeof last === 'string' ? { context: last } : {}, text);
+    };
+  return {
+    log: write('info'),
+    error: write('error'),
+    warn: write('warn'),
+    debug: write('debug'),
+    verbose: write('trace'),
+    fatal: write('fatal'),
   };
 }
 

@@ -3,6 +3,11 @@ import { ConsumptionGate } from './consumption-gate';
 
 /** The one thing the gate reads from Redis: whether the connection is ready. */
 const fakeRedis = (ready: boolean): { ready: boolean } => ({ ready });
+/** A gate of an app that has started (its HTTP server listens). */
+const opened = (gate: ConsumptionGate): ConsumptionGate => {
+  gate.open();
+  return gate;
+};
 
 describe('ConsumptionGate', () => {
   beforeEach(() => jest.useFakeTimers());
@@ -17,14 +22,31 @@ describe('ConsumptionGate', () => {
     return () => done;
   };
 
-  it('lets a receive go at once while Redis is ready', async () => {
+  it('holds every receive until the app has started, then lets them go', async () => {
     const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    const done = settled(gate.beforeReceive());
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(done()).toBe(false);
+    gate.open();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(done()).toBe(true);
+  });
+
+  it('ends a receive still waiting for the start when the app closes instead', async () => {
+    const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    const receive = gate.beforeReceive();
+    gate.close();
+    await expect(receive).rejects.toThrow('shutting down: no further receives');
+  });
+
+  it('lets a receive go at once while Redis is ready', async () => {
+    const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
     await expect(gate.beforeReceive()).resolves.toBeUndefined();
   });
 
   it('holds a receive while Redis is away and lets it go when Redis is back', async () => {
     const redis = fakeRedis(false);
-    const gate = new ConsumptionGate(redis as unknown as RedisService);
+    const gate = opened(new ConsumptionGate(redis as unknown as RedisService));
     const done = settled(gate.beforeReceive());
     await jest.advanceTimersByTimeAsync(5_000);
     expect([done(), gate.isPaused]).toEqual([false, true]);
@@ -34,7 +56,7 @@ describe('ConsumptionGate', () => {
   });
 
   it('pauses after batches that made no progress, doubling from 0.5 s', async () => {
-    const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
     gate.batchFailed();
     gate.batchFailed(); // second in a row: 1 s
     const done = settled(gate.beforeReceive());
@@ -45,7 +67,7 @@ describe('ConsumptionGate', () => {
   });
 
   it('lifts the pause as soon as a batch makes progress', async () => {
-    const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
     gate.batchFailed();
     gate.batchProgressed();
     await expect(gate.beforeReceive()).resolves.toBeUndefined();
@@ -53,7 +75,7 @@ describe('ConsumptionGate', () => {
 
   it('forgets the failures of an outage once Redis is back', async () => {
     const redis = fakeRedis(false);
-    const gate = new ConsumptionGate(redis as unknown as RedisService);
+    const gate = opened(new ConsumptionGate(redis as unknown as RedisService));
     const held = settled(gate.beforeReceive());
     await jest.advanceTimersByTimeAsync(300);
     for (let i = 0; i < 8; i += 1) gate.batchFailed(); // a 30 s pause
@@ -63,7 +85,7 @@ describe('ConsumptionGate', () => {
   });
 
   it('pauses after failed receives, 250 ms doubling, until a receive answers', async () => {
-    const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
     const refused = new Error('SQS receive message failed: connect ECONNREFUSED 127.0.0.1:4999');
     gate.receiveFailed(refused);
     gate.receiveFailed(refused);
@@ -81,7 +103,7 @@ describe('ConsumptionGate', () => {
   });
 
   it('never pauses the receives for more than 10 s however long SQS is away', async () => {
-    const gate = new ConsumptionGate(fakeRedis(true) as unknown as RedisService);
+    const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
     for (let i = 0; i < 40; i += 1) gate.receiveFailed(new Error('SQS receive message failed: timeout'));
     const done = settled(gate.beforeReceive());
     await jest.advanceTimersByTimeAsync(10_300);

@@ -15,7 +15,8 @@ const MAX_RECEIVE_PAUSE_MS = 10_000;
  * spins, no receive count is spent, and consumption resumes by itself once Redis answers.
  * Failed receives themselves (SQS unreachable: sqs-consumer would poll again at once) pause
  * the receives too, 250 ms doubling to 10 s, with one warning per outage, not one per
- * attempt. After `close` no further receive starts.
+ * attempt. No receive goes out before `open` (the app serves HTTP: a start that fails, its
+ * port taken, has received nothing it would leave in flight), and none starts after `close`.
  */
 @Injectable()
 export class ConsumptionGate {
@@ -27,8 +28,23 @@ export class ConsumptionGate {
   private heldSteps = 0;
   private redisWasAway = false;
   private failedReceives = 0;
+  private serving = false;
+  private startWaiters = 0;
+  private startServing!: () => void;
+  private readonly served = new Promise<void>((resolve) => (this.startServing = resolve));
 
   constructor(private readonly redis: RedisService) {}
+
+  /** Receives waiting for the app to start (open). */
+  get waitingForStart(): number {
+    return this.startWaiters;
+  }
+
+  /** The app has started (its HTTP server listens): receives may go out from now on. */
+  open(): void {
+    this.serving = true;
+    this.startServing();
+  }
 
   /** Aborts when the app begins to shut down. */
   get closed(): AbortSignal {
@@ -47,6 +63,11 @@ export class ConsumptionGate {
 
   /** sqs-consumer's preReceiveMessageCallback: resolves when a receive may go out. */
   async beforeReceive(): Promise<void> {
+    if (!this.serving) {
+      this.startWaiters += 1;
+      await this.served;
+      this.startWaiters -= 1;
+    }
     while (!this.closing.signal.aborted) {
       // Redis back after an outage: the failures were its absence, not the messages.
       if (this.redis.ready && this.redisWasAway) this.batchProgressed();
@@ -118,6 +139,8 @@ export class ConsumptionGate {
 
   close(): void {
     this.closing.abort();
+    // A receive still waiting for the start ends now (its loop sees the close).
+    this.startServing();
   }
 }
 
