@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import type { Violation } from '@order-pipeline/orders';
@@ -7,6 +7,12 @@ import { newestFirstPage } from './newest-first-page';
 import { KeySchema } from './key-schema';
 import { numberOf } from './integer-text';
 import { RECORD_REJECTION_LUA, RESOLVE_REJECTION_LUA } from './lua/scripts';
+
+/** Deletes KEYS[1] only while it holds ARGV[1] (a lease's token). */
+const RELEASE_LEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
 
 export type RejectionKind = 'rejected' | 'conflict';
 
@@ -106,12 +112,33 @@ export class RejectedOrderStore {
    * Takes the lease of reprocessing `orderId` for `ttlMs` (so a process that dies holding it
    * frees it): true when this caller holds it now, false when another reprocess does.
    */
-  async leaseReprocess(orderId: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.client.set(this.keys.rejected().reprocessing(orderId), '1', 'PX', ttlMs, 'NX')) === 'OK';
+  /**
+   * Takes the order's reprocess lease: its token when taken, undefined when another holds it.
+   * When the SET fails (a command timeout while Redis stalls), it may still run once Redis
+   * answers again; the lease is then given back, best effort (the release follows the SET on
+   * the same connection; after a reconnect the two may cross, and the lease runs out by
+   * itself), so a failed attempt does not hold the order for the lease's whole time.
+   */
+  async leaseReprocess(orderId: string, ttlMs: number): Promise<string | undefined> {
+    const token = randomUUID();
+    try {
+      const taken = await this.redis.client.set(this.keys.rejected().reprocessing(orderId), token, 'PX', ttlMs, 'NX');
+      return taken === 'OK' ? token : undefined;
+    } catch (error) {
+      await this.releaseReprocess(orderId, token).catch(() => undefined); // it expires anyway
+      throw error;
+    }
   }
 
-  async releaseReprocess(orderId: string): Promise<void> {
-    await this.redis.client.del(this.keys.rejected().reprocessing(orderId));
+  /** Gives the lease back if it is still this token's (an expired one may be another's now). */
+  async releaseReprocess(orderId: string, token: string): Promise<void> {
+    // EVAL, not a cached script's EVALSHA: after a timeout there is no second round trip for NOSCRIPT.
+    await this.redis.client.eval(RELEASE_LEASE_LUA, 1, this.keys.rejected().reprocessing(orderId), token);
+  }
+
+  /** How long the order's reprocess lease still runs (ms; 0 when there is none). */
+  async reprocessLeaseLeftMs(orderId: string): Promise<number> {
+    return Math.max(0, await this.redis.client.pttl(this.keys.rejected().reprocessing(orderId)));
   }
 
   async latestForOrder(orderId: string): Promise<RejectedOrderRecord | undefined> {

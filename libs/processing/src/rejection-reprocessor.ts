@@ -48,13 +48,17 @@ export class RejectionReprocessor {
     const orderId = normaliseId(orderIdText);
     // One reprocess of an order at a time, across instances: a second one at once would run
     // the same message again and count it as a duplicate delivery that was never sent.
-    if (!(await this.rejected.leaseReprocess(orderId, REPROCESS_LEASE_MS))) {
-      throw new ConflictException(`a reprocess of order ${orderId} is already running; ask again once it has answered`);
+    const lease = await this.rejected.leaseReprocess(orderId, REPROCESS_LEASE_MS);
+    if (lease === undefined) {
+      const leftMs = await this.rejected.reprocessLeaseLeftMs(orderId);
+      throw new ConflictException(
+        `a reprocess of order ${orderId} is already running; ask again once it has answered (at most ${Math.ceil(leftMs / 1000)} s)`,
+      );
     }
     try {
       return await this.reprocessLeased(orderId);
     } finally {
-      await this.rejected.releaseReprocess(orderId).catch(() => undefined); // the lease expires anyway
+      await this.rejected.releaseReprocess(orderId, lease).catch(() => undefined); // the lease expires anyway
     }
   }
 
