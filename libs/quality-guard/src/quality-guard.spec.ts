@@ -683,6 +683,27 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
     });
   });
 
+  describe('shutdown', () => {
+    it('does not wait for a model call once the grace period is over', async () => {
+      let answer = (): void => undefined;
+      api.holdAnswers = new Promise<void>((resolve) => (answer = resolve));
+      const { guard } = modelRig({ SHUTDOWN_GRACE_SECONDS: '1' });
+      try {
+        // A deferred order's review is in flight, and the model does not answer.
+        await guard.review([suspicious({ user_id: 'u-fraud' })], NOW, [true]);
+        guard.onModuleDestroy();
+        const now = Date.now();
+        jest.spyOn(Date, 'now').mockReturnValue(now + 1_000); // the batches took the whole grace period
+        await guard.beforeApplicationShutdown(); // at once: it used to wait up to 5 s more (this test's timeout is 3 s)
+      } finally {
+        jest.restoreAllMocks();
+        answer();
+        api.holdAnswers = undefined;
+        await guard.settled();
+      }
+    }, 3_000);
+  });
+
   describe('deferring (the consumer never waits for the model)', () => {
     it('defers a suspicious order on its first delivery and reviews it in the background', async () => {
       const { guard } = modelRig();

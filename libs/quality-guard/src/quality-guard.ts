@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import {
   FlaggedOrderStore,
   OrderHistoryQuery,
@@ -137,11 +144,12 @@ const CLEAN: Verdict = { decision: 'allow', reasons: [], suspicious: false, chec
  * hold (retry later). Without a key only the rules run (offline mode).
  */
 @Injectable()
-export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
+export class QualityGuard implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(QualityGuard.name);
   private readonly reviewer: ClaudeReviewer | undefined;
   private readonly batcher: ReviewBatcher;
   private readonly cache: VerdictCache;
+  private shutdownStartedMs: number | undefined;
   private readonly breaker: CircuitBreaker;
   /**
    * Deferring spends one receive of the message; with SQS_MAX_RECEIVE_COUNT 1 that receive
@@ -236,9 +244,21 @@ export class QualityGuard implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
-  /** Lets the model calls in flight (and the waiting sample) finish before Redis closes. */
+  /** The shutdown has begun (Nest calls this before any beforeApplicationShutdown). */
+  onModuleDestroy(): void {
+    this.shutdownStartedMs = Date.now();
+  }
+
+  /**
+   * Lets the model calls in flight (and the waiting sample) finish before Redis closes: at most
+   * SHUTDOWN_WAIT_MS, and never past SHUTDOWN_GRACE_SECONDS from the start of the shutdown,
+   * which the batches have already had to themselves. A call cut off here answers nobody who
+   * still waits: its batch is left for redelivery.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.race([this.settled(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WAIT_MS).unref())]);
+    const graceLeftMs = this.config.shutdownGraceSeconds * 1000 - (Date.now() - (this.shutdownStartedMs ?? Date.now()));
+    const waitMs = Math.max(0, Math.min(SHUTDOWN_WAIT_MS, graceLeftMs));
+    await Promise.race([this.settled(), new Promise((resolve) => setTimeout(resolve, waitMs).unref())]);
   }
 
   /** Resolves when no call, sample review or background write is pending (tests, shutdown). */

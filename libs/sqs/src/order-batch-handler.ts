@@ -148,7 +148,9 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
     const deadline = Date.now() + this.config.shutdownGraceSeconds * 1000;
     while (this.openBatches > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     if (this.openBatches > 0) {
-      this.logger.warn(`${this.openBatches} batches still open after the grace period; they will be redelivered`);
+      this.logger.warn(
+        `${this.openBatches} batches still open after the grace period: not waited for; the messages they do not acknowledge come back after their visibility timeout`,
+      );
     }
   }
 }
