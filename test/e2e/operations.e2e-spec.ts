@@ -327,6 +327,13 @@ describe('operations: readiness without Redis', () => {
     expect(ready?.body.error.redis?.status).toBe('down');
   });
 
+  it('says why Redis is down: the connection is refused, not a slow PING', async () => {
+    await eventually(async () => {
+      const { body } = await t.get<Health>('/health/ready');
+      return /^not connected: connect ECONNREFUSED 127\.0\.0\.1:1$/.test(String(body.error.redis?.message));
+    }, 10_000);
+  });
+
   it('counts the Redis connection errors', async () => {
     await eventually(async () => (sample(await t.metrics(), 'order_pipeline_redis_connection_errors_total') ?? 0) > 0);
   });

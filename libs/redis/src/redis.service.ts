@@ -38,6 +38,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
   readonly client: Redis | Cluster;
   readonly keyPrefix: string;
+  private lastError: string | undefined;
   private scriptCount = 0;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -106,10 +107,12 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     this.client.on('error', (error: Error) => {
       if (!down) this.logger.warn(`redis unavailable (${error.message}); retrying`);
       down = true;
+      this.lastError = error.message;
     });
     this.client.on('ready', () => {
       if (down) this.logger.log('redis is back');
       down = false;
+      this.lastError = undefined;
     });
   }
 
@@ -215,6 +218,16 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return true;
+  }
+
+  /**
+   * Why the connection is not up, for readiness: the client's last connection error
+   * (`connect ECONNREFUSED 127.0.0.1:6380`), else its state (`connecting`, `reconnecting`);
+   * undefined while it is up.
+   */
+  get downReason(): string | undefined {
+    if (this.ready) return undefined;
+    return this.lastError ?? this.client.status;
   }
 
   /** True while the connection (every node's, for a cluster) is up. */

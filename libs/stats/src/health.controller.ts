@@ -93,7 +93,9 @@ export class HealthController implements OnModuleDestroy {
 
   private async redisUp(): Promise<HealthIndicatorResult> {
     const check = this.indicators.check('redis');
-    return (await this.redis.isHealthy(1_000)) ? check.up() : check.down({ message: 'no answer to PING within 1 s' });
+    if (await this.redis.isHealthy(1_000)) return check.up();
+    const down = this.redis.downReason;
+    return check.down({ message: down === undefined ? 'no answer to PING within 1 s' : `not connected: ${down}` });
   }
 
   private async queueUp(): Promise<HealthIndicatorResult> {
