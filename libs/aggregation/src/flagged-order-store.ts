@@ -67,8 +67,8 @@ export class FlaggedOrderStore {
     // An order id already claimed by other content: this message will be a conflict, never
     // accepted, and listing it would show its value for the order that was. (Two contents
     // handled at the same moment can still both get here before either claim.)
-    const claim = await this.redis.client.hget(this.keys.claims(orderBucketOf(record.orderId)), record.orderId);
-    if (claim !== null && parseClaim(claim).contentHash !== record.contentHash) return 'unchanged';
+    const claimed = await this.claimedContent(record.orderId);
+    if (claimed !== undefined && claimed !== record.contentHash) return 'unchanged';
     return this.store(record, true);
   }
 
@@ -79,9 +79,14 @@ export class FlaggedOrderStore {
    * never claimed (its batch failed and is retried) or lost its id to other content stays.
    */
   async revise(record: FlaggedOrderRecord): Promise<ListingChange> {
-    const claim = await this.redis.client.hget(this.keys.claims(orderBucketOf(record.orderId)), record.orderId);
-    if (claim === null || parseClaim(claim).contentHash !== record.contentHash) return 'unchanged';
+    if ((await this.claimedContent(record.orderId)) !== record.contentHash) return 'unchanged';
     return this.store(record, false);
+  }
+
+  /** The content hash that holds the order id's claim, if any. */
+  private async claimedContent(orderId: string): Promise<string | undefined> {
+    const claim = await this.redis.client.hget(this.keys.claims(orderBucketOf(orderId)), orderId);
+    return claim === null ? undefined : parseClaim(claim).contentHash;
   }
 
   private async store(record: FlaggedOrderRecord, mayAdd: boolean): Promise<ListingChange> {
