@@ -1,7 +1,8 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { RedisService } from '@order-pipeline/redis';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { FakeMessagesApi } from '../../libs/quality-guard/test/fake-messages-api';
-import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
+import { createQueuePair, eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
 
 interface Listed {
   order_id: string;
@@ -167,6 +168,52 @@ describe('the AI quality guard in the running pipeline (real SDK, fake Messages 
     const res = await t.get<{ message: string }>('/orders/flagged?limit=0');
     expect(res.status).toBe(400);
     expect(res.body.message).toContain('limit');
+  });
+});
+
+describe('a queue whose redrive policy allows one receive, while SQS_MAX_RECEIVE_COUNT says 5', () => {
+  const api = new FakeMessagesApi();
+  let t: TestApp;
+  let dlqUrl: string;
+
+  beforeAll(async () => {
+    const baseUrl = await api.start();
+    api.reply = (r) => ({
+      verdicts: r.orders.map((o) => ({
+        order_id: o.order_id,
+        decision: 'reject',
+        code: 'fraud_suspected',
+        explanation: 'card testing pattern',
+      })),
+    });
+    // The app is not told the queue's limit: SQS_MAX_RECEIVE_COUNT (default 5) is the
+    // embedded emulator's setting, and this queue is another one.
+    const queues = await createQueuePair('1');
+    dlqUrl = queues.dlqUrl;
+    t = await startTestApp({
+      SQS_QUEUE_URL: queues.queueUrl,
+      ANTHROPIC_API_KEY: 'test-key',
+      ANTHROPIC_BASE_URL: baseUrl,
+      QUALITY_GUARD_SUSPICIOUS_CENTS: '5000',
+      QUALITY_GUARD_SAMPLE_RATE: '0',
+    });
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await api.stop();
+  });
+
+  it('decides a suspicious order in its batch: deferring it would dead-letter it', async () => {
+    await t.send([anOrder().with({ order_id: 'qg-one-receive', user_id: 'u-fraud' }).json()]);
+
+    await eventually(async () => (await rejectedIds(t)).includes('QG-ONE-RECEIVE'));
+    expect((await t.get<Snapshot>('/quality-guard')).body.counters.deferred ?? 0).toBe(0);
+    await t.drained();
+    const dlq = await t.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
+    expect(dlq.Attributes?.ApproximateNumberOfMessages).toBe('0');
   });
 });
 

@@ -180,6 +180,26 @@ export async function startTestApp(
   };
 }
 
+/**
+ * A queue pair of its own on the e2e emulator, for a spec whose queue must differ from what
+ * the app is told (pass its queueUrl as SQS_QUEUE_URL).
+ */
+export async function createQueuePair(
+  maxReceiveCount: string,
+  visibilityTimeout = '5',
+): Promise<{ queueUrl: string; dlqUrl: string }> {
+  const sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint: required('E2E_SQS_ENDPOINT'),
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  try {
+    return await createQueues(sqs, randomUUID().slice(0, 8), maxReceiveCount, visibilityTimeout);
+  } finally {
+    sqs.destroy();
+  }
+}
+
 async function createQueues(
   sqs: SQSClient,
   id: string,

@@ -80,7 +80,10 @@ class FakeGuard {
   readonly canRefuse: boolean = true;
   /** While set, every order is rejected (the model changed its mind). */
   rejectAll = false;
-  review(orders: readonly Order[]): Promise<Verdict[]> {
+  /** The mayDefer argument of every review, in call order. */
+  mayDefer: (readonly boolean[])[] = [];
+  review(orders: readonly Order[], _nowMs?: number, mayDefer: readonly boolean[] = []): Promise<Verdict[]> {
+    this.mayDefer.push(mayDefer);
     return Promise.resolve(
       orders.map((o) => {
         if (o.userId === 'U-HELD') return { decision: 'hold', reasons: [], suspicious: true, checked: false };
@@ -191,6 +194,16 @@ describe('ProcessingService', () => {
       ['same', 'rejected'],
       ['same', 'retry'],
     ]);
+  });
+
+  it('lets the guard defer only first deliveries of messages the queue can deliver again', async () => {
+    await service.processBatch([
+      forUser('1', 'u-1'),
+      { ...forUser('2', 'u-2'), receiveCount: 2 },
+      { ...forUser('3', 'u-3'), redeliverable: false },
+      { ...forUser('4', 'u-4'), redeliverable: true },
+    ]);
+    expect(guard.mayDefer).toEqual([[true, false, false, true]]);
   });
 
   it('counts the second copy of an order in one batch as a duplicate', async () => {

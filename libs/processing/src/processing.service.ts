@@ -76,7 +76,7 @@ export class ProcessingService {
       const verdicts = await this.guard.review(
         pending.map((p) => p.order),
         undefined,
-        pending.map((p) => p.message.receiveCount <= 1),
+        pending.map((p) => p.message.receiveCount <= 1 && p.message.redeliverable !== false),
         pending.map((p) => p.message.freshReview === true),
       );
       // An order the model refuses may be a resend of an order already claimed (a duplicate,

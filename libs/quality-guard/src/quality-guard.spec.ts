@@ -735,12 +735,6 @@ describe('QualityGuard with the model (real SDK, local fake Messages API)', () =
       expect(verdict?.decision).toBe('reject');
     });
 
-    it('waits for the model in the batch when one more receive would dead-letter the message', async () => {
-      const { guard } = modelRig({ SQS_MAX_RECEIVE_COUNT: '1' });
-      const [verdict] = await guard.review([suspicious({ user_id: 'u-fraud' })], NOW, [true]);
-      expect(verdict?.decision).toBe('reject');
-    });
-
     it('waits for the model in the batch when QUALITY_GUARD_DEFER_SECONDS is 0', async () => {
       const { guard } = modelRig({ QUALITY_GUARD_DEFER_SECONDS: '0' });
       const [verdict] = await guard.review([suspicious({ user_id: 'u-fraud' })], NOW, [true]);

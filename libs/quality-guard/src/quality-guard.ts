@@ -151,10 +151,7 @@ export class QualityGuard implements OnModuleInit, OnModuleDestroy, BeforeApplic
   private readonly cache: VerdictCache;
   private shutdownStartedMs: number | undefined;
   private readonly breaker: CircuitBreaker;
-  /**
-   * Deferring spends one receive of the message; with SQS_MAX_RECEIVE_COUNT 1 that receive
-   * would dead-letter it, so the batch waits for the model instead.
-   */
+  /** QUALITY_GUARD_DEFER_SECONDS 0: a suspicious order always makes its batch wait. */
   private readonly canDefer: boolean;
   private readonly budget: CallBudget;
   private readonly background = new Set<Promise<void>>();
@@ -212,7 +209,7 @@ export class QualityGuard implements OnModuleInit, OnModuleDestroy, BeforeApplic
         : undefined;
     this.cache = new VerdictCache(redis, g.cacheTtlSeconds);
     this.breaker = new CircuitBreaker(g.breakerFailures, g.breakerOpenMs);
-    this.canDefer = g.deferSeconds > 0 && config.sqs.maxReceiveCount > 1;
+    this.canDefer = g.deferSeconds > 0;
     this.budget = new CallBudget(g.maxCallsPerMinute, g.maxTokensPerMinute);
     this.batcher = new ReviewBatcher(
       {
@@ -314,7 +311,8 @@ export class QualityGuard implements OnModuleInit, OnModuleDestroy, BeforeApplic
   /**
    * One verdict per order, in order. Throws only when Redis fails (the caller retries the
    * batch); every model problem ends in the configured policy instead. `mayDefer[i]` (the
-   * first delivery of its message) lets a suspicious order without a cached verdict be
+   * first delivery of its message, on a queue whose redrive policy leaves room for one more
+   * receive: the caller knows the queue) lets a suspicious order without a cached verdict be
    * deferred instead of waited for, so the consumer never holds a batch for the model's
    * latency; on its redelivery the verdict is cached, or (the call failed) the batch waits
    * and the unavailable policy applies. So a message is deferred at most once. `fresh[i]`

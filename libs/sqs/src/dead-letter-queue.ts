@@ -11,6 +11,7 @@ import {
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { QUEUE_TARGET, type QueueTarget } from './queue-target';
 import type { QueueDepth } from './queue-health';
+import { readRedrivePolicy } from './redrive-policy';
 
 /**
  * Message attribute that carries a message's first SQS MessageId when it is sent again
@@ -90,15 +91,9 @@ export class DeadLetterQueue {
   /** The dead-letter queue URL, or undefined when the orders queue has no redrive policy. */
   async url(timeoutMs = 2_000): Promise<string | undefined> {
     if (this.resolved !== undefined) return this.resolved;
-    const attributes = await this.target.client.send(
-      new GetQueueAttributesCommand({ QueueUrl: this.target.queueUrl, AttributeNames: ['RedrivePolicy'] }),
-      { abortSignal: AbortSignal.timeout(timeoutMs) },
-    );
-    const policy = attributes.Attributes?.RedrivePolicy;
-    if (!policy) return undefined;
-    const arn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn ?? '';
+    const policy = await readRedrivePolicy(this.target, timeoutMs);
     // arn:aws:sqs:<region>:<account>:<name>
-    const [, , , , account, name] = arn.split(':');
+    const [, , , , account, name] = (policy?.deadLetterTargetArn ?? '').split(':');
     if (!name) return undefined;
     const found = await this.target.client.send(
       new GetQueueUrlCommand({ QueueName: name, ...(account ? { QueueOwnerAWSAccountId: account } : {}) }),

@@ -7,6 +7,7 @@ import { RedisService } from '@order-pipeline/redis';
 import { ConsumptionGate } from './consumption-gate';
 import { QUEUE_TARGET, type QueueTarget } from './queue-target';
 import { originalMessageId } from './dead-letter-queue';
+import { ReceiveLimit } from './redrive-policy';
 
 /** Longest a message waits before its next delivery after a transient failure (seconds). */
 const MAX_BACKOFF_SECONDS = 900;
@@ -19,7 +20,7 @@ const NO_OUTCOME: Outcome = { messageId: '', kind: 'retry', error: 'no outcome w
  * when a batch handler returns anything but an array, so this always returns one
  * (possibly empty) and never throws. Messages left for retry get a visibility backoff
  * (SQS_RETRY_BACKOFF_SECONDS doubled per receive, at most 900 s); SQS dead-letters
- * them after SQS_MAX_RECEIVE_COUNT receives. A batch in which nothing reached a final
+ * them after the queue's maxReceiveCount receives (its redrive policy). A batch in which nothing reached a final
  * outcome pauses the receives (ConsumptionGate); a batch received or still held while the
  * app shuts down is released (made visible again at once) for another consumer.
  */
@@ -34,6 +35,7 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
     private readonly gate: ConsumptionGate,
     @Inject(QUEUE_TARGET) private readonly target: QueueTarget,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly receiveLimit: ReceiveLimit,
   ) {}
 
   async handle(messages: Message[]): Promise<Message[]> {
@@ -49,12 +51,14 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
       const visibilityMs = this.config.sqs.visibilityTimeoutSeconds * 1000;
       const ready = await this.redis.waitUntilReady(visibilityMs / 2, this.gate.closed);
       if (!ready && this.gate.closed.aborted) return await this.release(messages);
+      const redeliverable = this.receiveLimit.allowsRedelivery();
       const outcomes = await this.processing.processBatch(
         messages.map((m) => ({
           // A redriven message is processed under the id it was first known by.
           id: originalMessageId(m) ?? m.ReceiptHandle ?? '',
           body: m.Body ?? '',
           receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
+          redeliverable,
         })),
       );
       const retry = messages.flatMap((message, i) => {

@@ -11,6 +11,7 @@ import { SampleDataLoader } from './sample-data-loader';
 import { QueueHealth } from './queue-health';
 import { DeadLetterQueue, ORIGINAL_MESSAGE_ID } from './dead-letter-queue';
 import { QueueMetrics } from './queue-metrics';
+import { ReceiveLimit } from './redrive-policy';
 
 /** Opens the queue target once; shared by the consumers, the loader and health. */
 @Module({
@@ -65,7 +66,15 @@ class QueueTargetModule implements OnApplicationShutdown {
       }),
     }),
   ],
-  providers: [OrderBatchHandler, ...ORDER_CONSUMERS, SampleDataLoader, QueueHealth, DeadLetterQueue, QueueMetrics],
+  providers: [
+    OrderBatchHandler,
+    ReceiveLimit,
+    ...ORDER_CONSUMERS,
+    SampleDataLoader,
+    QueueHealth,
+    DeadLetterQueue,
+    QueueMetrics,
+  ],
   exports: [QueueHealth, SampleDataLoader, DeadLetterQueue],
 })
 export class OrderQueueModule {}

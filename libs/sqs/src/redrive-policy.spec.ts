@@ -1,0 +1,117 @@
+import { Logger } from '@nestjs/common';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { loadConfig } from '@order-pipeline/config';
+import type { QueueTarget } from './queue-target';
+import { ReceiveLimit, parseRedrivePolicy } from './redrive-policy';
+
+const DLQ_ARN = 'arn:aws:sqs:us-east-1:000000000000:orders-dlq';
+
+/** A queue target whose GetQueueAttributes answers with `policy` (a string, or an Error to throw). */
+function queue(embedded: boolean, answers: (string | undefined | Error)[]): QueueTarget & { reads: number } {
+  const target = {
+    queueUrl: 'http://127.0.0.1:1/000000000000/orders',
+    embedded,
+    reads: 0,
+    client: {
+      send: () => {
+        const answer = answers[Math.min(target.reads, answers.length - 1)];
+        target.reads += 1;
+        if (answer instanceof Error) return Promise.reject(answer);
+        return Promise.resolve({ Attributes: answer === undefined ? {} : { RedrivePolicy: answer } });
+      },
+    } as unknown as SQSClient,
+    close: () => Promise.resolve(),
+  };
+  return target;
+}
+
+const policy = (maxReceiveCount: number | string): string =>
+  JSON.stringify({ deadLetterTargetArn: DLQ_ARN, maxReceiveCount });
+
+async function limitFor(target: QueueTarget, env: Record<string, string> = {}): Promise<ReceiveLimit> {
+  const limit = new ReceiveLimit(target, loadConfig(env));
+  await limit.onApplicationBootstrap();
+  return limit;
+}
+
+describe('parseRedrivePolicy', () => {
+  it.each([
+    ['a number', policy(5), 5],
+    ['a string of digits', policy('3'), 3],
+    ['missing', JSON.stringify({ deadLetterTargetArn: DLQ_ARN }), undefined],
+    ['not a count', policy('lots'), undefined],
+  ])('reads a maxReceiveCount written as %s', (_, text, count) => {
+    expect(parseRedrivePolicy(text)).toEqual({ deadLetterTargetArn: DLQ_ARN, maxReceiveCount: count });
+  });
+
+  it('says a queue without a policy has none', () => {
+    expect(parseRedrivePolicy(undefined)).toBeUndefined();
+  });
+});
+
+describe('ReceiveLimit (may a first delivery be given back without being dead-lettered)', () => {
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it.each([
+    ['5', true],
+    ['1', false],
+  ])('takes the embedded queue from SQS_MAX_RECEIVE_COUNT=%s, without asking it', async (count, allowed) => {
+    const target = queue(true, [policy(1)]);
+    const limit = await limitFor(target, { SQS_MAX_RECEIVE_COUNT: count });
+    expect([limit.allowsRedelivery(), target.reads]).toEqual([allowed, 0]);
+  });
+
+  it("goes by another queue's own maxReceiveCount, not by SQS_MAX_RECEIVE_COUNT", async () => {
+    const once = await limitFor(queue(false, [policy(1)]), { SQS_MAX_RECEIVE_COUNT: '5' });
+    const more = await limitFor(queue(false, [policy('2')]), { SQS_MAX_RECEIVE_COUNT: '1' });
+    expect([once.allowsRedelivery(), more.allowsRedelivery()]).toEqual([false, true]);
+  });
+
+  it('allows a redelivery on a queue with no dead-letter queue', async () => {
+    expect((await limitFor(queue(false, [undefined]))).allowsRedelivery()).toBe(true);
+  });
+
+  it('allows none while the policy cannot be read, and says why', async () => {
+    const limit = await limitFor(queue(false, [new Error('AccessDenied')]));
+    expect(limit.allowsRedelivery()).toBe(false);
+    expect(Logger.prototype.warn).toHaveBeenCalledWith(expect.stringContaining('AccessDenied'));
+  });
+
+  it('reads the policy again at most once a minute, in the background', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const target = queue(false, [new Error('timeout'), policy(4)]);
+      const limit = await limitFor(target);
+      expect([limit.allowsRedelivery(), target.reads]).toEqual([false, 1]);
+
+      jest.advanceTimersByTime(59_000);
+      expect([limit.allowsRedelivery(), target.reads]).toEqual([false, 1]);
+
+      jest.advanceTimersByTime(1_000);
+      expect(limit.allowsRedelivery()).toBe(false); // answered from what is known; the read starts
+      await new Promise((resolve) => setImmediate(resolve));
+      expect([limit.allowsRedelivery(), target.reads]).toEqual([true, 2]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('keeps the last policy read when a later read fails', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const target = queue(false, [policy(3), new Error('timeout')]);
+      const limit = await limitFor(target);
+      jest.advanceTimersByTime(60_000);
+      limit.allowsRedelivery();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect([limit.allowsRedelivery(), target.reads]).toEqual([true, 2]);
+      expect(Logger.prototype.warn).toHaveBeenCalledWith(expect.stringContaining('the last one read still holds'));
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
