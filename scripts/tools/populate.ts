@@ -25,6 +25,8 @@ Queue:
                                       queue \${SQS_QUEUE_NAME:-orders} (resolved with GetQueueUrl)
   SQS_ENDPOINT                        endpoint override for the SQS client
   AWS_REGION                          region (default: the queue URL's, else us-east-1)
+  SQS_MESSAGE_GROUP_ID                a FIFO queue's (.fifo) message group (default orders); each
+                                      message gets its own deduplication id, so duplicates arrive
 
 Options:
   --concurrency N   SendMessageBatch requests (10 messages each) in flight (default 8)

@@ -107,6 +107,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable} `));
   });
 
+  it.each([
+    ['REDIS_URL', 'redis+cluster://', "must name the cluster's nodes, as redis+cluster://"],
+    ['REDIS_URL', 'rediss+cluster:', "must name the cluster's nodes, as redis+cluster://"],
+    ['REDIS_URL', 'http://127.0.0.1:6379', 'must use redis: or rediss:'],
+    ['QUALITY_GUARD_ENABLED', 'maybe', 'must be true or false, 1 or 0, yes or no, on or off (got "maybe")'],
+  ])('says what %s=%p should look like', (variable, value, message) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(message);
+  });
+
   it('extends visibility every third of the visibility timeout by default', () => {
     expect(loadConfig({ SQS_VISIBILITY_TIMEOUT: '30' }).sqs.heartbeatSeconds).toBe(10);
     expect(loadConfig({ SQS_VISIBILITY_TIMEOUT: '1' }).sqs.heartbeatSeconds).toBe(0);

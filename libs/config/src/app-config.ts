@@ -161,7 +161,7 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   if (['0', 'false', 'no', 'off'].includes(value)) return false;
-  throw new ConfigError(name, `must be true or false (got "${value}")`);
+  throw new ConfigError(name, `must be true or false, 1 or 0, yes or no, on or off (got "${value}")`);
 }
 
 function urlValue(env: Env, name: string, protocols: readonly string[]): string | undefined {
@@ -238,6 +238,12 @@ function redisTarget(env: Env): Pick<AppConfig['redis'], 'url' | 'cluster' | 'cl
     const host = first.host.includes(':') ? `[${first.host}]` : first.host;
     const nodeList = nodesText ? nodesOf('REDIS_CLUSTER_NODES', nodesText) : nodes;
     return { url: `${clusterUrl[1]}://${auth}${host}:${first.port}`, cluster: true, clusterNodes: nodeList };
+  }
+  if (text !== undefined && /^rediss?\+cluster:/i.test(text)) {
+    throw new ConfigError(
+      'REDIS_URL',
+      `must name the cluster's nodes, as redis+cluster://[user:password@]host:port,host:port (got "${text}")`,
+    );
   }
   const url = urlValue(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379';
   if (nodesText !== undefined) {
