@@ -8,61 +8,6 @@ interface UserStats {
   total_spend: number;
 }
 
-interface Schema {
-  $ref?: string;
-  oneOf?: Schema[];
-  type?: string;
-  nullable?: boolean;
-  items?: Schema;
-  required?: string[];
-  properties?: Record<string, Schema>;
-  allOf?: Schema[];
-}
-interface OpenApi {
-  paths: Record<
-    string,
-    { get?: { security?: unknown[]; responses: Record<string, { content?: Record<string, { schema: Schema }> }> } }
-  >;
-  components: { schemas: Record<string, Schema> };
-}
-
-/** The documented schemas of a route's 200 (each branch of a oneOf). */
-function okSchemas(doc: OpenApi, route: string): Schema[] {
-  const schema = doc.paths[route]?.get?.responses['200']?.content?.['application/json']?.schema;
-  if (!schema) return [];
-  return schema.oneOf ?? [schema];
-}
-
-/** Where a JSON value departs from a schema: undocumented or missing fields, wrong types. */
-function misfit(doc: OpenApi, schema: Schema, value: unknown, at = '$'): string[] {
-  if (schema.$ref) return misfit(doc, doc.components.schemas[schema.$ref.split('/').pop() ?? ''] ?? {}, value, at);
-  if (schema.allOf) return schema.allOf.flatMap((s) => misfit(doc, s, value, at));
-  if (value === null) return schema.nullable ? [] : [`${at} is null`];
-  if (schema.type === 'integer') return Number.isInteger(value) ? [] : [`${at} is not an integer`];
-  if (schema.type === 'number') return typeof value === 'number' ? [] : [`${at} is not a number`];
-  if (schema.type === 'string') return typeof value === 'string' ? [] : [`${at} is not a string`];
-  if (schema.type === 'boolean') return typeof value === 'boolean' ? [] : [`${at} is not a boolean`];
-  if (schema.type === 'array') {
-    if (!Array.isArray(value)) return [`${at} is not an array`];
-    return value.flatMap((v, i) => misfit(doc, schema.items ?? {}, v, `${at}[${i}]`));
-  }
-  if (schema.properties) {
-    if (typeof value !== 'object' || Array.isArray(value)) return [`${at} is not an object`];
-    const record = value as Record<string, unknown>;
-    return [
-      ...Object.keys(record)
-        .filter((k) => !(k in (schema.properties ?? {})))
-        .map((k) => `${at}.${k} is not documented`),
-      ...(schema.required ?? []).filter((k) => !(k in record)).map((k) => `${at}.${k} is missing`),
-      ...Object.entries(schema.properties)
-        .filter(([k]) => k in record)
-        .flatMap(([k, s]) => misfit(doc, s, record[k], `${at}.${k}`)),
-    ];
-  }
-  // A schema this check does not read would let any value pass: say so instead.
-  return [`${at}: schema ${JSON.stringify(schema)} is not checked`];
-}
-
 describe('order pipeline (SQS -> Redis -> HTTP)', () => {
   let t: TestApp;
 
@@ -174,44 +119,6 @@ describe('order pipeline (SQS -> Redis -> HTTP)', () => {
     ]);
     const ui = await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}/docs`);
     expect([ui.status, await ui.text()]).toEqual([200, expect.stringContaining('swagger-ui')]);
-  });
-
-  it('documents each stats answer with the fields it really has', async () => {
-    await t.send([anOrder().with({ user_id: 'u-doc', order_timestamp: '2026-01-05T10:00:00Z' }).json()]);
-    await eventually(async () => (await globalStats()).total_orders === 1);
-    const doc = (await t.get<OpenApi>('/docs-json')).body;
-    const answers: [path: string, route: string, body: unknown][] = [];
-    for (const [path, route] of [
-      ['/users/u-doc/stats', '/users/{user_id}/stats'],
-      ['/users/u-doc/stats?from=2026-01-01&to=2026-01-31', '/users/{user_id}/stats'],
-      ['/stats/global', '/stats/global'],
-      ['/stats/top-users?limit=3', '/stats/top-users'],
-      ['/stats/range?from=2026-01-01&to=2026-01-31&granularity=month', '/stats/range'],
-    ] as const) {
-      answers.push([path, route, (await t.get(path)).body]);
-    }
-    for (const [path, route, body] of answers) {
-      const schemas = okSchemas(doc, route);
-      const documented = schemas.map((schema) => misfit(doc, schema, body));
-      const verdict =
-        schemas.length === 0 ? ['no 200 schema'] : documented.some((f) => f.length === 0) ? [] : documented;
-      expect([path, verdict]).toEqual([path, []]);
-    }
-  });
-
-  it('documents which routes need the read key', async () => {
-    const doc = (await t.get<OpenApi>('/docs-json')).body;
-    const secured = (route: string): boolean => {
-      const op = doc.paths[route]?.get;
-      return op?.security !== undefined && op.responses['401'] !== undefined;
-    };
-    expect(['/users/{user_id}/stats', '/stats/global', '/orders/rejected', '/metrics'].map(secured)).toEqual([
-      true,
-      true,
-      true,
-      true,
-    ]);
-    expect(['/health/live', '/health/ready'].map(secured)).toEqual([false, false]);
   });
 
   it('ranks a user whose orders add up to 0.00 last by spend, as it lists them by orders', async () => {

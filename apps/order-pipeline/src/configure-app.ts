@@ -14,6 +14,7 @@ import {
   createValidationPipe,
   decodablePath,
   deferBodyError,
+  documentReadAccess,
   routeMethodsOf,
   type RouterStack,
 } from '@order-pipeline/stats';
@@ -66,18 +67,21 @@ export function configureApp(app: INestApplication): INestApplication {
   );
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Order Pipeline')
-      .setDescription(
-        'Exact, exactly-once order statistics from an SQS stream. Money is a JSON number with at most 2 decimals; ' +
-          'dates are UTC days (YYYY-MM-DD); a bad parameter gets a 400 whose `parameter` names it.',
-      )
-      .setVersion('0.1.0')
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key' }, 'bearer')
-      .build(),
+  const document = documentReadAccess(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Order Pipeline')
+        .setDescription(
+          'Exact, exactly-once order statistics from an SQS stream. Money is a JSON number with at most 2 decimals; ' +
+            'dates are UTC days (YYYY-MM-DD); a bad parameter gets a 400 whose `parameter` names it.',
+        )
+        .setVersion('0.1.0')
+        .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'api-key')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key' }, 'bearer')
+        .build(),
+    ),
+    config.http.readApiKey !== undefined,
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   // Express's router tells the filter which methods a path has: 405 rather than 404.

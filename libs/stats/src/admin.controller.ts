@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Controller,
   Get,
   HttpCode,
@@ -14,9 +15,11 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiPayloadTooLargeResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
+  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import { RejectionReprocessor, type ReprocessResult } from '@order-pipeline/processing';
 import { DeadLetterQueue, type DeadLetterPeek, type RedriveResult } from '@order-pipeline/sqs';
@@ -30,6 +33,19 @@ import {
 import { AdminRoute } from './api-keys';
 import { ApiPathId, PathId } from './query.dto';
 import { ErrorDto } from './response.dto';
+
+/** The POST routes take no body, but one sent is still read (and refused as any body would be). */
+const ApiBodyRefusals = (): MethodDecorator =>
+  applyDecorators(
+    ApiPayloadTooLargeResponse({
+      type: ErrorDto,
+      description: 'A body over HTTP_BODY_LIMIT_BYTES (this route takes none).',
+    }),
+    ApiUnsupportedMediaTypeResponse({
+      type: ErrorDto,
+      description: 'A body in a charset or content encoding the app does not read.',
+    }),
+  );
 
 /** Operator tools: look at and move back dead letters, reprocess a rejected order. ADMIN_API_KEY only. */
 @ApiTags('admin')
@@ -65,7 +81,11 @@ export class AdminController {
   })
   @ApiOkResponse({ type: RedriveResultDto })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'The orders queue has no dead-letter queue.' })
-  @ApiBadRequestResponse({ type: ErrorDto, description: '`limit` is invalid; `parameter` names it.' })
+  @ApiBadRequestResponse({
+    type: ErrorDto,
+    description: '`limit` is invalid, or a body was sent that cannot be read (`body`); `parameter` names which.',
+  })
+  @ApiBodyRefusals()
   @ApiServiceUnavailableResponse({
     type: ErrorDto,
     description: 'The queue does not answer; retry later (messages moved before it stopped answering stay moved).',
@@ -89,7 +109,11 @@ export class AdminController {
     type: ErrorDto,
     description: 'Redis (or the guard under the hold policy) is unavailable.',
   })
-  @ApiBadRequestResponse({ type: ErrorDto, description: '`order_id` is invalid; `parameter` names it.' })
+  @ApiBadRequestResponse({
+    type: ErrorDto,
+    description: '`order_id` is invalid, or a body was sent that cannot be read (`body`); `parameter` names which.',
+  })
+  @ApiBodyRefusals()
   @ApiPathId('order_id')
   reprocess(@PathId('order_id') order_id: string): Promise<ReprocessResult> {
     return this.reprocessor.reprocess(order_id);

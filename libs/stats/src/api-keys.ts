@@ -17,6 +17,8 @@ import {
   ApiServiceUnavailableResponse,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  type OpenAPIObject,
+  type OperationObject,
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
@@ -43,8 +45,35 @@ export const AdminRoute = (): MethodDecorator & ClassDecorator =>
     ApiBearerAuth('bearer'),
     ApiUnauthorizedResponse({ type: ErrorDto, description: 'No key, or not the admin key.' }),
     ApiForbiddenResponse({ type: ErrorDto, description: 'Admin routes are disabled: ADMIN_API_KEY is not set.' }),
-    ApiTooManyRequestsResponse({ type: ErrorDto, description: 'More than ADMIN_RATE_LIMIT_PER_MINUTE requests.' }),
+    ApiTooManyRequestsResponse({
+      type: ErrorDto,
+      description: 'More than ADMIN_RATE_LIMIT_PER_MINUTE requests.',
+      headers: {
+        'Retry-After': { description: 'Seconds until a request is taken again.', schema: { type: 'integer' } },
+      },
+    }),
   );
+
+/** The 401 of a read route, by which documentReadAccess knows one in the OpenAPI document. */
+const READ_KEY_REFUSED = 'The request has no key, or another key than the read or the admin key.';
+
+/**
+ * Says in the OpenAPI document what the read routes need in this deployment: with
+ * READ_API_KEY set, a key (the read or the admin key, either way of sending it); without
+ * it, nothing (no security requirement, no 401), so a generated client does not ask for a
+ * key that no one needs.
+ */
+export function documentReadAccess(document: OpenAPIObject, readKeySet: boolean): OpenAPIObject {
+  for (const path of Object.values(document.paths)) {
+    for (const operation of Object.values(path) as OperationObject[]) {
+      const refused = operation.responses?.['401'] as { description?: string } | undefined;
+      if (readKeySet || refused?.description !== READ_KEY_REFUSED) continue;
+      delete operation.security;
+      delete operation.responses['401'];
+    }
+  }
+  return document;
+}
 
 /**
  * Documents a read route (the default access, so this changes nothing at run time): it needs
@@ -57,8 +86,7 @@ export const ReadRoute = ({ readsRedis = true }: { readsRedis?: boolean } = {}):
     ApiBearerAuth('bearer'),
     ApiUnauthorizedResponse({
       type: ErrorDto,
-      description:
-        'READ_API_KEY is set and the request has no key, or another key. Without READ_API_KEY the route is open.',
+      description: READ_KEY_REFUSED,
     }),
     ...(readsRedis
       ? [ApiServiceUnavailableResponse({ type: ErrorDto, description: 'Redis does not answer; retry later.' })]

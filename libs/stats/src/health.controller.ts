@@ -19,11 +19,57 @@ const READY_EXAMPLE = {
     process: { status: 'up' },
     redis: { status: 'up' },
     queue: { status: 'up', visible: 0, in_flight: 0, delayed: 0 },
-    quality_guard: { status: 'up' },
+    quality_guard: {
+      status: 'up',
+      mode: 'offline',
+      model: null,
+      breaker: 'closed',
+      on_unavailable: 'fail-open',
+      healthy: true,
+      impaired: false,
+    },
   },
   error: {},
   details: {},
 };
+
+const NOT_READY_EXAMPLE = {
+  status: 'error',
+  info: { process: { status: 'up' }, queue: { status: 'up', visible: 0, in_flight: 0, delayed: 0 } },
+  error: { redis: { status: 'down', message: 'not connected: connect ECONNREFUSED 127.0.0.1:6379' } },
+  details: {
+    process: { status: 'up' },
+    redis: { status: 'down', message: 'not connected: connect ECONNREFUSED 127.0.0.1:6379' },
+  },
+};
+
+/** One check of a report: up or down, and what it adds (why it is down, queue depths, the guard's state). */
+const CHECKS_SCHEMA = {
+  type: 'object',
+  additionalProperties: {
+    type: 'object',
+    required: ['status'],
+    properties: { status: { type: 'string', enum: ['up', 'down'] } },
+    additionalProperties: true,
+  },
+};
+
+/**
+ * The health report (@nestjs/terminus's shape, which probes and load balancers read): the
+ * checks that passed in `info`, those that failed in `error`, all of them in `details`.
+ * Not the API's error shape, on purpose: a 503 here is a report, not a refused request.
+ */
+const healthReport = (example: object): Record<string, unknown> => ({
+  type: 'object',
+  required: ['status', 'info', 'error', 'details'],
+  properties: {
+    status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] },
+    info: CHECKS_SCHEMA,
+    error: CHECKS_SCHEMA,
+    details: CHECKS_SCHEMA,
+  },
+  example,
+});
 
 /**
  * Liveness and readiness (@nestjs/terminus). Ready means Redis answers PING within 1 s and
@@ -48,7 +94,7 @@ export class HealthController implements OnModuleDestroy {
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process is up and serving HTTP (checks nothing else)' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', info: {}, error: {}, details: {} } } })
+  @ApiOkResponse({ schema: healthReport({ status: 'ok', info: {}, error: {}, details: {} }) })
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
@@ -64,9 +110,11 @@ export class HealthController implements OnModuleDestroy {
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: Redis and the orders queue answer; quality guard details' })
-  @ApiOkResponse({ schema: { example: READY_EXAMPLE } })
+  @ApiOkResponse({ schema: healthReport(READY_EXAMPLE) })
   @ApiServiceUnavailableResponse({
-    description: 'Redis or the queue does not answer, or the app is shutting down; `error` names which.',
+    description:
+      'Redis or the queue does not answer, or the app is shutting down; `error` names which, with a `message` saying why. The same report as the 200, not the error shape of the other routes.',
+    schema: healthReport(NOT_READY_EXAMPLE),
   })
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     try {
@@ -149,7 +197,12 @@ export class MetricsController {
     description:
       'Messages by outcome and reason, batch latency and size histograms, in-flight messages, queue and dead-letter depth, oldest message age, Redis errors, quality guard counters and state, Node.js process metrics. Needs READ_API_KEY when it is set.',
   })
-  @ApiOkResponse({ description: 'Prometheus text exposition format.' })
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format.',
+    content: {
+      'text/plain': { schema: { type: 'string', example: 'order_pipeline_messages_total{outcome="accepted"} 1830' } },
+    },
+  })
   render(): Promise<string> {
     return this.metrics.render();
   }

@@ -8,5 +8,5 @@ export {
   routeMethodsOf,
 } from './http-errors';
 export type { RouterStack } from './http-errors';
-export { PublicRoute } from './api-keys';
+export { PublicRoute, documentReadAccess } from './api-keys';
 export { ParameterException } from './parameter-exception';

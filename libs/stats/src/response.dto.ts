@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import type {
   GlobalStatsView,
   OrderStatusView,
@@ -97,9 +97,10 @@ export class ReasonDto {
   @ApiProperty({ example: 'order_value should not be null or undefined' }) message!: string;
 }
 
-export class ConflictNoteDto {
-  @ApiProperty() received_at!: string;
-  @ApiProperty({ type: [ReasonDto] }) reasons!: ReasonDto[];
+/** The shape of OrderStatusDto.last_conflict (documented inline there). */
+export interface ConflictNoteDto {
+  received_at: string;
+  reasons: ReasonDto[];
 }
 
 export class OrderStatusDto implements OrderStatusView {
@@ -108,7 +109,19 @@ export class OrderStatusDto implements OrderStatusView {
   @ApiProperty({ nullable: true, type: String }) user_id!: string | null;
   @ApiProperty({ nullable: true, type: String }) first_seen_at!: string | null;
   @ApiProperty({ type: [ReasonDto] }) reasons!: ReasonDto[];
-  @ApiProperty({ type: ConflictNoteDto, nullable: true }) last_conflict!: ConflictNoteDto | null;
+  // Inline rather than a reference: OpenAPI 3.0's `nullable` does not reach through the
+  // `allOf` a nullable reference becomes, so validators and generated clients refused null.
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    description: 'The latest message that reused this order_id with other content; null when none did.',
+    required: ['received_at', 'reasons'],
+    properties: {
+      received_at: { type: 'string', example: '2026-03-05T08:00:00.000Z' },
+      reasons: { type: 'array', items: { $ref: getSchemaPath(ReasonDto) } },
+    },
+  })
+  last_conflict!: ConflictNoteDto | null;
 }
 
 export class RejectedOrderDto implements RejectedOrderView {
