@@ -73,6 +73,7 @@ describe('every answer of the running app, as its OpenAPI document describes it'
     { path: '/users/nobody/stats', route: '/users/{user_id}/stats', status: 404 },
     { path: '/users/%FF/stats', route: '/users/{user_id}/stats', status: 400 },
     { path: '/users/c-user/stats?colour=red', route: '/users/{user_id}/stats', status: 400 },
+    { path: '/users/c-user/stats?%FF=1', route: '/users/{user_id}/stats', status: 400 },
     { path: '/stats/global', route: '/stats/global', status: 200 },
     { path: '/stats/global?from=2026-01-01', route: '/stats/global', status: 400 },
     { path: '/stats/top-users?limit=3', route: '/stats/top-users', status: 200 },

@@ -76,6 +76,11 @@ class StrictQueryValidationPipe extends ValidationPipe {
     const hit = kept?.get(query);
     if (hit) return copy(hit);
     const unknown = keys.find((key) => !this.known(metatype).has(key));
+    if (unknown?.includes('\uFFFD') === true) {
+      // Express decodes a name that is not percent-encoded UTF-8 with replacement characters:
+      // naming the parameter by them would tell the client nothing.
+      throw new ParameterException('query', 'a query parameter name is not valid percent-encoded UTF-8');
+    }
     if (unknown !== undefined) throw new ParameterException(unknown, `unknown parameter ${unknown}`);
     // Every parameter takes one value: `?from=a&from=b` is a list, which no check below names as such.
     const repeated = keys.find((key) => Array.isArray((value as Record<string, unknown>)[key]));

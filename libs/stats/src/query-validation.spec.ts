@@ -76,6 +76,14 @@ describe('the request pipe, asked the same query again', () => {
   });
 });
 
+describe('the request pipe, given a parameter name that is not UTF-8', () => {
+  it('says so instead of naming the parameter by replacement characters', async () => {
+    const refusal = createValidationPipe().transform({ '\uFFFD': '1' }, query(TopUsersQueryDto));
+    await expect(refusal).rejects.toThrow('a query parameter name is not valid percent-encoded UTF-8');
+    await expect(refusal).rejects.toMatchObject({ parameter: 'query' });
+  });
+});
+
 describe('the request pipe, given a parameter twice', () => {
   it.each([
     [{ granularity: ['month', 'month'], from: '2026-01-01', to: '2026-01-31' }, 'granularity'],
