@@ -25,6 +25,16 @@ const listed = async (t: TestApp): Promise<Listed[]> =>
 const rejectedIds = async (t: TestApp): Promise<string[]> =>
   (await t.get<Page<{ order_id: string }>>('/orders/rejected?limit=500')).body.items.map((i) => i.order_id);
 
+/** A model that rejects every order it is shown. */
+const rejectEvery: FakeMessagesApi['reply'] = (r) => ({
+  verdicts: r.orders.map((o) => ({
+    order_id: o.order_id,
+    decision: 'reject',
+    code: 'fraud_suspected',
+    explanation: 'card testing pattern',
+  })),
+});
+
 describe('the AI quality guard in the running pipeline (real SDK, fake Messages API)', () => {
   const api = new FakeMessagesApi();
   let t: TestApp;
@@ -178,14 +188,7 @@ describe('a queue whose redrive policy allows one receive, while SQS_MAX_RECEIVE
 
   beforeAll(async () => {
     const baseUrl = await api.start();
-    api.reply = (r) => ({
-      verdicts: r.orders.map((o) => ({
-        order_id: o.order_id,
-        decision: 'reject',
-        code: 'fraud_suspected',
-        explanation: 'card testing pattern',
-      })),
-    });
+    api.reply = rejectEvery;
     // The app is not told the queue's limit: SQS_MAX_RECEIVE_COUNT (default 5) is the
     // embedded emulator's setting, and this queue is another one.
     const queues = await createQueuePair('1');
@@ -287,14 +290,7 @@ describe('an order accepted while the model was down, and sent again once it is 
       expect.objectContaining({ source: 'rules', checked: false }),
     ]);
 
-    api.reply = (r) => ({
-      verdicts: r.orders.map((o) => ({
-        order_id: o.order_id,
-        decision: 'reject',
-        code: 'fraud_suspected',
-        explanation: 'card testing pattern',
-      })),
-    });
+    api.reply = rejectEvery;
     const before = (await t.get<GlobalStats>('/stats/global')).body;
     await t.send([body]);
     await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.duplicates === before.duplicates + 1);
