@@ -117,6 +117,16 @@ describe('every answer of the running app, as its OpenAPI document describes it'
     },
   ];
 
+  it('marks every field of every documented shape as always present, except those that may be left out', () => {
+    const optional = Object.entries(contract.document.components.schemas).flatMap(([name, schema]) => {
+      const { properties = {}, required = [] } = schema as { properties?: object; required?: string[] };
+      return Object.keys(properties)
+        .filter((field) => !required.includes(field))
+        .map((field) => `${name}.${field}`);
+    });
+    expect(optional).toEqual(['ErrorDto.parameter']);
+  });
+
   it.each(calls.map((c) => [c.method ?? 'GET', c.path, c.status, c] as const))(
     '%s %s answers %i as documented',
     async (_method, _path, status, call) => {
@@ -181,6 +191,26 @@ describe('the security the document declares', () => {
     expect(await securityOf({ READ_API_KEY: 'contract-read-key-0123456789' })).toEqual(
       readRoutes.map((route) => [route, keyed, true]),
     );
+  });
+
+  it('answers a read route asked without the key with a 401 as documented, when READ_API_KEY is set', async () => {
+    const t = await startTestApp({ READ_API_KEY: 'contract-read-key-0123456789' });
+    try {
+      const call: Call = { path: '/stats/global', route: '/stats/global', status: 401 };
+      expect(await checked(t, await contractOf(t), call)).toEqual([401, []]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers an admin route with a 403 as documented, when ADMIN_API_KEY is not set', async () => {
+    const t = await startTestApp();
+    try {
+      const call: Call = { path: '/admin/dead-letters', route: '/admin/dead-letters', status: 403, headers: admin };
+      expect(await checked(t, await contractOf(t), call)).toEqual([403, []]);
+    } finally {
+      await t.close();
+    }
   });
 
   it('keeps the health probes open even when READ_API_KEY is set', async () => {

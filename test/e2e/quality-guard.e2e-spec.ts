@@ -210,7 +210,8 @@ describe('a queue whose redrive policy allows one receive, while SQS_MAX_RECEIVE
   it('decides a suspicious order in its batch: deferring it would dead-letter it', async () => {
     await t.send([anOrder().with({ order_id: 'qg-one-receive', user_id: 'u-fraud' }).json()]);
 
-    await eventually(async () => (await rejectedIds(t)).includes('QG-ONE-RECEIVE'));
+    // Well inside the test's own timeout, so a deferred (dead-lettered) order fails here.
+    await eventually(async () => (await rejectedIds(t)).includes('QG-ONE-RECEIVE'), 15_000);
     expect((await t.get<Snapshot>('/quality-guard')).body.counters.deferred ?? 0).toBe(0);
     await t.drained();
     const dlq = await t.sqs.send(

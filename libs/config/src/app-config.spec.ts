@@ -108,13 +108,29 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    ['REDIS_URL', 'redis+cluster://', "must name the cluster's nodes, as redis+cluster://"],
-    ['REDIS_URL', 'rediss+cluster:', "must name the cluster's nodes, as redis+cluster://"],
+    ['REDIS_URL', 'redis+cluster://', 'at least one node'],
+    ['REDIS_URL', 'rediss+cluster:', 'must be rediss+cluster://[user:password@]host:port,host:port'],
+    ['REDIS_URL', 'redis+cluster://h:1,h:2/0', 'nothing after the nodes (a cluster has only database 0)'],
     ['REDIS_URL', 'http://127.0.0.1:6379', 'must use redis: or rediss:'],
     ['QUALITY_GUARD_ENABLED', 'maybe', 'must be true or false, 1 or 0, yes or no, on or off (got "maybe")'],
   ])('says what %s=%p should look like', (variable, value, message) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(message);
   });
+
+  it('reads a redis+cluster:// URL whatever the case of its scheme', () => {
+    expect(loadConfig({ REDIS_URL: 'REDIS+CLUSTER://h1:7000,h2:7001' }).redis).toMatchObject({
+      url: 'redis://h1:7000',
+      cluster: true,
+    });
+  });
+
+  it.each(['redis+cluster://app:s3cret@h:1/0', 'redis+cluster://app:s3cret@', 'redis://app:s3cret@h:1:2:3'])(
+    'never shows the password of REDIS_URL=%p in its error',
+    (url) => {
+      expect(() => loadConfig({ REDIS_URL: url })).toThrow(/\*\*\*@/);
+      expect(() => loadConfig({ REDIS_URL: url })).not.toThrow(/s3cret/);
+    },
+  );
 
   it('extends visibility every third of the visibility timeout by default', () => {
     expect(loadConfig({ SQS_VISIBILITY_TIMEOUT: '30' }).sqs.heartbeatSeconds).toBe(10);

@@ -164,6 +164,11 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, 1 or 0, yes or no, on or off (got "${value}")`);
 }
 
+/** A URL as an error may show it: its user and password replaced by ***. */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
+}
+
 function urlValue(env: Env, name: string, protocols: readonly string[]): string | undefined {
   const value = raw(env, name);
   if (value === undefined) return undefined;
@@ -171,7 +176,7 @@ function urlValue(env: Env, name: string, protocols: readonly string[]): string 
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError(name, `must be a URL (got "${value}")`);
+    throw new ConfigError(name, `must be a URL (got "${withoutCredentials(value)}")`);
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must use ${protocols.join(' or ')} (got "${parsed.protocol}")`);
@@ -223,7 +228,7 @@ function hostPort(variable: string, text: string): HostPort {
  */
 function redisTarget(env: Env): Pick<AppConfig['redis'], 'url' | 'cluster' | 'clusterNodes'> {
   const text = raw(env, 'REDIS_URL');
-  const clusterUrl = text === undefined ? null : /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/.exec(text);
+  const clusterUrl = text === undefined ? null : /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#@]+)\/?$/i.exec(text);
   const nodesText = raw(env, 'REDIS_CLUSTER_NODES');
   const nodesOf = (variable: string, list: string): HostPort[] =>
     list
@@ -232,17 +237,22 @@ function redisTarget(env: Env): Pick<AppConfig['redis'], 'url' | 'cluster' | 'cl
       .map((n) => hostPort(variable, n));
   if (clusterUrl) {
     const nodes = nodesOf('REDIS_URL', clusterUrl[3] ?? '');
-    if (nodes.length === 0) throw new ConfigError('REDIS_URL', `names no cluster node (got "${text}")`);
+    if (nodes.length === 0) {
+      throw new ConfigError('REDIS_URL', `names no cluster node (got "${withoutCredentials(text ?? '')}")`);
+    }
     const first = nodes[0];
     const auth = clusterUrl[2] ? `${clusterUrl[2]}@` : '';
     const host = first.host.includes(':') ? `[${first.host}]` : first.host;
     const nodeList = nodesText ? nodesOf('REDIS_CLUSTER_NODES', nodesText) : nodes;
-    return { url: `${clusterUrl[1]}://${auth}${host}:${first.port}`, cluster: true, clusterNodes: nodeList };
+    const scheme = (clusterUrl[1] ?? 'redis').toLowerCase();
+    return { url: `${scheme}://${auth}${host}:${first.port}`, cluster: true, clusterNodes: nodeList };
   }
-  if (text !== undefined && /^rediss?\+cluster:/i.test(text)) {
+  const clusterScheme = text === undefined ? null : /^(rediss?\+cluster):/i.exec(text);
+  if (text !== undefined && clusterScheme) {
     throw new ConfigError(
       'REDIS_URL',
-      `must name the cluster's nodes, as redis+cluster://[user:password@]host:port,host:port (got "${text}")`,
+      `must be ${clusterScheme[1]?.toLowerCase()}://[user:password@]host:port,host:port: at least one node, ` +
+        `and nothing after the nodes (a cluster has only database 0) (got "${withoutCredentials(text)}")`,
     );
   }
   const url = urlValue(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379';

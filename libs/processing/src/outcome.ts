@@ -8,9 +8,10 @@ export interface InboundMessage {
   /** ApproximateReceiveCount (1 on the first delivery). */
   readonly receiveCount: number;
   /**
-   * False when the queue would dead-letter the message on its next receive, or that is not
-   * known (its redrive policy): then it is never given back for a planned redelivery (the
-   * quality guard's deferral). Absent: it may be.
+   * False when the queue would dead-letter the message on its next receive (its receives
+   * have reached the redrive policy's maxReceiveCount), or when that count is not known:
+   * then it is never given back for a planned redelivery (the quality guard's deferral).
+   * Absent: it may be.
    */
   readonly redeliverable?: boolean;
   /** Ask the quality guard's model again even when its verdict is cached (a reprocess). */

@@ -51,15 +51,17 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
       const visibilityMs = this.config.sqs.visibilityTimeoutSeconds * 1000;
       const ready = await this.redis.waitUntilReady(visibilityMs / 2, this.gate.closed);
       if (!ready && this.gate.closed.aborted) return await this.release(messages);
-      const redeliverable = this.receiveLimit.allowsRedelivery();
       const outcomes = await this.processing.processBatch(
-        messages.map((m) => ({
-          // A redriven message is processed under the id it was first known by.
-          id: originalMessageId(m) ?? m.ReceiptHandle ?? '',
-          body: m.Body ?? '',
-          receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
-          redeliverable,
-        })),
+        messages.map((m) => {
+          const receiveCount = Number(m.Attributes?.ApproximateReceiveCount ?? 1);
+          return {
+            // A redriven message is processed under the id it was first known by.
+            id: originalMessageId(m) ?? m.ReceiptHandle ?? '',
+            body: m.Body ?? '',
+            receiveCount,
+            redeliverable: this.receiveLimit.allowsAnotherReceive(receiveCount),
+          };
+        }),
       );
       const retry = messages.flatMap((message, i) => {
         const outcome = outcomes[i] ?? NO_OUTCOME;

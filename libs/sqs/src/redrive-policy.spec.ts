@@ -7,13 +7,18 @@ import { ReceiveLimit, parseRedrivePolicy } from './redrive-policy';
 const DLQ_ARN = 'arn:aws:sqs:us-east-1:000000000000:orders-dlq';
 
 /** A queue target whose GetQueueAttributes answers with `policy` (a string, or an Error to throw). */
-function queue(embedded: boolean, answers: (string | undefined | Error)[]): QueueTarget & { reads: number } {
+function queue(
+  embedded: boolean,
+  answers: (string | undefined | Error)[],
+): QueueTarget & { reads: number; requested: unknown[] } {
   const target = {
     queueUrl: 'http://127.0.0.1:1/000000000000/orders',
     embedded,
     reads: 0,
+    requested: [] as unknown[],
     client: {
-      send: () => {
+      send: (command: { input: { AttributeNames?: string[] } }) => {
+        target.requested.push(command.input.AttributeNames);
         const answer = answers[Math.min(target.reads, answers.length - 1)];
         target.reads += 1;
         if (answer instanceof Error) return Promise.reject(answer);
@@ -49,36 +54,55 @@ describe('parseRedrivePolicy', () => {
   });
 });
 
-describe('ReceiveLimit (may a first delivery be given back without being dead-lettered)', () => {
+describe('ReceiveLimit (may a message be given back without being dead-lettered)', () => {
   beforeEach(() => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   });
   afterEach(() => jest.restoreAllMocks());
 
+  /** allowsAnotherReceive for messages received once, twice and three times. */
+  const answers = (limit: ReceiveLimit): boolean[] => [1, 2, 3].map((n) => limit.allowsAnotherReceive(n));
+
   it.each([
-    ['5', true],
-    ['1', false],
+    ['5', [true, true, true]],
+    ['2', [true, false, false]],
+    ['1', [false, false, false]],
   ])('takes the embedded queue from SQS_MAX_RECEIVE_COUNT=%s, without asking it', async (count, allowed) => {
     const target = queue(true, [policy(1)]);
     const limit = await limitFor(target, { SQS_MAX_RECEIVE_COUNT: count });
-    expect([limit.allowsRedelivery(), target.reads]).toEqual([allowed, 0]);
+    expect([answers(limit), target.reads]).toEqual([allowed, 0]);
   });
 
   it("goes by another queue's own maxReceiveCount, not by SQS_MAX_RECEIVE_COUNT", async () => {
-    const once = await limitFor(queue(false, [policy(1)]), { SQS_MAX_RECEIVE_COUNT: '5' });
-    const more = await limitFor(queue(false, [policy('2')]), { SQS_MAX_RECEIVE_COUNT: '1' });
-    expect([once.allowsRedelivery(), more.allowsRedelivery()]).toEqual([false, true]);
+    const target = queue(false, [policy('3')]);
+    const limit = await limitFor(target, { SQS_MAX_RECEIVE_COUNT: '1' });
+    expect(answers(limit)).toEqual([true, true, false]);
+    expect(target.requested).toEqual([['RedrivePolicy']]);
   });
 
-  it('allows a redelivery on a queue with no dead-letter queue', async () => {
-    expect((await limitFor(queue(false, [undefined]))).allowsRedelivery()).toBe(true);
+  it('allows any redelivery on a queue with no dead-letter queue', async () => {
+    expect(answers(await limitFor(queue(false, [undefined])))).toEqual([true, true, true]);
+  });
+
+  it.each([
+    ['does not state the count', JSON.stringify({ deadLetterTargetArn: DLQ_ARN })],
+    ['states a count of 0', policy(0)],
+    ['is not JSON', '{"deadLetterTargetArn":'],
+  ])('allows none when the policy %s', async (_, text) => {
+    expect(answers(await limitFor(queue(false, [text])))).toEqual([false, false, false]);
   });
 
   it('allows none while the policy cannot be read, and says why', async () => {
-    const limit = await limitFor(queue(false, [new Error('AccessDenied')]));
-    expect(limit.allowsRedelivery()).toBe(false);
-    expect(Logger.prototype.warn).toHaveBeenCalledWith(expect.stringContaining('AccessDenied'));
+    const denied = Object.assign(new Error('Access to the resource is denied'), {
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
+    const limit = await limitFor(queue(false, [denied]));
+    expect(answers(limit)).toEqual([false, false, false]);
+    expect(Logger.prototype.warn).toHaveBeenCalledWith(
+      expect.stringContaining('(AccessDenied: Access to the resource is denied, HTTP 403)'),
+    );
   });
 
   it('reads the policy again at most once a minute, in the background', async () => {
@@ -86,15 +110,15 @@ describe('ReceiveLimit (may a first delivery be given back without being dead-le
     try {
       const target = queue(false, [new Error('timeout'), policy(4)]);
       const limit = await limitFor(target);
-      expect([limit.allowsRedelivery(), target.reads]).toEqual([false, 1]);
+      expect([limit.allowsAnotherReceive(1), target.reads]).toEqual([false, 1]);
 
       jest.advanceTimersByTime(59_000);
-      expect([limit.allowsRedelivery(), target.reads]).toEqual([false, 1]);
+      expect([limit.allowsAnotherReceive(1), target.reads]).toEqual([false, 1]);
 
       jest.advanceTimersByTime(1_000);
-      expect(limit.allowsRedelivery()).toBe(false); // answered from what is known; the read starts
+      expect(limit.allowsAnotherReceive(1)).toBe(false); // answered from what is known; the read starts
       await new Promise((resolve) => setImmediate(resolve));
-      expect([limit.allowsRedelivery(), target.reads]).toEqual([true, 2]);
+      expect([limit.allowsAnotherReceive(1), target.reads]).toEqual([true, 2]);
     } finally {
       jest.useRealTimers();
     }
@@ -106,10 +130,39 @@ describe('ReceiveLimit (may a first delivery be given back without being dead-le
       const target = queue(false, [policy(3), new Error('timeout')]);
       const limit = await limitFor(target);
       jest.advanceTimersByTime(60_000);
-      limit.allowsRedelivery();
+      limit.allowsAnotherReceive(1);
       await new Promise((resolve) => setImmediate(resolve));
-      expect([limit.allowsRedelivery(), target.reads]).toEqual([true, 2]);
+      expect([limit.allowsAnotherReceive(1), target.reads]).toEqual([true, 2]);
       expect(Logger.prototype.warn).toHaveBeenCalledWith(expect.stringContaining('the last one read still holds'));
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('logs what it found once, not on every read that finds the same', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const limit = await limitFor(queue(false, [policy(5)]));
+      for (let i = 0; i < 3; i++) {
+        jest.advanceTimersByTime(60_000);
+        limit.allowsAnotherReceive(1);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(Logger.prototype.log).toHaveBeenCalledTimes(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('reads nothing more once the app shuts down', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const target = queue(false, [policy(5)]);
+      const limit = await limitFor(target);
+      limit.onApplicationShutdown();
+      jest.advanceTimersByTime(60_000);
+      limit.allowsAnotherReceive(1);
+      expect(target.reads).toBe(1);
     } finally {
       jest.useRealTimers();
     }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { QUEUE_TARGET, type QueueTarget } from './queue-target';
@@ -34,77 +34,86 @@ export function parseRedrivePolicy(text: string | undefined): RedrivePolicy | un
 const REREAD_MS = 60_000;
 
 /**
- * Whether a message on its first receive may be given back for a planned redelivery (the
- * quality guard's deferral) without SQS dead-lettering it on that redelivery: only when the
- * queue's redrive policy allows more than one receive, or the queue has none.
+ * Whether a message may be given back for a planned redelivery (the quality guard's
+ * deferral) without SQS dead-lettering it on that redelivery: only when its receives so far
+ * are below the queue's maxReceiveCount, or the queue has no redrive policy.
  *
  * The embedded emulator's queue is made by the app with SQS_MAX_RECEIVE_COUNT. The policy of
  * any other queue (SQS_QUEUE_URL) is the queue's own, whatever SQS_MAX_RECEIVE_COUNT says: it
  * is read at start-up and again at most once a minute in the background, so a batch never
- * waits for it. Until it has been read (the queue did not answer), the answer is no: a
- * suspicious order then waits for the model in its batch, which costs time, never a message.
+ * waits for it. While the count is not known (the queue has not answered yet, or its policy
+ * does not say), the answer is no: a suspicious order then waits for the model in its batch,
+ * which costs time, never a message. A read that fails after one succeeded keeps what it read.
  */
 @Injectable()
-export class ReceiveLimit implements OnApplicationBootstrap {
+export class ReceiveLimit implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReceiveLimit.name);
-  private allows: boolean;
-  private known: boolean;
+  /** The queue's maxReceiveCount; null: no redrive policy (nothing is dead-lettered); undefined: not known. */
+  private limit: number | null | undefined;
   private lastRead = Number.NEGATIVE_INFINITY;
-  private reading: Promise<void> | undefined;
+  private stopped = false;
   private reported: string | undefined;
 
   constructor(
     @Inject(QUEUE_TARGET) private readonly target: QueueTarget,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.known = target.embedded;
-    this.allows = target.embedded && config.sqs.maxReceiveCount > 1;
+    this.limit = target.embedded ? config.sqs.maxReceiveCount : undefined;
   }
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.target.embedded) await this.read();
   }
 
-  /** True when one more receive of a first-delivered message cannot dead-letter it. */
-  allowsRedelivery(): boolean {
-    if (!this.target.embedded && this.reading === undefined && Date.now() - this.lastRead >= REREAD_MS) {
-      void this.read();
-    }
-    return this.allows;
+  onApplicationShutdown(): void {
+    this.stopped = true;
   }
 
-  private read(): Promise<void> {
+  /** True when a message received `receiveCount` times so far can be received once more without being dead-lettered. */
+  allowsAnotherReceive(receiveCount: number): boolean {
+    if (!this.target.embedded && !this.stopped && Date.now() - this.lastRead >= REREAD_MS) void this.read();
+    return this.limit === null || (this.limit !== undefined && receiveCount < this.limit);
+  }
+
+  /** Never rejects; each read starts at most REREAD_MS after the last (a read gives up after 2 s). */
+  private async read(): Promise<void> {
     this.lastRead = Date.now();
-    this.reading = readRedrivePolicy(this.target)
-      .then((policy) => {
-        this.allows = policy?.maxReceiveCount === undefined || policy.maxReceiveCount > 1;
-        this.known = true;
-        this.report(
-          policy === undefined
-            ? 'the orders queue has no redrive policy: nothing is dead-lettered'
-            : `the orders queue dead-letters a message after ${policy.maxReceiveCount ?? 'an unstated number of'} receives` +
-                (this.allows ? '' : ': suspicious orders wait for the model in their batch (no deferral)'),
-          'log',
-        );
-      })
-      .catch((error: unknown) => {
-        const why = error instanceof Error ? error.message : String(error);
-        this.report(
-          `cannot read the orders queue's redrive policy (${why}): ` +
-            (this.known
-              ? 'the last one read still holds'
-              : 'until it can be read, suspicious orders wait for the model in their batch (no deferral)'),
-          'warn',
-        );
-      })
-      .finally(() => (this.reading = undefined));
-    return this.reading;
+    try {
+      const policy = await readRedrivePolicy(this.target);
+      this.limit = policy === undefined ? null : policy.maxReceiveCount;
+      this.report(
+        policy === undefined
+          ? 'the orders queue has no redrive policy: nothing is dead-lettered'
+          : policy.maxReceiveCount === undefined
+            ? "the orders queue's redrive policy does not say after how many receives it dead-letters: " +
+              'suspicious orders wait for the model in their batch (no deferral)'
+            : `the orders queue dead-letters a message after ${policy.maxReceiveCount} receives` +
+              (policy.maxReceiveCount > 1 ? '' : ': suspicious orders wait for the model in their batch (no deferral)'),
+        'log',
+      );
+    } catch (error) {
+      this.report(
+        `cannot read the orders queue's redrive policy (${describe(error)}): ` +
+          (this.limit !== undefined
+            ? 'the last one read still holds'
+            : 'until it can be read, suspicious orders wait for the model in their batch (no deferral)'),
+        'warn',
+      );
+    }
   }
 
-  /** Logs a finding when it changes, not on every read. */
+  /** Logs a finding when it changes, not on every read; nothing once the app shuts down. */
   private report(message: string, level: 'log' | 'warn'): void {
-    if (message === this.reported) return;
+    if (message === this.reported || this.stopped) return;
     this.reported = message;
     this.logger[level](message);
   }
+}
+
+/** An SDK error as an operator can act on it: its name, the HTTP status when there was one, its message. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const named = error.message && error.message !== error.name ? `${error.name}: ${error.message}` : error.name;
+  return status === undefined ? named : `${named}, HTTP ${status}`;
 }

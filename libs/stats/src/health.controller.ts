@@ -33,14 +33,16 @@ const READY_EXAMPLE = {
   details: {},
 };
 
+const REDIS_DOWN = { status: 'down', message: 'not connected: connect ECONNREFUSED 127.0.0.1:6379' };
 const NOT_READY_EXAMPLE = {
   status: 'error',
-  info: { process: { status: 'up' }, queue: { status: 'up', visible: 0, in_flight: 0, delayed: 0 } },
-  error: { redis: { status: 'down', message: 'not connected: connect ECONNREFUSED 127.0.0.1:6379' } },
-  details: {
-    process: { status: 'up' },
-    redis: { status: 'down', message: 'not connected: connect ECONNREFUSED 127.0.0.1:6379' },
+  info: {
+    process: READY_EXAMPLE.info.process,
+    queue: READY_EXAMPLE.info.queue,
+    quality_guard: READY_EXAMPLE.info.quality_guard,
   },
+  error: { redis: REDIS_DOWN },
+  details: { ...READY_EXAMPLE.info, redis: REDIS_DOWN },
 };
 
 /** One check of a report: up or down, and what it adds (why it is down, queue depths, the guard's state). */

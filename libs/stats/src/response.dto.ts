@@ -114,6 +114,9 @@ export class OrderStatusDto implements OrderStatusView {
   @ApiProperty({
     type: 'object',
     nullable: true,
+    // `required` below lists the object's own fields; without this Nest would also drop
+    // last_conflict from OrderStatusDto's required list.
+    selfRequired: true,
     description: 'The latest message that reused this order_id with other content; null when none did.',
     required: ['received_at', 'reasons'],
     properties: {
