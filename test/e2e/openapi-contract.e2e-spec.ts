@@ -1,3 +1,4 @@
+import { RejectedOrderStore } from '@order-pipeline/aggregation';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { OpenApiContract, answerOf, type OpenApiDocument } from '../support/openapi';
 import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
@@ -55,8 +56,15 @@ describe('every answer of the running app, as its OpenAPI document describes it'
       order('c-accepted', 'c-user'),
       order('c-conflicted', 'c-user'),
       anOrder().with({ order_id: 'c-bad', user_id: 'c-user' }).withValue(1).json(),
+      // Rejected (too long), and stored cut to REJECTED_BODY_MAX_BYTES (4096): its reprocess is a 422.
+      anOrder()
+        .with({ order_id: 'c-long', user_id: 'c-user', shipping_address: 'x'.repeat(5_000) })
+        .json(),
     ]);
-    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 2);
+    await eventually(async () => {
+      const stats = (await t.get<GlobalStats>('/stats/global')).body;
+      return stats.total_orders === 2 && stats.rejected === 2;
+    });
     await t.send([order('c-conflicted', 'c-other')]);
     await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.conflicts === 1);
     contract = await contractOf(t);
@@ -110,6 +118,13 @@ describe('every answer of the running app, as its OpenAPI document describes it'
     }),
     {
       method: 'POST',
+      path: '/orders/rejected/c-long/reprocess',
+      route: '/orders/rejected/{order_id}/reprocess',
+      status: 422,
+      headers: admin,
+    },
+    {
+      method: 'POST',
       path: '/orders/rejected/nothing-here/reprocess',
       route: '/orders/rejected/{order_id}/reprocess',
       status: 404,
@@ -125,6 +140,23 @@ describe('every answer of the running app, as its OpenAPI document describes it'
         .map((field) => `${name}.${field}`);
     });
     expect(optional).toEqual(['ErrorDto.parameter']);
+  });
+
+  it('answers a reprocess while another holds the order with a 409 as documented', async () => {
+    const store = t.app.get(RejectedOrderStore);
+    const lease = await store.leaseReprocess('C-BAD', 60_000);
+    try {
+      const call: Call = {
+        method: 'POST',
+        path: '/orders/rejected/c-bad/reprocess',
+        route: '/orders/rejected/{order_id}/reprocess',
+        status: 409,
+        headers: admin,
+      };
+      expect(await checked(t, contract, call)).toEqual([409, []]);
+    } finally {
+      await store.releaseReprocess('C-BAD', lease ?? '');
+    }
   });
 
   it.each(calls.map((c) => [c.method ?? 'GET', c.path, c.status, c] as const))(
