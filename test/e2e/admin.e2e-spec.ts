@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SQSClient,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { RejectedOrderStore } from '@order-pipeline/aggregation';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
@@ -348,5 +354,55 @@ describe('dead letters and reprocessing', () => {
       expect.stringMatching(/already running; ask again once it has answered \(at most (59|60) s\)$/) as unknown,
     ]);
     expect([after.status, after.body.outcome]).toEqual([200, 'rejected']);
+  });
+});
+
+describe('dead letters of a FIFO queue', () => {
+  let t: TestApp;
+  let dlqUrl: string;
+
+  beforeAll(async () => {
+    const sqs = new SQSClient({
+      region: 'us-east-1',
+      endpoint: process.env.E2E_SQS_ENDPOINT,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    try {
+      const id = randomUUID().slice(0, 8);
+      const fifo = { FifoQueue: 'true' };
+      dlqUrl =
+        (await sqs.send(new CreateQueueCommand({ QueueName: `dlq-${id}.fifo`, Attributes: fifo }))).QueueUrl ?? '';
+      const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] })))
+        .Attributes?.QueueArn;
+      const queue = await sqs.send(
+        new CreateQueueCommand({
+          QueueName: `orders-${id}.fifo`,
+          Attributes: { ...fifo, RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
+        }),
+      );
+      t = await startTestApp({ SQS_QUEUE_URL: queue.QueueUrl ?? '', ADMIN_API_KEY: ADMIN_KEY });
+    } finally {
+      sqs.destroy();
+    }
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('are redriven into the FIFO orders queue, with their group, and counted', async () => {
+    await t.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: dlqUrl,
+        MessageBody: anOrder().with({ order_id: 'ord-fifo', user_id: 'u-fifo' }).json(),
+        MessageGroupId: 'shop-7',
+        MessageDeduplicationId: 'first-send',
+      }),
+    );
+
+    const redrive = await call(t, 'POST', '/admin/dead-letters/redrive', admin);
+
+    expect(redrive).toEqual({ status: 200, body: { moved: 1, failed: 0, not_deleted: 0, remaining: 0 } });
+    await eventually(async () => (await t.get('/users/u-fifo/stats')).status === 200);
   });
 });

@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { RedisService } from '@order-pipeline/redis';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { startRedisServer, type RedisServer } from '../support/processes';
@@ -78,6 +79,39 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     expect(sample(metrics, 'order_pipeline_queue_messages{queue="dead_letter",state="visible"}')).toBe(0);
     expect(sample(metrics, 'order_pipeline_message_queue_wait_seconds_count')).toBeGreaterThanOrEqual(6);
     expect(sample(metrics, 'order_pipeline_quality_guard_total{event="flagged"}')).toBe(0);
+  });
+
+  it('leaves the dead-letter gauge out, rather than at 0, for a queue with no redrive policy', async () => {
+    const sqs = t.sqs;
+    const bare = await sqs.send(new CreateQueueCommand({ QueueName: `no-policy-${Date.now()}` }));
+    const app = await startTestApp({ SQS_QUEUE_URL: bare.QueueUrl ?? '' });
+    try {
+      const metrics = await app.metrics();
+      expect([
+        sample(metrics, 'order_pipeline_queue_up{queue="orders"}'),
+        sample(metrics, 'order_pipeline_dead_letter_messages'),
+        sample(metrics, 'order_pipeline_queue_oldest_message_age_seconds'),
+      ]).toEqual([1, undefined, 0]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('leaves the queue gauges out, rather than at 0, while the queue does not answer', async () => {
+    const app = await startTestApp({
+      SQS_ENDPOINT: 'http://127.0.0.1:1', // nothing listens on port 1
+      SQS_QUEUE_URL: 'http://127.0.0.1:1/000000000000/orders',
+    });
+    try {
+      const metrics = await app.metrics();
+      expect([
+        sample(metrics, 'order_pipeline_queue_up{queue="orders"}'),
+        sample(metrics, 'order_pipeline_dead_letter_messages'),
+        sample(metrics, 'order_pipeline_queue_oldest_message_age_seconds'),
+      ]).toEqual([0, undefined, undefined]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('publishes the queue, Redis, guard and Node.js metric families', async () => {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -11,7 +11,7 @@ import {
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { QUEUE_TARGET, type QueueTarget } from './queue-target';
 import type { QueueDepth } from './queue-health';
-import { readRedrivePolicy } from './redrive-policy';
+import { REDRIVE_POLICY_REREAD_MS, readRedrivePolicy } from './redrive-policy';
 
 /**
  * Message attribute that carries a message's first SQS MessageId when it is sent again
@@ -81,26 +81,38 @@ const REDRIVE_VISIBILITY_SECONDS = 30;
  */
 @Injectable()
 export class DeadLetterQueue {
-  private resolved: string | undefined;
+  private readonly logger = new Logger(DeadLetterQueue.name);
+  private resolved: { arn: string; url: string | undefined; at: number } | undefined;
 
   constructor(
     @Inject(QUEUE_TARGET) private readonly target: QueueTarget,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** The dead-letter queue URL, or undefined when the orders queue has no redrive policy. */
+  /**
+   * The dead-letter queue URL, or undefined when the orders queue has no redrive policy.
+   * The policy is read again once it is a minute old (an operator may point it elsewhere);
+   * the URL is looked up again only when the target changed.
+   */
   async url(timeoutMs = 2_000): Promise<string | undefined> {
-    if (this.resolved !== undefined) return this.resolved;
+    if (this.resolved !== undefined && Date.now() - this.resolved.at < REDRIVE_POLICY_REREAD_MS) {
+      return this.resolved.url;
+    }
     const policy = await readRedrivePolicy(this.target, timeoutMs);
+    const arn = policy?.deadLetterTargetArn ?? '';
     // arn:aws:sqs:<region>:<account>:<name>
-    const [, , , , account, name] = (policy?.deadLetterTargetArn ?? '').split(':');
-    if (!name) return undefined;
-    const found = await this.target.client.send(
-      new GetQueueUrlCommand({ QueueName: name, ...(account ? { QueueOwnerAWSAccountId: account } : {}) }),
-      { abortSignal: AbortSignal.timeout(timeoutMs) },
-    );
-    this.resolved = found.QueueUrl;
-    return this.resolved;
+    const [, , , , account, name] = arn.split(':');
+    let url: string | undefined;
+    if (name && arn === this.resolved?.arn) url = this.resolved.url;
+    else if (name) {
+      const found = await this.target.client.send(
+        new GetQueueUrlCommand({ QueueName: name, ...(account ? { QueueOwnerAWSAccountId: account } : {}) }),
+        { abortSignal: AbortSignal.timeout(timeoutMs) },
+      );
+      url = found.QueueUrl;
+    }
+    this.resolved = { arn, url, at: Date.now() };
+    return url;
   }
 
   async depth(timeoutMs = 2_000): Promise<QueueDepth | undefined> {
@@ -159,6 +171,7 @@ export class DeadLetterQueue {
    */
   async redrive(limit: number): Promise<RedriveResult> {
     const url = await this.required();
+    const fifo = this.target.queueUrl.endsWith('.fifo');
     let moved = 0;
     let failed = 0;
     let notDeleted = 0;
@@ -170,6 +183,7 @@ export class DeadLetterQueue {
           VisibilityTimeout: REDRIVE_VISIBILITY_SECONDS,
           WaitTimeSeconds: 0,
           MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['MessageGroupId'],
         }),
       );
       const messages = res.Messages ?? [];
@@ -184,9 +198,25 @@ export class DeadLetterQueue {
               ...copyAttributes(m),
               [ORIGINAL_MESSAGE_ID]: { DataType: 'String', StringValue: originalMessageId(m) ?? '' },
             },
+            // A FIFO queue needs a group (the message's own) and a deduplication id: a fresh
+            // one, since the message's first id would have SQS drop a copy redriven within
+            // its five-minute deduplication window.
+            ...(fifo
+              ? {
+                  MessageGroupId: m.Attributes?.MessageGroupId ?? 'orders',
+                  MessageDeduplicationId: `${m.MessageId ?? i}-${Date.now()}`,
+                }
+              : {}),
           })),
         }),
       );
+      const refused = sent.Failed?.[0];
+      if (refused) {
+        this.logger.warn(
+          `redrive: ${sent.Failed?.length} of ${messages.length} messages could not be sent to the orders queue ` +
+            `(${refused.Code ?? 'error'}${refused.Message ? `: ${refused.Message}` : ''}); they stay in the dead-letter queue`,
+        );
+      }
       const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
       const toDelete = messages.filter((_, i) => ok.has(String(i)));
       failed += messages.length - toDelete.length;

@@ -76,7 +76,9 @@ export class QueueMetrics implements OnModuleInit, OnApplicationBootstrap {
       name: 'order_pipeline_dead_letter_messages',
       help: 'Messages in the dead-letter queue, visible or not (a peek leaves them in flight for a while); absent when there is none.',
       async collect() {
+        // reset() alone leaves a gauge without labels at 0; remove() makes it absent.
         this.reset();
+        this.remove();
         const poll = await polled();
         if (poll.deadLetter) this.set(messagesIn(poll.deadLetter));
       },
@@ -84,9 +86,10 @@ export class QueueMetrics implements OnModuleInit, OnApplicationBootstrap {
     const oldest = (): number | undefined => this.oldestSentMs;
     this.metrics.gauge({
       name: 'order_pipeline_queue_oldest_message_age_seconds',
-      help: 'Estimated age of the oldest waiting message: now minus the SentTimestamp of the oldest message of the latest receive; 0 when nothing is waiting.',
+      help: 'Estimated age of the oldest waiting message: now minus the SentTimestamp of the oldest message of the latest receive; 0 when nothing is waiting; absent while the queue does not answer.',
       async collect() {
         this.reset();
+        this.remove(); // absent, not 0, while the queue does not answer: an age alert must not clear
         const poll = await polled();
         if (!poll.main) return;
         const sent = oldest();

@@ -33,8 +33,12 @@ function queue(
 const policy = (maxReceiveCount: number | string): string =>
   JSON.stringify({ deadLetterTargetArn: DLQ_ARN, maxReceiveCount });
 
+/** Every ReceiveLimit a test made, shut down after it (no timer left running). */
+const made: ReceiveLimit[] = [];
+
 async function limitFor(target: QueueTarget, env: Record<string, string> = {}): Promise<ReceiveLimit> {
   const limit = new ReceiveLimit(target, loadConfig(env));
+  made.push(limit);
   await limit.onApplicationBootstrap();
   return limit;
 }
@@ -59,7 +63,10 @@ describe('ReceiveLimit (may a message be given back without being dead-lettered)
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   });
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    for (const limit of made.splice(0)) limit.onApplicationShutdown();
+    jest.restoreAllMocks();
+  });
 
   /** allowsAnotherReceive for messages received once, twice and three times. */
   const answers = (limit: ReceiveLimit): boolean[] => [1, 2, 3].map((n) => limit.allowsAnotherReceive(n));
@@ -105,19 +112,17 @@ describe('ReceiveLimit (may a message be given back without being dead-lettered)
     );
   });
 
-  it('reads the policy again at most once a minute, in the background', async () => {
+  it('reads the policy again once a minute, busy or idle', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     try {
       const target = queue(false, [new Error('timeout'), policy(4)]);
       const limit = await limitFor(target);
       expect([limit.allowsAnotherReceive(1), target.reads]).toEqual([false, 1]);
 
-      jest.advanceTimersByTime(59_000);
+      await jest.advanceTimersByTimeAsync(59_000);
       expect([limit.allowsAnotherReceive(1), target.reads]).toEqual([false, 1]);
 
-      jest.advanceTimersByTime(1_000);
-      expect(limit.allowsAnotherReceive(1)).toBe(false); // answered from what is known; the read starts
-      await new Promise((resolve) => setImmediate(resolve));
+      await jest.advanceTimersByTimeAsync(1_000);
       expect([limit.allowsAnotherReceive(1), target.reads]).toEqual([true, 2]);
     } finally {
       jest.useRealTimers();
@@ -129,9 +134,7 @@ describe('ReceiveLimit (may a message be given back without being dead-lettered)
     try {
       const target = queue(false, [policy(3), new Error('timeout')]);
       const limit = await limitFor(target);
-      jest.advanceTimersByTime(60_000);
-      limit.allowsAnotherReceive(1);
-      await new Promise((resolve) => setImmediate(resolve));
+      await jest.advanceTimersByTimeAsync(60_000);
       expect([limit.allowsAnotherReceive(1), target.reads]).toEqual([true, 2]);
       expect(Logger.prototype.warn).toHaveBeenCalledWith(expect.stringContaining('the last one read still holds'));
     } finally {
@@ -142,13 +145,10 @@ describe('ReceiveLimit (may a message be given back without being dead-lettered)
   it('logs what it found once, not on every read that finds the same', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     try {
-      const limit = await limitFor(queue(false, [policy(5)]));
-      for (let i = 0; i < 3; i++) {
-        jest.advanceTimersByTime(60_000);
-        limit.allowsAnotherReceive(1);
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      expect(Logger.prototype.log).toHaveBeenCalledTimes(1);
+      const target = queue(false, [policy(5)]);
+      await limitFor(target);
+      await jest.advanceTimersByTimeAsync(180_000);
+      expect([target.reads, (Logger.prototype.log as jest.Mock).mock.calls.length]).toEqual([4, 1]);
     } finally {
       jest.useRealTimers();
     }
@@ -160,8 +160,7 @@ describe('ReceiveLimit (may a message be given back without being dead-lettered)
       const target = queue(false, [policy(5)]);
       const limit = await limitFor(target);
       limit.onApplicationShutdown();
-      jest.advanceTimersByTime(60_000);
-      limit.allowsAnotherReceive(1);
+      await jest.advanceTimersByTimeAsync(120_000);
       expect(target.reads).toBe(1);
     } finally {
       jest.useRealTimers();

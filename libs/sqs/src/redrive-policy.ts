@@ -31,7 +31,7 @@ export function parseRedrivePolicy(text: string | undefined): RedrivePolicy | un
 }
 
 /** How often the policy of a queue the app does not own is read again (it may be changed). */
-const REREAD_MS = 60_000;
+export const REDRIVE_POLICY_REREAD_MS = 60_000;
 
 /**
  * Whether a message may be given back for a planned redelivery (the quality guard's
@@ -40,8 +40,8 @@ const REREAD_MS = 60_000;
  *
  * The embedded emulator's queue is made by the app with SQS_MAX_RECEIVE_COUNT. The policy of
  * any other queue (SQS_QUEUE_URL) is the queue's own, whatever SQS_MAX_RECEIVE_COUNT says: it
- * is read at start-up and again at most once a minute in the background, so a batch never
- * waits for it. While the count is not known (the queue has not answered yet, or its policy
+ * is read at start-up and then once a minute on a timer, so a batch never waits for it and
+ * a change is seen within a minute or so, busy or idle. While the count is not known (the queue has not answered yet, or its policy
  * does not say), the answer is no: a suspicious order then waits for the model in its batch,
  * which costs time, never a message. A read that fails after one succeeded keeps what it read.
  */
@@ -50,7 +50,7 @@ export class ReceiveLimit implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly logger = new Logger(ReceiveLimit.name);
   /** The queue's maxReceiveCount; null: no redrive policy (nothing is dead-lettered); undefined: not known. */
   private limit: number | null | undefined;
-  private lastRead = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private reported: string | undefined;
 
@@ -62,22 +62,23 @@ export class ReceiveLimit implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.target.embedded) await this.read();
+    if (this.target.embedded) return;
+    await this.read();
+    this.timer = setInterval(() => void this.read(), REDRIVE_POLICY_REREAD_MS).unref();
   }
 
   onApplicationShutdown(): void {
     this.stopped = true;
+    clearInterval(this.timer);
   }
 
   /** True when a message received `receiveCount` times so far can be received once more without being dead-lettered. */
   allowsAnotherReceive(receiveCount: number): boolean {
-    if (!this.target.embedded && !this.stopped && Date.now() - this.lastRead >= REREAD_MS) void this.read();
     return this.limit === null || (this.limit !== undefined && receiveCount < this.limit);
   }
 
-  /** Never rejects; each read starts at most REREAD_MS after the last (a read gives up after 2 s). */
+  /** Never rejects (a read gives up after 2 s, well within the interval). */
   private async read(): Promise<void> {
-    this.lastRead = Date.now();
     try {
       const policy = await readRedrivePolicy(this.target);
       this.limit = policy === undefined ? null : policy.maxReceiveCount;
@@ -87,7 +88,7 @@ export class ReceiveLimit implements OnApplicationBootstrap, OnApplicationShutdo
           : policy.maxReceiveCount === undefined
             ? "the orders queue's redrive policy does not say after how many receives it dead-letters: " +
               'suspicious orders wait for the model in their batch (no deferral)'
-            : `the orders queue dead-letters a message after ${policy.maxReceiveCount} receives` +
+            : `the orders queue dead-letters a message after ${policy.maxReceiveCount} ${policy.maxReceiveCount === 1 ? 'receive' : 'receives'}` +
               (policy.maxReceiveCount > 1 ? '' : ': suspicious orders wait for the model in their batch (no deferral)'),
         'log',
       );
