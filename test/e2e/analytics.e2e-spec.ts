@@ -119,6 +119,20 @@ describe('analytics over generated data', () => {
     expect(body.total).toEqual({ orders: want.reduce((a, r) => a + r.orders, 0), revenue: amount(cents) });
   });
 
+  it('daily series over three years (several HMGETs per hash) equals the generator, day by day', async () => {
+    const [from, to] = ['2024-01-01', '2026-12-31']; // 1,096 days: 2,192 fields, three commands per hash
+    const { body } = await t.get<{ periods: { period: string; orders: number; revenue: number }[]; total: unknown }>(
+      `/stats/range?from=${from}&to=${to}&granularity=day`,
+    );
+    const want = isoDays(from, to).map((d) => {
+      const v = expected.days[d];
+      return { period: d, orders: v?.orders ?? 0, revenue: amount(v?.revenue_cents ?? 0) };
+    });
+    expect(body.periods).toEqual(want);
+    const cents = isoDays(from, to).reduce((a, d) => a + (expected.days[d]?.revenue_cents ?? 0), 0);
+    expect(body.total).toEqual({ orders: want.reduce((a, r) => a + r.orders, 0), revenue: amount(cents) });
+  });
+
   it.each(ranges)('monthly series over %s (%s..%s) agrees with the daily one', async (_name, from, to) => {
     const monthly = (
       await t.get<{ periods: { period: string; orders: number; revenue: number }[]; total: unknown }>(

@@ -7,6 +7,7 @@ import { InvalidQueryError, coveringPeriods, isoDay, monthSlices, needsExpiredDa
 import { numberOf } from './integer-text';
 import { KeySchema, USER_BUCKETS, dayOf, userBucketOf, type TopBy } from './key-schema';
 import { TOP_LUA } from './lua/scripts';
+import { ReadBudget } from './read-budget';
 import { SharedReads } from './shared-reads';
 import { average, NotFoundError } from './stats-queries';
 import type { RangeRow, RangeStatsView, TopUserRow, TopUsersView, UserRangeStatsView } from './stats-views';
@@ -98,6 +99,19 @@ export class TopUsersQuery {
 /** How many series plans (fields and rows of one range and granularity) are kept. */
 const SERIES_PLANS_KEPT = 64;
 
+/**
+ * Fields one HMGET asks for (pairs of `:o` and `:r`), so that a long range is many short
+ * Redis commands, each a fraction of a millisecond, rather than sixteen long ones.
+ */
+const FIELDS_PER_COMMAND = 1_024;
+/**
+ * Hash fields range reads may have in flight together: about two ten-year day series (each
+ * 16 × 7,320), a few hundred one-year month series (16 × 26). Reads beyond it wait.
+ */
+const RANGE_FIELDS_AT_ONCE = 250_000;
+/** Range reads that may wait for the budget; one more is answered 503 at once. */
+const RANGE_READS_WAITING = 100;
+
 /** One row of a series: the sum of fields [first, end) of the day or the month hash. */
 interface PlanRow {
   readonly label: string;
@@ -130,6 +144,8 @@ export class RangeStatsQuery {
   private readonly plans = new Map<string, SeriesPlan>();
   /** Identical requests that arrive while a read is in flight share the next one. */
   private readonly shared = new SharedReads<RangeStatsView>();
+  /** Distinct long ranges do not: they take turns for Redis and for memory. */
+  private readonly budget = new ReadBudget(RANGE_FIELDS_AT_ONCE, RANGE_READS_WAITING);
 
   constructor(
     private readonly redis: RedisService,
@@ -151,7 +167,8 @@ export class RangeStatsQuery {
 
   private async readSeries(range: DayRange, granularity: 'day' | 'month'): Promise<RangeStatsView> {
     const plan = this.planOf(range, granularity);
-    const { days, months } = await this.sumFields(plan.dayNames, plan.monthNames);
+    const fields = (plan.dayNames.length + plan.monthNames.length) * USER_BUCKETS;
+    const { days, months } = await this.budget.run(fields, () => this.sumFields(plan.dayNames, plan.monthNames));
     const periods: RangeRow[] = plan.rows.map((row) => {
       const sums = row.months ? months : days;
       let orders = 0;
@@ -266,17 +283,27 @@ export class RangeStatsQuery {
   ): Promise<{ days: FieldSums; months: FieldSums }> {
     const days = emptySums(dayNames.length / 2);
     const months = emptySums(monthNames.length / 2);
-    const reads: [hash: string, names: readonly string[], into: FieldSums][] = [];
-    if (dayNames.length > 0) for (const hash of this.dayHashes) reads.push([hash, dayNames, days]);
-    if (monthNames.length > 0) for (const hash of this.monthHashes) reads.push([hash, monthNames, months]);
+    // Each HMGET asks for at most FIELDS_PER_COMMAND fields: Redis runs one command at a
+    // time, so a ten-year day range in one command per hash would hold every other client
+    // (the consumers included) for milliseconds at a stretch.
+    const reads: [hash: string, names: readonly string[], into: FieldSums, firstPair: number][] = [];
+    const add = (hashes: readonly string[], names: readonly string[], into: FieldSums): void => {
+      for (let start = 0; start < names.length; start += FIELDS_PER_COMMAND) {
+        const chunk = names.slice(start, start + FIELDS_PER_COMMAND);
+        for (const hash of hashes) reads.push([hash, chunk, into, start / 2]);
+      }
+    };
+    add(this.dayHashes, dayNames, days);
+    add(this.monthHashes, monthNames, months);
     const answers = (await this.redis.readAll(
       reads.map(([hash, names]) => ['hmgetBuffer', hash, ...names]),
     )) as (Buffer | null)[][];
     answers.forEach((values, i) => {
-      const into = reads[i]?.[2] ?? days;
-      for (let f = 0; f < into.o.length; f++) {
-        into.o[f] += numberOf(values[2 * f]);
-        into.r[f] += numberOf(values[2 * f + 1]);
+      const [, names, into, firstPair] = reads[i] ?? [];
+      if (!names || !into || firstPair === undefined) return;
+      for (let f = 0; f < names.length / 2; f++) {
+        into.o[firstPair + f] += numberOf(values[2 * f]);
+        into.r[firstPair + f] += numberOf(values[2 * f + 1]);
       }
     });
     return { days, months };

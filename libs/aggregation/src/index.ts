@@ -13,5 +13,6 @@ export { InvalidQueryError, parseRange, parseOptionalRange } from './date-range'
 export type { DayRange } from './date-range';
 export { KeySchema } from './key-schema';
 export { SharedReads } from './shared-reads';
+export { BusyError } from './read-budget';
 export type { TopBy } from './key-schema';
 export * from './stats-views';

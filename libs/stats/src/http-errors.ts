@@ -10,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { getMetadataStorage, validateSync, type ValidatorOptions } from 'class-validator';
-import { InvalidQueryError, NotFoundError } from '@order-pipeline/aggregation';
+import { BusyError, InvalidQueryError, NotFoundError } from '@order-pipeline/aggregation';
 import type { Request, Response } from 'express';
 import { ParameterException } from './parameter-exception';
 
@@ -161,6 +161,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       return;
     }
     const body = this.toBody(exception, req);
+    // A busy read is refused for a moment, not for good: say when to ask again.
+    if (exception instanceof BusyError) res.setHeader('Retry-After', '1');
     res.status(body.statusCode).json(body);
   }
 
@@ -179,6 +181,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (exception instanceof NotFoundError) {
       return { statusCode: 404, error: 'Not Found', message: exception.message };
+    }
+    if (exception instanceof BusyError) {
+      return { statusCode: 503, error: 'Service Unavailable', message: exception.message };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

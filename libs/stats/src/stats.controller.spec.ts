@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
+  BusyError,
   FlaggedOrdersQuery,
   NotFoundError,
   OrderStatusQuery,
@@ -37,6 +38,10 @@ class FakeTop {
 }
 class FakeRanges {
   series(range: DayRange, granularity: string) {
+    // This range stands for a moment when too many long reads wait.
+    if (granularity === 'day' && new Date(range.fromMs).toISOString().startsWith('2026-12-24')) {
+      return Promise.reject(new BusyError('too many long reads at once (100 waiting); retry in a moment'));
+    }
     return Promise.resolve({ range, granularity });
   }
   user(userId: string, range: DayRange) {
@@ -197,6 +202,19 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
       status: 400,
       body: expect.objectContaining({ parameter: 'user_id', message: 'user_id must not be empty or blank' }) as unknown,
     });
+  });
+
+  it('answers a range read refused while too many wait with a 503 and Retry-After', async () => {
+    const res = await fetch(`${base}/stats/range?from=2026-12-24&to=2026-12-31&granularity=day`);
+    expect([res.status, res.headers.get('retry-after'), await res.json()]).toEqual([
+      503,
+      '1',
+      {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'too many long reads at once (100 waiting); retry in a moment',
+      },
+    ]);
   });
 
   it('answers an unknown user with a JSON 404', async () => {
