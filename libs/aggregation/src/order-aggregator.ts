@@ -155,4 +155,9 @@ function toClaimResult([status, stored]: [string, string]): ClaimResult {
   return { status, claim: parseClaim(stored) };
 }
 
-const toApplied = (answer: number): 'accepted' | 'duplicate' => (answer === 1 ? 'accepted' : 'duplicate');
+/** APPLY_LUA answers 1 (applied now) or 0 (already applied); anything else is not acknowledged. */
+export function toApplied(answer: number): 'accepted' | 'duplicate' {
+  if (answer === 1) return 'accepted';
+  if (answer === 0) return 'duplicate';
+  throw new Error(`unexpected apply answer: ${String(answer)}`);
+}

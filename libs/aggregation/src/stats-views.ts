@@ -1,4 +1,4 @@
-/** What the read side answers. Money is a JSON number with two decimals (rendered from cents). */
+/** What the read side answers. Money is a JSON number with at most two decimals (rendered from cents). */
 
 export interface UserStatsView {
   user_id: string;

@@ -78,8 +78,6 @@ export class DashboardSummaryQuery {
       (depth) => ({ depth, error: null }),
       (error: unknown) => ({ depth: null, error: `the queue did not answer: ${describe(error)}` }),
     );
-    // The top-N script goes out first: ioredis fails a script command that is defined for
-    // the first time while other commands of the same tick wait in an auto-pipeline.
     const [top, totals, months, rejected, flagged] = await Promise.all([
       this.top.top('spend', LIST_LENGTH, undefined),
       this.stats.global(),

@@ -35,7 +35,7 @@ export function parseCents(value: unknown): Cents | undefined {
   return Number.isSafeInteger(cents) ? (cents as Cents) : undefined;
 }
 
-/** Cents as a JSON number with two decimals (12345 -> 123.45). Exact for |cents| < 10^15 (15 digits, what a double renders back). */
+/** Cents as a JSON number with at most two decimals (12345 -> 123.45, 12340 -> 123.4). Exact for |cents| < 10^15 (15 digits, what a double renders back). */
 export function centsToAmount(value: number): number {
   return Number(formatCents(value));
 }

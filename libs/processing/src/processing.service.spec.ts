@@ -82,8 +82,11 @@ class FakeGuard {
   rejectAll = false;
   /** The mayDefer argument of every review, in call order. */
   mayDefer: (readonly boolean[])[] = [];
+  /** While set, the review answers no verdict at all (a guard that broke its contract). */
+  silent = false;
   review(orders: readonly Order[], _nowMs?: number, mayDefer: readonly boolean[] = []): Promise<Verdict[]> {
     this.mayDefer.push(mayDefer);
+    if (this.silent) return Promise.resolve([]);
     return Promise.resolve(
       orders.map((o) => {
         if (o.userId === 'U-HELD') return { decision: 'hold', reasons: [], suspicious: true, checked: false };
@@ -204,6 +207,12 @@ describe('ProcessingService', () => {
       { ...forUser('4', 'u-4'), redeliverable: true },
     ]);
     expect(guard.mayDefer).toEqual([[true, false, false, true]]);
+  });
+
+  it('leaves an order the guard gave no verdict for to be retried, never accepted', async () => {
+    guard.silent = true;
+    const [outcome] = await service.processBatch([forUser('1', 'u-1')]);
+    expect([outcome?.kind, outcome?.error]).toEqual(['retry', 'the quality guard gave no verdict for this order']);
   });
 
   it('counts the second copy of an order in one batch as a duplicate', async () => {

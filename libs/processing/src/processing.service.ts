@@ -104,6 +104,9 @@ export class ProcessingService {
           });
         } else if (verdict?.decision === 'hold') {
           outcomes.set(p.message, retry(p.message, new Error('quality guard unavailable; held for retry')));
+        } else if (verdict === undefined) {
+          // The guard answers one verdict per order; a missing one is not an allow.
+          outcomes.set(p.message, retry(p.message, new Error('the quality guard gave no verdict for this order')));
         } else {
           allowed.push(p);
         }

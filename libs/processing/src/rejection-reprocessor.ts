@@ -24,6 +24,9 @@ export interface ReprocessResult {
   readonly resolved: boolean;
 }
 
+/** Longest a reprocess may hold its order's lease: past the model's timeouts and retries. */
+const REPROCESS_LEASE_MS = 120_000;
+
 /**
  * Runs a stored rejected (or conflicting) message through ProcessingService again, e.g.
  * after a rule was fixed. It is the same path as a message from the queue, under the same
@@ -32,9 +35,6 @@ export interface ReprocessResult {
  * now (accepted or already applied), the record leaves the rejected store, so the rejected
  * count goes down by one as the order count goes up by one.
  */
-/** Longest a reprocess may hold its order's lease: past the model's timeouts and retries. */
-const REPROCESS_LEASE_MS = 120_000;
-
 @Injectable()
 export class RejectionReprocessor {
   private readonly logger = new Logger(RejectionReprocessor.name);
@@ -71,11 +71,11 @@ export class RejectionReprocessor {
         `the stored body of order ${orderId} was cut to REJECTED_BODY_MAX_BYTES, so it cannot be processed again; send the order again instead`,
       );
     }
-    // Not a first delivery: the operator waits for the answer, so the quality guard must decide
+    // Not redeliverable: the operator waits for the answer, so the quality guard must decide
     // now (waiting for its model) rather than defer the order to a redelivery that never comes.
     // A fresh review: a cached verdict (kept for days) may be the rejection being reconsidered.
     const [outcome] = await this.processing.processBatch([
-      { id: record.id, body: record.rawBody, receiveCount: 2, freshReview: true },
+      { id: record.id, body: record.rawBody, receiveCount: 1, redeliverable: false, freshReview: true },
     ]);
     if (!outcome || outcome.kind === 'retry') {
       throw new ServiceUnavailableException(

@@ -19,7 +19,8 @@ export interface ScriptRunner<R> {
    * Runs many calls of the script, each still atomic on its own, and answers one
    * settled result per call, in order. On a single Redis they go out as one explicit
    * pipeline (one round trip, no per-call promise). A Cluster pipeline must keep to one
-   * slot, so there every call is sent on its own and auto-pipelining groups them per node.
+   * slot, so there every call is sent on its own (the Cluster client runs without
+   * auto-pipelining: see the constructor).
    */
   many(calls: readonly ScriptCall[]): Promise<ScriptAnswer<R>[]>;
 }

@@ -17,7 +17,7 @@ import type {
 export class UserStatsDto implements UserStatsView {
   @ApiProperty({ example: 'U-17' }) user_id!: string;
   @ApiProperty({ type: 'integer', example: 5 }) order_count!: number;
-  @ApiProperty({ example: 499.95, description: 'Decimal with 2 places, exact.' }) total_spend!: number;
+  @ApiProperty({ example: 499.95, description: 'Decimal with at most 2 places, exact.' }) total_spend!: number;
   @ApiProperty({ example: 99.99 }) average_order_value!: number;
   @ApiProperty({ example: '2026-01-03T10:15:00.000Z', nullable: true, type: String }) first_order_at!: string | null;
   @ApiProperty({ example: '2026-03-04T10:15:00.000Z', nullable: true, type: String }) last_order_at!: string | null;
@@ -46,7 +46,7 @@ export class GlobalStatsDto implements GlobalStatsView {
   @ApiProperty({
     type: 'integer',
     example: 58,
-    description: 'Messages rejected by the rules, listed at /orders/rejected.',
+    description: 'Messages rejected (by the rules or by the quality guard), listed at /orders/rejected.',
   })
   rejected!: number;
   @ApiProperty({
