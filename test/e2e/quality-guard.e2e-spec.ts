@@ -308,3 +308,33 @@ describe('an order accepted while the model was down, and sent again once it is 
     ]);
   });
 });
+
+describe('the quality guard with its model unreachable', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      ANTHROPIC_API_KEY: 'test-key',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:1', // nothing listens on port 1
+      QUALITY_GUARD_MAX_RETRIES: '0',
+      QUALITY_GUARD_BREAKER_FAILURES: '1',
+      QUALITY_GUARD_DEFER_SECONDS: '0',
+      QUALITY_GUARD_SUSPICIOUS_CENTS: '5000',
+    });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('keeps the app ready and shows the guard impaired once its breaker opens', async () => {
+    await t.send([anOrder().with({ order_id: 'qg-unreachable', user_id: 'u-unreachable' }).json()]);
+    // fail-open: the order is accepted unchecked, and the failed call opened the breaker.
+    await eventually(async () => (await t.get('/users/u-unreachable/stats')).status === 200, 15_000);
+    const ready = await t.get<{ status: string; info: Record<string, Record<string, unknown>> }>('/health/ready');
+    expect([ready.status, ready.body.info.quality_guard]).toEqual([
+      200,
+      expect.objectContaining({ status: 'up', mode: 'model', breaker: 'open', healthy: false, impaired: true }),
+    ]);
+  });
+});

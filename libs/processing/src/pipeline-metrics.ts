@@ -18,9 +18,6 @@ const labelOf = (o: Pick<Outcome, 'kind' | 'retryAfterSeconds'>): OutcomeLabel =
 /** Distinct reason labels kept; more fall into `other` so a flood of odd input cannot blow up the series. */
 const MAX_REASON_LABELS = 200;
 
-/** Methods of QualityGuard read at scrape time, the first that exists (the guard grows; new numbers show up by themselves). */
-const GUARD_SNAPSHOT_METHODS = ['snapshot', 'status', 'stats'] as const;
-
 /**
  * What ProcessingService reports about every batch, turned into Prometheus metrics on the
  * app's registry and into log lines: one line per batch at info (counts per outcome and the
@@ -28,7 +25,7 @@ const GUARD_SNAPSHOT_METHODS = ['snapshot', 'status', 'stats'] as const;
  *
  * The quality guard's figures are read at scrape time: every numeric field of its
  * `counters` becomes `order_pipeline_quality_guard_total{event}`, and every number or
- * boolean of its `snapshot()` (else `status()` or `stats()`; nested keys joined with `.`;
+ * boolean of its `snapshot()` (nested keys joined with `.`;
  * its `counters` skipped) becomes `order_pipeline_quality_guard{field}`; text values (a breaker state) become
  * `order_pipeline_quality_guard_info{field,value} 1`.
  */
@@ -142,27 +139,17 @@ export class PipelineMetrics {
         for (const [event, value] of numericFields(guard.counters)) this.inc({ event }, Math.max(0, value));
       },
     });
-    // The first of snapshot()/status()/stats() the guard has; its counters are already exposed above.
-    const snapshot = async (): Promise<[string, unknown][]> => {
-      for (const method of GUARD_SNAPSHOT_METHODS) {
-        const fn = (guard as unknown as Record<string, unknown>)[method];
-        if (typeof fn !== 'function' || fn.length > 0) continue;
-        try {
-          const value: unknown = await (fn as () => unknown).call(guard);
-          return flatten(value, '').filter(([field]) => !field.startsWith('counters.'));
-        } catch {
-          return []; // a failing snapshot must not break the scrape; its fields are simply absent
-        }
-      }
-      return [];
-    };
+    // Every field of the guard's snapshot (new ones show up by themselves), but its counters,
+    // exposed above.
+    const snapshot = (): [string, unknown][] =>
+      flatten(guard.snapshot(), '').filter(([field]) => !field.startsWith('counters.'));
     registry.gauge({
       name: 'order_pipeline_quality_guard',
       help: 'Quality guard state read at scrape time (numbers and booleans of its snapshot/status; nested keys joined with ".").',
       labelNames: ['field'],
-      async collect() {
+      collect() {
         this.reset();
-        for (const [field, value] of await snapshot()) {
+        for (const [field, value] of snapshot()) {
           if (typeof value === 'number' && Number.isFinite(value)) this.set({ field }, value);
           else if (typeof value === 'boolean') this.set({ field }, value ? 1 : 0);
         }
@@ -172,9 +159,9 @@ export class PipelineMetrics {
       name: 'order_pipeline_quality_guard_info',
       help: 'Quality guard text state read at scrape time (e.g. the circuit breaker state), as value labels set to 1.',
       labelNames: ['field', 'value'],
-      async collect() {
+      collect() {
         this.reset();
-        for (const [field, value] of await snapshot()) {
+        for (const [field, value] of snapshot()) {
           if (typeof value === 'string' && value.length <= 64) this.set({ field, value }, 1);
         }
       },
