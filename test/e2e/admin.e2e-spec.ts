@@ -122,9 +122,52 @@ describe('admin rate limit', () => {
       ((await limited.json()) as { message: string }).message,
     ]).toEqual([
       true,
-      expect.stringMatching(/^too many admin requests: at most 3 a minute from one address .*retry in \d+ s$/),
+      expect.stringMatching(
+        /^too many admin requests or wrong API keys: at most 3 a minute from one address .*retry in \d+ s$/,
+      ),
     ]);
     expect((await call(t, 'GET', '/stats/global')).status).toBe(200);
+  });
+});
+
+describe('admin rate limit and wrong keys on read routes', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY, READ_API_KEY: READ_KEY, ADMIN_RATE_LIMIT_PER_MINUTE: '2' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('counts a wrong key on a read route against the budget, so no key can be guessed there without limit', async () => {
+    const guess = { 'x-api-key': 'a-guess-at-the-admin-key' };
+    const statuses = [
+      (await call(t, 'GET', '/stats/global', guess)).status,
+      (await call(t, 'GET', '/stats/global', guess)).status,
+      (await call(t, 'GET', '/stats/global', guess)).status,
+      (await call(t, 'GET', '/admin/dead-letters', admin)).status,
+    ];
+    expect(statuses).toEqual([401, 401, 429, 429]);
+  });
+
+  it('does not count a read with the right key, or with no key', async () => {
+    const other = await startTestApp({
+      ADMIN_API_KEY: ADMIN_KEY,
+      READ_API_KEY: READ_KEY,
+      ADMIN_RATE_LIMIT_PER_MINUTE: '2',
+    });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 3; i++)
+        statuses.push((await call(other, 'GET', '/stats/global', { 'x-api-key': READ_KEY })).status);
+      for (let i = 0; i < 3; i++) statuses.push((await call(other, 'GET', '/stats/global')).status);
+      statuses.push((await call(other, 'GET', '/admin/dead-letters', admin)).status);
+      expect(statuses).toEqual([200, 200, 200, 401, 401, 401, 200]);
+    } finally {
+      await other.close();
+    }
   });
 });
 

@@ -207,7 +207,7 @@ describe('the security the document declares', () => {
       const doc = (await contractOf(t)).document;
       return readRoutes.map((route) => {
         const op = doc.paths[route]?.get;
-        return [route, op?.security ?? [], op?.responses['401'] !== undefined];
+        return [route, op?.security ?? [], op?.responses['401'] !== undefined, op?.responses['429'] !== undefined];
       });
     } finally {
       await t.close();
@@ -215,13 +215,13 @@ describe('the security the document declares', () => {
   };
 
   it('says the read routes are open when READ_API_KEY is not set', async () => {
-    expect(await securityOf({})).toEqual(readRoutes.map((route) => [route, [], false]));
+    expect(await securityOf({})).toEqual(readRoutes.map((route) => [route, [], false, false]));
   });
 
   it('says the read routes need a key, either way of sending it, when READ_API_KEY is set', async () => {
     const keyed = [{ 'api-key': [] }, { bearer: [] }];
     expect(await securityOf({ READ_API_KEY: 'contract-read-key-0123456789' })).toEqual(
-      readRoutes.map((route) => [route, keyed, true]),
+      readRoutes.map((route) => [route, keyed, true, true]),
     );
   });
 

@@ -56,6 +56,8 @@ export const AdminRoute = (): MethodDecorator & ClassDecorator =>
 
 /** The 401 of a read route, by which documentReadAccess knows one in the OpenAPI document. */
 const READ_KEY_REFUSED = 'The request has no key, or another key than the read or the admin key.';
+const READ_KEY_GUESSES =
+  'Too many wrong keys from this address: they count against ADMIN_RATE_LIMIT_PER_MINUTE, as admin requests do.';
 
 /**
  * Says in the OpenAPI document what the read routes need in this deployment: with
@@ -70,6 +72,7 @@ export function documentReadAccess(document: OpenAPIObject, readKeySet: boolean)
       if (readKeySet || refused?.description !== READ_KEY_REFUSED) continue;
       delete operation.security;
       delete operation.responses['401'];
+      delete operation.responses['429'];
     }
   }
   return document;
@@ -87,6 +90,13 @@ export const ReadRoute = ({ readsRedis = true }: { readsRedis?: boolean } = {}):
     ApiUnauthorizedResponse({
       type: ErrorDto,
       description: READ_KEY_REFUSED,
+    }),
+    ApiTooManyRequestsResponse({
+      type: ErrorDto,
+      description: READ_KEY_GUESSES,
+      headers: {
+        'Retry-After': { description: 'Seconds until a request is taken again.', schema: { type: 'integer' } },
+      },
     }),
     ...(readsRedis
       ? [ApiServiceUnavailableResponse({ type: ErrorDto, description: 'Redis does not answer; retry later.' })]
@@ -121,6 +131,10 @@ function presentedKey(req: Request): string | undefined {
   return match?.[1];
 }
 
+/** Marks a request to a read route that presents a wrong key: the rate limit counts it. */
+const KEY_GUESS = Symbol('wrong key on a read route');
+type KeyGuess = Request & { [KEY_GUESS]?: boolean };
+
 /**
  * The rate limit of admin routes, run by ApiKeyGuard before the key check (so refused
  * attempts count too); not a global guard of its own.
@@ -128,7 +142,9 @@ function presentedKey(req: Request): string | undefined {
 @Injectable()
 export class AdminRateLimitGuard extends ThrottlerGuard {
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return Promise.resolve(context.getType() !== 'http' || accessOf(this.reflector, context) !== 'admin');
+    if (context.getType() !== 'http') return Promise.resolve(true);
+    const guess = (context.switchToHttp().getRequest<Request>() as KeyGuess)[KEY_GUESS] === true;
+    return Promise.resolve(!guess && accessOf(this.reflector, context) !== 'admin');
   }
 
   /**
@@ -179,7 +195,25 @@ export class ApiKeyGuard implements CanActivate {
         .canActivate(context)
         .then((allowed) => allowed && this.keyAllows(access, context) && bodyReadable(request));
     }
+    if (this.readDigest !== undefined) {
+      const presented = presentedKey(request);
+      if (presented !== undefined && !this.opensReadRoutes(presented)) {
+        // A wrong key is a guess at one, and the admin key opens read routes too: it counts
+        // against the admin routes' per-address budget, or the admin key could be guessed
+        // here without limit (a security review). Past the budget: 429, as on admin routes.
+        (request as KeyGuess)[KEY_GUESS] = true;
+        return this.rateLimit.canActivate(context).then(() => this.keyAllows(access, context));
+      }
+    }
     return this.keyAllows(access, context) && bodyReadable(request);
+  }
+
+  private opensReadRoutes(presented: string): boolean {
+    const given = digest(presented);
+    return (
+      (this.readDigest !== undefined && timingSafeEqual(given, this.readDigest)) ||
+      (this.adminDigest !== undefined && timingSafeEqual(given, this.adminDigest))
+    );
   }
 
   private keyAllows(access: 'read' | 'admin', context: ExecutionContext): boolean {

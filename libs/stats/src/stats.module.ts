@@ -35,7 +35,7 @@ import { StatsController } from './stats.controller';
       useFactory: (config: AppConfig) => ({
         throttlers: [{ name: 'default', ttl: 60_000, limit: config.http.adminRateLimitPerMinute }],
         errorMessage: (_context, detail) =>
-          `too many admin requests: at most ${detail.limit} a minute from one address (ADMIN_RATE_LIMIT_PER_MINUTE); retry in ${detail.timeToBlockExpire} s`,
+          `too many admin requests or wrong API keys: at most ${detail.limit} a minute from one address (ADMIN_RATE_LIMIT_PER_MINUTE); retry in ${detail.timeToBlockExpire} s`,
       }),
     }),
   ],
