@@ -81,37 +81,32 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     expect(sample(metrics, 'order_pipeline_quality_guard_total{event="flagged"}')).toBe(0);
   });
 
-  it('leaves the dead-letter gauge out, rather than at 0, for a queue with no redrive policy', async () => {
-    const sqs = t.sqs;
-    const bare = await sqs.send(new CreateQueueCommand({ QueueName: `no-policy-${Date.now()}` }));
-    const app = await startTestApp({ SQS_QUEUE_URL: bare.QueueUrl ?? '' });
+  /** The orders queue's up gauge, the dead-letter gauge and the age gauge of an app started with `env`. */
+  const queueGauges = async (env: Record<string, string>): Promise<(number | undefined)[]> => {
+    const app = await startTestApp(env);
     try {
       const metrics = await app.metrics();
-      expect([
+      return [
         sample(metrics, 'order_pipeline_queue_up{queue="orders"}'),
         sample(metrics, 'order_pipeline_dead_letter_messages'),
         sample(metrics, 'order_pipeline_queue_oldest_message_age_seconds'),
-      ]).toEqual([1, undefined, 0]);
+      ];
     } finally {
       await app.close();
     }
+  };
+
+  it('leaves the dead-letter gauge out, rather than at 0, for a queue with no redrive policy', async () => {
+    const bare = await t.sqs.send(new CreateQueueCommand({ QueueName: `no-policy-${Date.now()}` }));
+    expect(await queueGauges({ SQS_QUEUE_URL: bare.QueueUrl ?? '' })).toEqual([1, undefined, 0]);
   });
 
   it('leaves the queue gauges out, rather than at 0, while the queue does not answer', async () => {
-    const app = await startTestApp({
+    const unreachable = {
       SQS_ENDPOINT: 'http://127.0.0.1:1', // nothing listens on port 1
       SQS_QUEUE_URL: 'http://127.0.0.1:1/000000000000/orders',
-    });
-    try {
-      const metrics = await app.metrics();
-      expect([
-        sample(metrics, 'order_pipeline_queue_up{queue="orders"}'),
-        sample(metrics, 'order_pipeline_dead_letter_messages'),
-        sample(metrics, 'order_pipeline_queue_oldest_message_age_seconds'),
-      ]).toEqual([0, undefined, undefined]);
-    } finally {
-      await app.close();
-    }
+    };
+    expect(await queueGauges(unreachable)).toEqual([0, undefined, undefined]);
   });
 
   it('publishes the queue, Redis, guard and Node.js metric families', async () => {
