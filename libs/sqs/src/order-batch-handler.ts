@@ -20,9 +20,10 @@ const NO_OUTCOME: Outcome = { messageId: '', kind: 'retry', error: 'no outcome w
  * when a batch handler returns anything but an array, so this always returns one
  * (possibly empty) and never throws. Messages left for retry get a visibility backoff
  * (SQS_RETRY_BACKOFF_SECONDS doubled per receive, at most 900 s); SQS dead-letters
- * them after the queue's maxReceiveCount receives (its redrive policy). A batch in which nothing reached a final
- * outcome pauses the receives (ConsumptionGate); a batch received or still held while the
- * app shuts down is released (made visible again at once) for another consumer.
+ * them after the queue's maxReceiveCount receives (its redrive policy). A batch in which
+ * nothing reached a final outcome pauses the receives (ConsumptionGate); a batch received
+ * or still held while the app shuts down is released (made visible again at once) for
+ * another consumer.
  */
 @Injectable()
 export class OrderBatchHandler implements BeforeApplicationShutdown {

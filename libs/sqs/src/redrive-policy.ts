@@ -41,9 +41,10 @@ export const REDRIVE_POLICY_REREAD_MS = 60_000;
  * The embedded emulator's queue is made by the app with SQS_MAX_RECEIVE_COUNT. The policy of
  * any other queue (SQS_QUEUE_URL) is the queue's own, whatever SQS_MAX_RECEIVE_COUNT says: it
  * is read at start-up and then once a minute on a timer, so a batch never waits for it and
- * a change is seen within a minute or so, busy or idle. While the count is not known (the queue has not answered yet, or its policy
- * does not say), the answer is no: a suspicious order then waits for the model in its batch,
- * which costs time, never a message. A read that fails after one succeeded keeps what it read.
+ * a change is seen within a minute or so, busy or idle. While the count is not known (the
+ * queue has not answered yet, or its policy does not say), the answer is no: a suspicious
+ * order then waits for the model in its batch, which costs time, never a message. A read
+ * that fails after one succeeded keeps what it read.
  */
 @Injectable()
 export class ReceiveLimit implements OnApplicationBootstrap, OnApplicationShutdown {
