@@ -106,7 +106,8 @@ const SERIES_PLANS_KEPT = 64;
 const FIELDS_PER_COMMAND = 1_024;
 /**
  * Hash fields range reads may have in flight together: about two ten-year day series (each
- * 16 × 7,320), a few hundred one-year month series (16 × 26). Reads beyond it wait.
+ * 16 × 7,320), or some 180 one-year month series with ragged ends (16 × 84). Reads beyond
+ * it wait.
  */
 const RANGE_FIELDS_AT_ONCE = 250_000;
 /** Range reads that may wait for the budget; one more is answered 503 at once. */
