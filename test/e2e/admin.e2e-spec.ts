@@ -449,3 +449,27 @@ describe('dead letters of a FIFO queue', () => {
     await eventually(async () => (await t.get('/users/u-fifo/stats')).status === 200);
   });
 });
+
+describe('admin rate limit behind a proxy', () => {
+  /** Statuses of two admin requests that a proxy on loopback forwards for two clients. */
+  const twoClients = async (env: Record<string, string>): Promise<number[]> => {
+    const t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY, ADMIN_RATE_LIMIT_PER_MINUTE: '1', ...env });
+    try {
+      const statuses = [];
+      for (const client of ['203.0.113.7', '198.51.100.9']) {
+        statuses.push((await call(t, 'GET', '/admin/dead-letters', { ...admin, 'x-forwarded-for': client })).status);
+      }
+      return statuses;
+    } finally {
+      await t.close();
+    }
+  };
+
+  it('counts per forwarded client when TRUST_PROXY names the proxy', async () => {
+    expect(await twoClients({ TRUST_PROXY: 'loopback' })).toEqual([200, 200]);
+  });
+
+  it('ignores X-Forwarded-For by default: a client cannot pick its own budget', async () => {
+    expect(await twoClients({})).toEqual([200, 429]);
+  });
+});

@@ -57,6 +57,9 @@ export function configureApp(app: INestApplication): INestApplication {
   // with no body skips the parsers altogether (docs/PERFORMANCE.md). First, so that every
   // request gets its id and its log line, whatever answers it.
   const config = app.get<AppConfig>(APP_CONFIG);
+  // Which proxies' X-Forwarded-For names the client (the admin rate limit counts per client):
+  // none by default, or every client behind one proxy would share one budget (TRUST_PROXY).
+  server.set('trust proxy', config.http.trustProxy);
   app.use(
     inOrder(
       requestLogger(app.get<Logger>(ROOT_LOGGER)),

@@ -132,6 +132,25 @@ describe('loadConfig', () => {
     },
   );
 
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['loopback', 'loopback'],
+    ['10.0.0.0/8, 192.168.1.7 ,fd00::/8', '10.0.0.0/8,192.168.1.7,fd00::/8'],
+    ['10.0.0.0/255.0.0.0', '10.0.0.0/255.0.0.0'],
+  ])('reads TRUST_PROXY=%p as %p', (value, trust) => {
+    expect(loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).http.trustProxy).toEqual(trust);
+  });
+
+  it.each(['proxy.example', '10.0.0.0/33', '10.0.0.1,', '999', 'loopback,nonsense'])(
+    'refuses TRUST_PROXY=%p with a message naming it',
+    (value) => {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/^Invalid configuration: TRUST_PROXY /);
+    },
+  );
+
   it('extends visibility every third of the visibility timeout by default', () => {
     expect(loadConfig({ SQS_VISIBILITY_TIMEOUT: '30' }).sqs.heartbeatSeconds).toBe(10);
     expect(loadConfig({ SQS_VISIBILITY_TIMEOUT: '1' }).sqs.heartbeatSeconds).toBe(0);
@@ -147,6 +166,7 @@ describe('loadConfig', () => {
       readApiKey: undefined,
       adminApiKey: undefined,
       adminRateLimitPerMinute: 30,
+      trustProxy: false,
     });
   });
 

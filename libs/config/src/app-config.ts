@@ -63,6 +63,11 @@ export interface AppConfig {
     readonly adminApiKey: string | undefined;
     /** Admin requests per minute and client address; more get a 429. */
     readonly adminRateLimitPerMinute: number;
+    /**
+     * Express's `trust proxy`: which proxies' X-Forwarded-For is believed for the client
+     * address (the admin rate limit's key). false: none, the socket's address counts.
+     */
+    readonly trustProxy: boolean | number | string;
   };
   readonly qualityGuard: {
     /** False: no rules, no model, every valid order is allowed (QUALITY_GUARD_ENABLED). */
@@ -167,6 +172,37 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 /** A URL as an error may show it: its user and password replaced by ***. */
 function withoutCredentials(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: false (default), true (every proxy: only when the app cannot be reached but
+ * through one), a number of hops, or a comma list of addresses, subnets (`10.0.0.0/8`) and
+ * Express's names (`loopback`, `linklocal`, `uniquelocal`).
+ */
+function trustProxy(env: Env): boolean | number | string {
+  const value = raw(env, 'TRUST_PROXY');
+  if (value === undefined || ['false', '0', 'no', 'off'].includes(value.toLowerCase())) return false;
+  if (['true', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  if (/^\d+$/.test(value)) return int(env, 'TRUST_PROXY', 0, 1, 100);
+  const items = value.split(',').map((item) => item.trim());
+  const valid = (item: string): boolean => {
+    if (PROXY_NAMES.has(item)) return true;
+    const [address = '', prefix, extra] = item.split('/');
+    if (extra !== undefined || isIP(address) === 0) return false;
+    if (prefix === undefined) return true;
+    const max = isIP(address) === 4 ? 32 : 128;
+    return (/^\d+$/.test(prefix) && Number(prefix) <= max) || (isIP(address) === 4 && isIP(prefix) === 4);
+  };
+  const bad = items.find((item) => !valid(item));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `must be true, false, a number of hops, or addresses, subnets and loopback/linklocal/uniquelocal separated by commas (got "${bad}")`,
+    );
+  }
+  return items.join(',');
 }
 
 function urlValue(env: Env, name: string, protocols: readonly string[]): string | undefined {
@@ -345,6 +381,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bodyLimitBytes: int(env, 'HTTP_BODY_LIMIT_BYTES', 65536, 1024, 10_485_760),
       ...apiKeys(env),
       adminRateLimitPerMinute: int(env, 'ADMIN_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000),
+      trustProxy: trustProxy(env),
     },
     qualityGuard: {
       enabled: bool(env, 'QUALITY_GUARD_ENABLED', true),
