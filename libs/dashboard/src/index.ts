@@ -1,2 +1,1 @@
 export { DashboardModule } from './dashboard.module';
-export type { DashboardSummary, RecentRejected } from './dashboard-summary';

@@ -1,6 +1,5 @@
 export { ProcessingModule } from './processing.module';
 export { ProcessingService } from './processing.service';
-export { PipelineMetrics } from './pipeline-metrics';
 export { RejectionReprocessor } from './rejection-reprocessor';
 export type { ReprocessResult } from './rejection-reprocessor';
 export { isFinal } from './outcome';

@@ -1,8 +1,7 @@
 export { OrderQueueModule } from './order-queue.module';
 export { QueueHealth } from './queue-health';
 export type { QueueDepth } from './queue-health';
-export { SampleDataLoader } from './sample-data-loader';
-export { DeadLetterQueue, ORIGINAL_MESSAGE_ID } from './dead-letter-queue';
+export { DeadLetterQueue } from './dead-letter-queue';
 export type { DeadLetter, DeadLetterPeek, RedriveResult } from './dead-letter-queue';
 export { OrderBatchHandler } from './order-batch-handler';
 export { ConsumptionGate } from './consumption-gate';
