@@ -129,6 +129,8 @@ describe('the built app with the embedded SQS emulator', () => {
     app = await startBuiltApp(env);
     expect(await sampleHandled(app.base)).toMatchObject({ total_orders: 3, total_revenue: 299.97, rejected: 1 });
     expect(app.output()).toMatch(/embedded SQS emulator on http:\/\/127\.0\.0\.1:\d+: queue \S+orders/);
+    // On every interface, with no READ_API_KEY: it says the read API is open to all.
+    expect(app.output()).toContain('set READ_API_KEY, or HOST=127.0.0.1 to keep it to this machine');
   }, 90_000);
 
   it('keeps the emulator to this machine: it listens on loopback only (SQS_EMULATOR_HOST)', async () => {

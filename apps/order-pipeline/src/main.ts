@@ -68,6 +68,13 @@ async function bootstrap(): Promise<void> {
     `HTTP API on http://${shown.includes(':') ? `[${shown}]` : shown}:${config.port} (Swagger UI at /docs)` +
       (everywhere ? ', on all interfaces' : ''),
   );
+  if (everywhere && config.http.readApiKey === undefined) {
+    // Secure defaults would hide the sample's figures from the quick start; say what is open.
+    logger.warn(
+      `the read API (statistics, orders and the raw bodies of rejected messages, metrics) answers anyone who reaches port ${config.port}: ` +
+        'set READ_API_KEY, or HOST=127.0.0.1 to keep it to this machine',
+    );
+  }
 }
 
 void bootstrap();
