@@ -473,3 +473,34 @@ describe('admin rate limit behind a proxy', () => {
     expect(await twoClients({})).toEqual([200, 429]);
   });
 });
+
+describe('admin routes while the queue does not answer', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      ADMIN_API_KEY: ADMIN_KEY,
+      SQS_ENDPOINT: 'http://127.0.0.1:1', // nothing listens on port 1
+      SQS_QUEUE_URL: 'http://127.0.0.1:1/000000000000/orders',
+    });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it.each([
+    ['GET', '/admin/dead-letters'],
+    ['POST', '/admin/dead-letters/redrive'],
+  ] as const)('answers %s %s with a 503 that says the queue did not answer', async (method, path) => {
+    const res = await call(t, method, path, admin);
+    expect([res.status, res.body.message]).toEqual([
+      503,
+      expect.stringMatching(/^the SQS queue did not answer \(\w+\); retry later$/) as unknown,
+    ]);
+  });
+
+  it('still reprocesses nothing it does not have: a 404 from Redis, not the queue', async () => {
+    expect((await call(t, 'POST', '/orders/rejected/ord-none/reprocess', admin)).status).toBe(404);
+  });
+});

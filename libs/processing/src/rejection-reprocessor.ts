@@ -1,11 +1,11 @@
+import { Injectable, Logger } from '@nestjs/common';
 import {
-  ConflictException,
-  Injectable,
-  Logger,
-  ServiceUnavailableException,
-  UnprocessableEntityException,
-} from '@nestjs/common';
-import { NotFoundError, RejectedOrderStore } from '@order-pipeline/aggregation';
+  ConflictError,
+  NotFoundError,
+  RejectedOrderStore,
+  UnavailableError,
+  UnprocessableError,
+} from '@order-pipeline/aggregation';
 import { normaliseId } from '@order-pipeline/orders';
 import type { OutcomeKind } from './outcome';
 import { ProcessingService } from './processing.service';
@@ -51,7 +51,7 @@ export class RejectionReprocessor {
     const lease = await this.rejected.leaseReprocess(orderId, REPROCESS_LEASE_MS);
     if (lease === undefined) {
       const leftMs = await this.rejected.reprocessLeaseLeftMs(orderId);
-      throw new ConflictException(
+      throw new ConflictError(
         `a reprocess of order ${orderId} is already running; ask again once it has answered (at most ${Math.ceil(leftMs / 1000)} s)`,
       );
     }
@@ -67,7 +67,7 @@ export class RejectionReprocessor {
     if (!record)
       throw new NotFoundError('rejected order', `no rejected or conflicting message is stored for order ${orderId}`);
     if (record.rawTruncated) {
-      throw new UnprocessableEntityException(
+      throw new UnprocessableError(
         `the stored body of order ${orderId} was cut to REJECTED_BODY_MAX_BYTES, so it cannot be processed again; send the order again instead`,
       );
     }
@@ -78,7 +78,7 @@ export class RejectionReprocessor {
       { id: record.id, body: record.rawBody, receiveCount: 1, redeliverable: false, freshReview: true },
     ]);
     if (!outcome || outcome.kind === 'retry') {
-      throw new ServiceUnavailableException(
+      throw new UnavailableError(
         `order ${orderId} could not be processed now (${outcome?.error ?? 'no outcome'}); try again shortly`,
       );
     }

@@ -1,4 +1,6 @@
+import { Logger } from '@nestjs/common';
 import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { UnavailableError } from '@order-pipeline/aggregation';
 import { loadConfig } from '@order-pipeline/config';
 import { DeadLetterQueue } from './dead-letter-queue';
 import type { QueueTarget } from './queue-target';
@@ -66,5 +68,42 @@ describe('DeadLetterQueue.url (the queue the redrive policy names)', () => {
       jest.advanceTimersByTime(60_000);
     }
     expect(target.urlLookups).toBe(1);
+  });
+});
+
+describe('DeadLetterQueue when SQS fails', () => {
+  /** A dead-letter queue whose every SQS call fails with `error`. */
+  const failingWith = (error: Error): DeadLetterQueue =>
+    new DeadLetterQueue(
+      {
+        queueUrl: 'http://127.0.0.1:1/000000000000/orders',
+        embedded: false,
+        client: { send: () => Promise.reject(error) } as unknown as SQSClient,
+        close: () => Promise.resolve(),
+      },
+      loadConfig({}),
+    );
+  /** What the AWS SDK throws when the endpoint refuses the connection. */
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { name: 'Error' });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it.each([
+    ['peek', (q: DeadLetterQueue) => q.peek(1)],
+    ['redrive', (q: DeadLetterQueue) => q.redrive(1)],
+  ])(
+    'answers a %s the queue does not answer with UnavailableError naming the queue, and logs the cause',
+    async (_, call) => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const answer = call(failingWith(refused));
+      await expect(answer).rejects.toBeInstanceOf(UnavailableError);
+      await expect(answer).rejects.toThrow(/^the SQS queue did not answer \(Error\); retry later$/);
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('connect ECONNREFUSED 127.0.0.1:4566'));
+    },
+  );
+
+  it('passes a programming error through, for the filter to log as a 500', async () => {
+    const bug = new TypeError('x is not a function');
+    await expect(failingWith(bug).redrive(1)).rejects.toBe(bug);
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -8,6 +8,7 @@ import {
   type Message,
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
+import { NotFoundError, UnavailableError } from '@order-pipeline/aggregation';
 import { APP_CONFIG, type AppConfig } from '@order-pipeline/config';
 import { QUEUE_TARGET, type QueueTarget } from './queue-target';
 import type { QueueDepth } from './queue-health';
@@ -141,7 +142,11 @@ export class DeadLetterQueue {
   }
 
   /** Up to `limit` (1-10) messages, left where they are (received with VisibilityTimeout 0, not deleted). */
-  async peek(limit: number): Promise<DeadLetterPeek> {
+  peek(limit: number): Promise<DeadLetterPeek> {
+    return this.onQueue('peek at the dead-letter queue', () => this.peekOnce(limit));
+  }
+
+  private async peekOnce(limit: number): Promise<DeadLetterPeek> {
     const url = await this.required();
     // Counted before the receive: the peeked messages are visible again at once on SQS, but
     // an emulator may count them as in flight until its next receive.
@@ -169,7 +174,11 @@ export class DeadLetterQueue {
    * copy is on the orders queue; if a delete fails the message may be moved twice, which the
    * exactly-once path absorbs (a duplicate, or the same rejection record).
    */
-  async redrive(limit: number): Promise<RedriveResult> {
+  redrive(limit: number): Promise<RedriveResult> {
+    return this.onQueue('redrive dead letters', () => this.redriveOnce(limit));
+  }
+
+  private async redriveOnce(limit: number): Promise<RedriveResult> {
     const url = await this.required();
     const fifo = this.target.queueUrl.endsWith('.fifo');
     let moved = 0;
@@ -239,11 +248,28 @@ export class DeadLetterQueue {
   private async required(): Promise<string> {
     const url = await this.url();
     if (url === undefined) {
-      throw new NotFoundException(
+      throw new NotFoundError(
+        'dead-letter queue',
         `the orders queue has no dead-letter queue (no RedrivePolicy on ${this.target.queueUrl})`,
       );
     }
     return url;
+  }
+
+  /**
+   * A call to SQS whose failure (the SDK's service errors, refused or timed-out connections)
+   * is the queue's, not the request's: UnavailableError (a 503 that says so) rather than a
+   * 500, or the Redis 503 that a refused connection would otherwise look like. The cause is
+   * logged; the answer names only its kind. Our own errors and programming errors pass.
+   */
+  private async onQueue<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof NotFoundError || !(error instanceof Error) || error instanceof TypeError) throw error;
+      this.logger.warn(`could not ${what}: ${error.name}: ${error.message}`);
+      throw new UnavailableError(`the SQS queue did not answer (${error.name}); retry later`);
+    }
   }
 
   private describe(m: Message): DeadLetter {

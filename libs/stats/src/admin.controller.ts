@@ -1,14 +1,4 @@
-import {
-  applyDecorators,
-  Controller,
-  Get,
-  HttpCode,
-  HttpException,
-  Logger,
-  Post,
-  Query,
-  ServiceUnavailableException,
-} from '@nestjs/common';
+import { applyDecorators, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -52,8 +42,6 @@ const ApiBodyRefusals = (): MethodDecorator =>
 @AdminRoute()
 @Controller()
 export class AdminController {
-  private readonly logger = new Logger(AdminController.name);
-
   constructor(
     private readonly deadLetters: DeadLetterQueue,
     private readonly reprocessor: RejectionReprocessor,
@@ -69,7 +57,7 @@ export class AdminController {
   @ApiBadRequestResponse({ type: ErrorDto, description: '`limit` is invalid; `parameter` names it.' })
   @ApiServiceUnavailableResponse({ type: ErrorDto, description: 'The queue does not answer; retry later.' })
   peek(@Query() q: DeadLetterQueryDto): Promise<DeadLetterPeek> {
-    return this.onQueue('peek at the dead-letter queue', () => this.deadLetters.peek(q.limit));
+    return this.deadLetters.peek(q.limit);
   }
 
   @Post('admin/dead-letters/redrive')
@@ -91,7 +79,7 @@ export class AdminController {
     description: 'The queue does not answer; retry later (messages moved before it stopped answering stay moved).',
   })
   redrive(@Query() q: RedriveQueryDto): Promise<RedriveResult> {
-    return this.onQueue('redrive dead letters', () => this.deadLetters.redrive(q.limit));
+    return this.deadLetters.redrive(q.limit);
   }
 
   @Post('orders/rejected/:order_id/reprocess')
@@ -117,20 +105,5 @@ export class AdminController {
   @ApiPathId('order_id')
   reprocess(@PathId('order_id') order_id: string): Promise<ReprocessResult> {
     return this.reprocessor.reprocess(order_id);
-  }
-
-  /**
-   * A call to SQS whose failure (the SDK's service errors, refused or timed-out connections)
-   * is the queue's, not the request's: a 503 that says so, rather than a 500, or the Redis
-   * 503 that a refused connection would otherwise look like to the exception filter.
-   */
-  private async onQueue<T>(what: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof HttpException || !(error instanceof Error) || error instanceof TypeError) throw error;
-      this.logger.warn(`could not ${what}: ${error.name}: ${error.message}`);
-      throw new ServiceUnavailableException(`the SQS queue did not answer (${error.name}); retry later`);
-    }
   }
 }

@@ -10,7 +10,14 @@ import {
 } from '@nestjs/common';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { getMetadataStorage, validateSync, type ValidatorOptions } from 'class-validator';
-import { BusyError, InvalidQueryError, NotFoundError } from '@order-pipeline/aggregation';
+import {
+  BusyError,
+  ConflictError,
+  InvalidQueryError,
+  NotFoundError,
+  UnavailableError,
+  UnprocessableError,
+} from '@order-pipeline/aggregation';
 import type { Request, Response } from 'express';
 import { ParameterException } from './parameter-exception';
 
@@ -182,7 +189,13 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof NotFoundError) {
       return { statusCode: 404, error: 'Not Found', message: exception.message };
     }
-    if (exception instanceof BusyError) {
+    if (exception instanceof ConflictError) {
+      return { statusCode: 409, error: 'Conflict', message: exception.message };
+    }
+    if (exception instanceof UnprocessableError) {
+      return { statusCode: 422, error: 'Unprocessable Entity', message: exception.message };
+    }
+    if (exception instanceof BusyError || exception instanceof UnavailableError) {
       return { statusCode: 503, error: 'Service Unavailable', message: exception.message };
     }
     if (exception instanceof HttpException) {
