@@ -13,7 +13,6 @@ export { InvalidQueryError, parseRange, parseOptionalRange } from './date-range'
 export type { DayRange } from './date-range';
 export { KeySchema } from './key-schema';
 export { SharedReads } from './shared-reads';
-export { BusyError } from './read-budget';
-export { ConflictError, UnavailableError, UnprocessableError } from './request-errors';
+export { BusyError, ConflictError, UnavailableError, UnprocessableError } from './request-errors';
 export type { TopBy } from './key-schema';
 export * from './stats-views';

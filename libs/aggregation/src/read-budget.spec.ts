@@ -1,4 +1,5 @@
-import { BusyError, ReadBudget } from './read-budget';
+import { ReadBudget } from './read-budget';
+import { BusyError } from './request-errors';
 
 /** A read that ends when the test says so, recording when it started. */
 function heldRead(log: string[], name: string): { read: () => Promise<string>; finish: () => void } {

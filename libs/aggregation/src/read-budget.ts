@@ -1,10 +1,4 @@
-/** Thrown when more reads wait for the budget than it queues: the API answers 503 with Retry-After. */
-export class BusyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BusyError';
-  }
-}
+import { BusyError } from './request-errors';
 
 interface Waiter {
   readonly weight: number;

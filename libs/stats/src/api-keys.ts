@@ -34,6 +34,11 @@ const ACCESS = 'order-pipeline:access';
 /** Open to everyone, even with READ_API_KEY set (health probes). */
 export const PublicRoute = (): MethodDecorator & ClassDecorator => SetMetadata(ACCESS, 'public');
 
+/** The 429's header: when a request from this address is taken again. */
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds until a request is taken again.', schema: { type: 'integer' } },
+};
+
 /**
  * Needs ADMIN_API_KEY (x-api-key or Authorization: Bearer); disabled (403) while it is unset;
  * rate-limited per client address (ADMIN_RATE_LIMIT_PER_MINUTE).
@@ -48,9 +53,7 @@ export const AdminRoute = (): MethodDecorator & ClassDecorator =>
     ApiTooManyRequestsResponse({
       type: ErrorDto,
       description: 'More than ADMIN_RATE_LIMIT_PER_MINUTE requests.',
-      headers: {
-        'Retry-After': { description: 'Seconds until a request is taken again.', schema: { type: 'integer' } },
-      },
+      headers: RETRY_AFTER,
     }),
   );
 
@@ -94,9 +97,7 @@ export const ReadRoute = ({ readsRedis = true }: { readsRedis?: boolean } = {}):
     ApiTooManyRequestsResponse({
       type: ErrorDto,
       description: READ_KEY_GUESSES,
-      headers: {
-        'Retry-After': { description: 'Seconds until a request is taken again.', schema: { type: 'integer' } },
-      },
+      headers: RETRY_AFTER,
     }),
     ...(readsRedis
       ? [ApiServiceUnavailableResponse({ type: ErrorDto, description: 'Redis does not answer; retry later.' })]
@@ -234,8 +235,8 @@ export class ApiKeyGuard implements CanActivate {
       return true;
     }
     if (this.readDigest === undefined) return true;
-    if (presented === undefined) refuse('this route needs the read key (x-api-key or Authorization: Bearer)');
-    if (!matches(this.readDigest) && !matches(this.adminDigest)) refuse('the API key is not valid');
+    if (presented === undefined) return refuse('this route needs the read key (x-api-key or Authorization: Bearer)');
+    if (!this.opensReadRoutes(presented)) refuse('the API key is not valid');
     return true;
   }
 }

@@ -195,7 +195,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof UnprocessableError) {
       return { statusCode: 422, error: 'Unprocessable Entity', message: exception.message };
     }
-    if (exception instanceof BusyError || exception instanceof UnavailableError) {
+    if (exception instanceof UnavailableError) {
       return { statusCode: 503, error: 'Service Unavailable', message: exception.message };
     }
     if (exception instanceof HttpException) {
