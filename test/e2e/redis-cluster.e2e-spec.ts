@@ -155,5 +155,6 @@ describe('after a master of the Redis Cluster restarts', () => {
     await t.send(batch('after', 200));
     await eventually(async () => (await applied()) === 300, 60_000, 200);
     expect((await t.get<GlobalStats>('/stats/global')).body.duplicates).toBe(0);
-  }, 120_000);
+    // Above the sum of every step's own bound, so a step that fails names itself.
+  }, 180_000);
 });

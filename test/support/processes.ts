@@ -1,8 +1,12 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A port the OS just handed out and released: free for the process we start next. */
 export function freePort(): Promise<number> {
@@ -153,46 +157,72 @@ export interface RedisCluster {
 export async function startRedisCluster(): Promise<RedisCluster> {
   const ports = [await freePort(), await freePort(), await freePort()];
   const dirs = ports.map(() => mkdtempSync(join(tmpdir(), 'op-cluster-')));
+  const logOf = (i: number): string => join(dirs[i] ?? '', 'redis.log');
   const launch = (i: number): ChildProcess => {
     const args = ['--port', String(ports[i]), '--bind', '127.0.0.1', '--dir', dirs[i] ?? '', '--save', ''];
-    return spawn('redis-server', [...args, '--appendonly', 'no', '--cluster-enabled', 'yes'], { stdio: 'ignore' });
+    args.push('--appendonly', 'no', '--cluster-enabled', 'yes', '--logfile', logOf(i));
+    return spawn('redis-server', args, { stdio: 'ignore' });
   };
   const children = ports.map((_, i) => launch(i));
   const stop = async (): Promise<void> => {
     await Promise.all(children.map((c) => stopProcess(c)));
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   };
+  // Every step is bounded and says what went wrong: a step that waited for ever once left a
+  // spec to its jest timeout with nothing to go on. redis-cli exits 0 on an error reply, so
+  // replies are read, not exit codes.
+  const logTail = (i: number): string => {
+    const lines = existsSync(logOf(i)) ? readFileSync(logOf(i), 'utf8').trim().split('\n') : [];
+    return lines.slice(-5).join(' | ') || 'empty';
+  };
+  const ok = async (port: number): Promise<boolean> =>
+    (await redisCli(port, 'CLUSTER', 'INFO').catch(() => '')).includes('cluster_state:ok');
+  const allOk = async (): Promise<void> => {
+    const deadline = Date.now() + 15_000;
+    while (!(await Promise.all(ports.map(ok))).every(Boolean)) {
+      if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok within 15 s');
+      await delay(100);
+    }
+  };
   try {
     await Promise.all(ports.map((p) => waitForPort(p)));
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
     execFileSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], {
       stdio: 'ignore',
+      timeout: 30_000,
     });
-    const ok = (port: number): boolean =>
-      execFileSync('redis-cli', ['-p', String(port), 'cluster', 'info'])
-        .toString()
-        .includes('cluster_state:ok');
-    const allOk = async (): Promise<void> => {
-      const deadline = Date.now() + 15_000;
-      while (!ports.every(ok)) {
-        if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
     await allOk();
     const restart = async (i: number): Promise<void> => {
       const old = children[i];
-      if (old === undefined) throw new Error(`no cluster node ${i}`);
-      const exited = new Promise((resolve) => old.once('exit', resolve));
-      execFileSync('redis-cli', ['-p', String(ports[i]), 'shutdown', 'save'], { stdio: 'ignore' });
-      await exited;
-      children[i] = launch(i);
-      await waitForPort(ports[i] ?? 0);
-      await allOk();
+      const port = ports[i];
+      if (old === undefined || port === undefined) throw new Error(`no cluster node ${i}`);
+      const exited = new Promise<true>((resolve) => old.once('exit', () => resolve(true)));
+      // SHUTDOWN answers nothing when it works (the server closes the connection).
+      const reply = await redisCli(port, 'SHUTDOWN', 'SAVE').catch((error: Error) => error.message);
+      if (!(await Promise.race([exited, delay(10_000).then(() => false)]))) {
+        throw new Error(
+          `cluster node ${port} did not stop on SHUTDOWN SAVE (${reply.trim() || 'no reply'}); log: ${logTail(i)}`,
+        );
+      }
+      const child = launch(i);
+      children[i] = child;
+      await waitForPort(port);
+      // The port was free for a moment: make sure the server on it is the one just started.
+      const pid = Number(/process_id:(\d+)/.exec(await redisCli(port, 'INFO', 'server'))?.[1]);
+      if (pid !== child.pid) throw new Error(`port ${port} is held by another process (pid ${pid}), not the node`);
+      await allOk().catch((error: Error) => {
+        throw new Error(`${error.message} after node ${port} restarted; its log: ${logTail(i)}`);
+      });
     };
     return { url: `redis://127.0.0.1:${ports[0]}`, nodes, restart, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** redis-cli's output for one command, within 5 s. */
+async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), ...args], { timeout: 5_000 });
+  return stdout;
 }

@@ -145,7 +145,11 @@ export async function startTestApp(
     sqs,
     keyPrefix,
     async get<T>(path: string) {
-      const res = await fetch(`${baseUrl.replace('[::1]', '127.0.0.1')}${path}`);
+      // Bounded, so a request the app never answers fails with a reason instead of hanging
+      // the spec until jest's own timeout.
+      const res = await fetch(`${baseUrl.replace('[::1]', '127.0.0.1')}${path}`, {
+        signal: AbortSignal.timeout(30_000),
+      });
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
     },
