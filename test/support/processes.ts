@@ -71,7 +71,7 @@ export async function startRedisServer(options: { port?: number; dir?: string } 
   try {
     await Promise.race([waitForPort(port), exited]);
     // Something else may hold the port (it was free when chosen): make sure it is this server.
-    const info = execFileSync('redis-cli', ['-p', String(port), 'INFO', 'server']).toString();
+    const info = await redisCli(port, 'INFO', 'server');
     const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
     if (pid !== child.pid)
       throw new Error(`port ${port} is held by another process (pid ${pid}), not our redis-server`);
