@@ -400,11 +400,14 @@ describe('dead letters and reprocessing', () => {
   });
 });
 
-describe('dead letters of a FIFO queue', () => {
+describe('a FIFO orders queue', () => {
   let t: TestApp;
   let dlqUrl: string;
+  let consoleLog: jest.SpyInstance;
 
   beforeAll(async () => {
+    // Lines the consumers print past the logger, while they start on the FIFO queue.
+    consoleLog = jest.spyOn(console, 'log');
     const sqs = new SQSClient({
       region: 'us-east-1',
       endpoint: process.env.E2E_SQS_ENDPOINT,
@@ -430,10 +433,15 @@ describe('dead letters of a FIFO queue', () => {
   });
 
   afterAll(async () => {
+    consoleLog.mockRestore();
     await t.close();
   });
 
-  it('are redriven into the FIFO orders queue, with their group, and counted', async () => {
+  it('is consumed without a plain-text warning among the JSON logs', () => {
+    expect(consoleLog.mock.calls.flat().filter((line) => /FIFO/.test(String(line)))).toEqual([]);
+  });
+
+  it('gets its dead letters back, each with its group, and counts them', async () => {
     await t.sqs.send(
       new SendMessageCommand({
         QueueUrl: dlqUrl,
