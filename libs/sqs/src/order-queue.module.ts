@@ -61,8 +61,8 @@ class QueueTargetModule implements OnApplicationShutdown {
           messageAttributeNames: [ORIGINAL_MESSAGE_ID],
           pollingWaitTimeMs: 0,
           // sqs-consumer warns that it may break a FIFO group's order, with a bare console.log
-          // among the JSON log lines. The figures do not depend on order (sums, and claims by
-          // order id), so a FIFO queue is consumed like any other, without that line.
+          // among the JSON log lines. Totals are sums and each order is claimed by its id, so
+          // they do not depend on arrival order: a FIFO queue is consumed like any other.
           suppressFifoWarning: true,
           // Stop without aborting: deletes of batches still finishing must go out.
           stopOptions: { abort: false },
