@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, stopProcess } from '../support/processes';
-import { eventually } from '../support/test-app';
+import { eventually, e2eRedisUrl } from '../support/test-app';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'apps', 'order-pipeline', 'src', 'main.js');
 
@@ -24,7 +24,7 @@ describe('the dashboard of the built app', () => {
       env: {
         PATH: process.env.PATH ?? '',
         PORT: String(port),
-        REDIS_URL: process.env.E2E_REDIS_URL ?? '',
+        REDIS_URL: e2eRedisUrl(),
         REDIS_KEY_PREFIX: `dash${Date.now()}`,
         SQS_EMULATOR_PORT: String(await freePort()),
         SQS_DATA_DIR: join(cwd, 'sqs'),

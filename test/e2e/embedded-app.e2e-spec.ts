@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { freePort, stopProcess } from '../support/processes';
-import { eventually } from '../support/test-app';
+import { eventually, e2eRedisUrl } from '../support/test-app';
 
 const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js');
@@ -24,6 +24,8 @@ interface Running {
   readonly child: ChildProcess;
   readonly base: string;
   output(): string;
+  /** Its exit status (or signal), within 30 s; after that a failure that quotes its output. */
+  exited(): Promise<number | string | null>;
 }
 
 /** The built app as a child process, as `./scripts/start` runs it: no SQS_QUEUE_URL, so it embeds fauxqs. */
@@ -35,7 +37,7 @@ async function startBuiltApp(env: Record<string, string>): Promise<Running> {
     env: {
       PATH: process.env.PATH ?? '',
       PORT: String(port),
-      REDIS_URL: process.env.E2E_REDIS_URL ?? '',
+      REDIS_URL: e2eRedisUrl(),
       SQS_WAIT_TIME_SECONDS: '1',
       SQS_RETRY_BACKOFF_SECONDS: '1',
       ...env,
@@ -43,7 +45,17 @@ async function startBuiltApp(env: Record<string, string>): Promise<Running> {
   });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, base: `http://127.0.0.1:${port}`, output: () => output };
+  const exit = new Promise<number | string | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
+  const exited = (): Promise<number | string | null> =>
+    Promise.race([
+      exit,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`the app did not exit within 30 s; it wrote:\n${output}`)), 30_000).unref(),
+      ),
+    ]);
+  return { child, base: `http://127.0.0.1:${port}`, output: () => output, exited };
 }
 
 async function json<T>(url: string): Promise<T> {
@@ -183,7 +195,7 @@ describe('the built app with the embedded SQS emulator', () => {
       );
     });
     app.child.kill('SIGKILL');
-    await new Promise((resolve) => app?.child.once('exit', resolve));
+    await app.exited();
     sqs.destroy();
 
     app = await startBuiltApp(crashEnv);
@@ -229,7 +241,8 @@ describe('the built app with the embedded SQS emulator', () => {
       SQS_DATA_DIR: join(dataDir, 'sqs-term'),
       REDIS_KEY_PREFIX: `term${Date.now()}`,
       LOAD_SAMPLE_DATA: 'false',
-      SQS_VISIBILITY_TIMEOUT: '2',
+      // Long enough that a late heartbeat on a loaded machine does not redeliver a batch.
+      SQS_VISIBILITY_TIMEOUT: '10',
     };
     app = await startBuiltApp(termEnv);
     const base = app.base;
@@ -258,7 +271,7 @@ describe('the built app with the embedded SQS emulator', () => {
     );
     app.child.kill('SIGTERM');
     // Nest runs the shutdown hooks, then the process exits with status 0.
-    expect(await new Promise((resolve) => app?.child.once('exit', (code, signal) => resolve(code ?? signal)))).toBe(0);
+    expect(await app.exited()).toBe(0);
     expect(app.output()).toMatch(/SIGTERM: stopping; batches in flight get up to \d+ s to finish/);
 
     app = await startBuiltApp(termEnv);
@@ -273,8 +286,7 @@ describe('the built app with the embedded SQS emulator', () => {
 
   it('refuses to start with a bad variable, naming it', async () => {
     app = await startBuiltApp({ ...env, SQS_MAX_RECEIVE_COUNT: 'lots' });
-    const code = await new Promise<number | null>((resolve) => app?.child.once('exit', resolve));
-    expect(code).toBe(78);
+    expect(await app.exited()).toBe(78);
     expect(app.output()).toContain('Invalid configuration: SQS_MAX_RECEIVE_COUNT must be an integer');
   });
 
@@ -307,9 +319,7 @@ describe('the built app with the embedded SQS emulator', () => {
         REDIS_KEY_PREFIX: `taken${Date.now()}`,
         LOAD_SAMPLE_DATA: 'false',
       });
-      const code = await new Promise<number | null>((resolve) => app?.child.once('exit', resolve));
-
-      expect(code).toBe(1);
+      expect(await app.exited()).toBe(1);
       expect(app.output()).toContain(`cannot serve HTTP on 127.0.0.1:${port} (HOST, PORT): the port is in use`);
       const { Attributes } = await sqs.send(
         new GetQueueAttributesCommand({
@@ -323,7 +333,7 @@ describe('the built app with the embedded SQS emulator', () => {
       ]);
       // Not even received and released: every message is on its first receive now.
       const counts: string[] = [];
-      while (counts.length < 10) {
+      for (let tries = 0; counts.length < 10 && tries < 20; tries += 1) {
         const { Messages = [] } = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl,

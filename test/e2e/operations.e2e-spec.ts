@@ -379,8 +379,8 @@ describe('operations: a Redis that goes away', () => {
   });
 
   afterAll(async () => {
-    await t.close();
-    await redis.stop();
+    await t?.close();
+    await redis?.stop();
   });
 
   it('refuses commands at once while it is away instead of holding them for a reconnection', async () => {
@@ -405,8 +405,8 @@ describe('operations: a Redis that is up but does not answer', () => {
 
   afterAll(async () => {
     redis.process.kill('SIGCONT');
-    await t.close();
-    await redis.stop();
+    await t?.close();
+    await redis?.stop();
   });
 
   it('answers a read with a 503 after REDIS_COMMAND_TIMEOUT_MS, not when the stall ends', async () => {

@@ -3,6 +3,7 @@ import { loadConfig } from '@order-pipeline/config';
 import { parseOrderMessage, type Order } from '@order-pipeline/orders';
 import { RedisService } from '@order-pipeline/redis';
 import { anOrder } from '../../libs/orders/test/order-builder';
+import { e2eRedisUrl } from '../support/test-app';
 
 /**
  * claimAll/applyAll send a whole batch as one pipeline per step (a single Redis here; the
@@ -16,7 +17,7 @@ describe('OrderAggregator batch calls on a real Redis', () => {
 
   beforeAll(() => {
     const config = loadConfig({
-      REDIS_URL: process.env.E2E_REDIS_URL ?? '',
+      REDIS_URL: e2eRedisUrl(),
       REDIS_KEY_PREFIX: `batch${Date.now()}`,
     });
     redis = new RedisService(config);

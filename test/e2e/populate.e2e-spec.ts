@@ -18,6 +18,7 @@ async function populate(t: TestApp, file: string): Promise<string> {
   const cli = join(ROOT, 'scripts', 'tools', 'populate.ts');
   const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, file, '--queue-url', t.queueUrl], {
     env: { ...process.env, SQS_ENDPOINT: process.env.E2E_SQS_ENDPOINT ?? '' },
+    timeout: 60_000,
   });
   return stdout + stderr;
 }

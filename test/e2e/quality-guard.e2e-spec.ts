@@ -57,12 +57,15 @@ describe('the AI quality guard in the running pipeline (real SDK, fake Messages 
       QUALITY_GUARD_SUSPICIOUS_CENTS: '5000', // 50.00: every 99.99 test order is suspicious
       QUALITY_GUARD_SAMPLE_RATE: '0',
       ADMIN_API_KEY: 'qg-admin-key-for-tests',
+      // A test that holds the model's answer must not see the request time out and go out
+      // again on a slow machine: "asked once" is what it checks.
+      QUALITY_GUARD_TIMEOUT_MS: '60000',
     });
   });
 
   afterAll(async () => {
-    await t.close();
-    await api.stop();
+    await t?.close();
+    await api?.stop();
   });
 
   const askedAbout = (orderId: string): number =>
@@ -203,8 +206,8 @@ describe('a queue whose redrive policy allows one receive, while SQS_MAX_RECEIVE
   });
 
   afterAll(async () => {
-    await t.close();
-    await api.stop();
+    await t?.close();
+    await api?.stop();
   });
 
   it('decides a suspicious order in its batch: deferring it would dead-letter it', async () => {
@@ -279,8 +282,8 @@ describe('an order accepted while the model was down, and sent again once it is 
     });
   });
   afterAll(async () => {
-    await t.close();
-    await api.stop();
+    await t?.close();
+    await api?.stop();
   });
 
   it("is counted once, and its listing shows the model's reject of the second copy", async () => {
@@ -331,10 +334,13 @@ describe('the quality guard with its model unreachable', () => {
     await t.send([anOrder().with({ order_id: 'qg-unreachable', user_id: 'u-unreachable' }).json()]);
     // fail-open: the order is accepted unchecked, and the failed call opened the breaker.
     await eventually(async () => (await t.get('/users/u-unreachable/stats')).status === 200, 15_000);
-    const ready = await t.get<{ status: string; info: Record<string, Record<string, unknown>> }>('/health/ready');
-    expect([ready.status, ready.body.info.quality_guard]).toEqual([
-      200,
+    // Readiness pings Redis and the queue within their own short limits: a loaded machine may
+    // miss one, as every other readiness check in these specs allows for.
+    type Ready = { status: string; info?: Record<string, Record<string, unknown>> };
+    let ready = { status: 0, body: {} as Ready };
+    await eventually(async () => (ready = await t.get<Ready>('/health/ready')).status === 200);
+    expect(ready.body.info?.quality_guard).toEqual(
       expect.objectContaining({ status: 'up', mode: 'model', breaker: 'open', healthy: false, impaired: true }),
-    ]);
+    );
   });
 });

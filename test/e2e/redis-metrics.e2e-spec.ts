@@ -2,6 +2,7 @@ import { loadConfig } from '@order-pipeline/config';
 import { MetricsRegistry } from '@order-pipeline/observability';
 import { RedisMetrics } from '../../libs/observability/src/redis-metrics';
 import { RedisService } from '@order-pipeline/redis';
+import { e2eRedisUrl } from '../support/test-app';
 
 /** order_pipeline_redis_command_errors_total on a real Redis: what counts as a failed command, and how often. */
 describe('Redis command error counter', () => {
@@ -10,7 +11,7 @@ describe('Redis command error counter', () => {
   const prefix = `rm${Date.now()}`;
 
   beforeAll(() => {
-    redis = new RedisService(loadConfig({ REDIS_URL: process.env.E2E_REDIS_URL ?? '', REDIS_KEY_PREFIX: prefix }));
+    redis = new RedisService(loadConfig({ REDIS_URL: e2eRedisUrl(), REDIS_KEY_PREFIX: prefix }));
     metrics = new MetricsRegistry();
     new RedisMetrics(redis, metrics).onModuleInit();
   });

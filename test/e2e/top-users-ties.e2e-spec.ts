@@ -3,6 +3,7 @@ import { centsToAmount } from '@order-pipeline/orders';
 import { RedisService } from '@order-pipeline/redis';
 import { TopUsersQuery } from '../../libs/aggregation/src/analytics-queries';
 import { KeySchema, userBucketOf, type TopBy } from '../../libs/aggregation/src/key-schema';
+import { e2eRedisUrl } from '../support/test-app';
 
 /**
  * The top-N script against hand-made ranking sets full of ties: few distinct scores, so
@@ -26,7 +27,7 @@ describe('top-N with ties at the limit (TopUsersQuery on crafted ranking sets)',
 
   beforeAll(async () => {
     const config = loadConfig({
-      REDIS_URL: process.env.E2E_REDIS_URL ?? '',
+      REDIS_URL: e2eRedisUrl(),
       REDIS_KEY_PREFIX: prefix,
       STATS_RETENTION_DAYS: '400',
     });

@@ -62,14 +62,16 @@ describe('while Redis is away', () => {
     t = await startTestApp({
       REDIS_URL: redis.url,
       SQS_MAX_RECEIVE_COUNT: '1',
-      SQS_VISIBILITY_TIMEOUT: '2',
+      // Long enough that a late heartbeat on a loaded machine does not redeliver (and so
+      // dead-letter) a batch that is being handled normally.
+      SQS_VISIBILITY_TIMEOUT: '10',
       SQS_CONSUMER_CONCURRENCY: '1',
     });
   });
 
   afterEach(async () => {
-    await t.close();
-    await redis.stop();
+    await t?.close();
+    await redis?.stop();
     rmSync(redis.dir, { recursive: true, force: true });
   });
 
@@ -91,17 +93,20 @@ describe('while Redis is up but does not answer (stopped with SIGSTOP)', () => {
     // As above: one receive per message, so a receive during the stall would dead-letter.
     t = await startTestApp({
       REDIS_URL: redis.url,
-      REDIS_COMMAND_TIMEOUT_MS: '500',
+      // Short enough to find the stall at once; long enough that a busy worker's pause after
+      // SIGCONT (timers run before the reply is read) does not fail a command and spend the
+      // message's one receive.
+      REDIS_COMMAND_TIMEOUT_MS: '2000',
       SQS_MAX_RECEIVE_COUNT: '1',
-      SQS_VISIBILITY_TIMEOUT: '2',
+      SQS_VISIBILITY_TIMEOUT: '10',
       SQS_CONSUMER_CONCURRENCY: '1',
     });
   });
 
   afterEach(async () => {
     redis.process.kill('SIGCONT');
-    await t.close();
-    await redis.stop();
+    await t?.close();
+    await redis?.stop();
   });
 
   it('holds the receives once a command found it silent, and resumes when it answers again', async () => {

@@ -29,7 +29,8 @@ export function generateOrders(args: string[]): { lines: string[]; expected: Exp
   const out = join(dir, 'orders.ndjson');
   const cli = join(__dirname, '..', '..', 'scripts', 'tools', 'generate-orders.ts');
   try {
-    execFileSync(process.execPath, [cli, ...args, '--out', out], { stdio: 'pipe' });
+    // Bounded: a synchronous child blocks the worker, so jest's own timeout could not end it.
+    execFileSync(process.execPath, [cli, ...args, '--out', out], { stdio: 'pipe', timeout: 60_000 });
     return {
       lines: readFileSync(out, 'utf8')
         .split('\n')

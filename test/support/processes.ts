@@ -161,6 +161,9 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const launch = (i: number): ChildProcess => {
     const args = ['--port', String(ports[i]), '--bind', '127.0.0.1', '--dir', dirs[i] ?? '', '--save', ''];
     args.push('--appendonly', 'no', '--cluster-enabled', 'yes', '--logfile', logOf(i));
+    // A restart on a loaded machine may take longer than the default 15 s; past the node
+    // timeout the other masters would mark the node failed and the cluster stay down.
+    args.push('--cluster-node-timeout', '60000');
     return spawn('redis-server', args, { stdio: 'ignore' });
   };
   const children = ports.map((_, i) => launch(i));

@@ -76,6 +76,8 @@ export async function startTestApp(
     region: 'us-east-1',
     endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    // A stuck emulator fails a call instead of holding the spec until jest's timeout.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
   });
   // env.SQS_QUEUE_URL (with env.REDIS_KEY_PREFIX) points a second app at an earlier one's queue.
   const queues = env.SQS_QUEUE_URL
@@ -154,7 +156,10 @@ export async function startTestApp(
       return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
     },
     async metrics() {
-      return (await fetch(`${baseUrl.replace('[::1]', '127.0.0.1')}/metrics`)).text();
+      const res = await fetch(`${baseUrl.replace('[::1]', '127.0.0.1')}/metrics`, {
+        signal: AbortSignal.timeout(30_000),
+      });
+      return res.text();
     },
     async send(bodies) {
       for (let i = 0; i < bodies.length; i += 10) {
@@ -196,6 +201,8 @@ export async function createQueuePair(
     region: 'us-east-1',
     endpoint: required('E2E_SQS_ENDPOINT'),
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    // A stuck emulator fails a call instead of holding the spec until jest's timeout.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
   });
   try {
     return await createQueues(sqs, randomUUID().slice(0, 8), maxReceiveCount, visibilityTimeout);
@@ -236,7 +243,12 @@ export async function eventually(
   let lastError: unknown;
   for (;;) {
     try {
-      if (await condition()) return;
+      // A try that does not answer ends at the deadline: the wait stays bounded.
+      const timedOut = new Promise<never>((_, reject) => {
+        const timer = setTimeout(() => reject(new Error('the last try did not answer')), deadline - Date.now());
+        timer.unref();
+      });
+      if (await Promise.race([condition(), timedOut])) return;
     } catch (error) {
       lastError = error;
     }
@@ -247,6 +259,11 @@ export async function eventually(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** The private Redis of the e2e run (global setup): never the machine's shared one on 6379. */
+export function e2eRedisUrl(): string {
+  return required('E2E_REDIS_URL');
 }
 
 function required(name: string): string {
