@@ -8,6 +8,7 @@ import type { Order } from '@order-pipeline/orders';
 import { ConsumptionGate, OrderBatchHandler } from '@order-pipeline/sqs';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { startRedisServer, type RedisServer } from '../support/processes';
+import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy';
 import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
 
 const depth = async (t: TestApp, url = t.queueUrl): Promise<{ visible: number; inFlight: number }> => {
@@ -118,6 +119,46 @@ describe('while Redis is up but does not answer (stopped with SIGSTOP)', () => {
     redis.process.kill('SIGCONT');
     await expectCountedOnce(t, 20);
   }, 60_000);
+});
+
+describe('while the queue stops answering (a black-holed network)', () => {
+  let proxy: StallingProxy;
+  let t: TestApp;
+
+  beforeEach(async () => {
+    proxy = await startStallingProxy(Number(new URL(process.env.E2E_SQS_ENDPOINT ?? '').port));
+    // The app reaches the queue through the proxy; the spec sends past it.
+    t = await startTestApp({ SQS_ENDPOINT: proxy.endpoint, SQS_CONSUMER_CONCURRENCY: '1' });
+  });
+
+  afterEach(async () => {
+    await t?.close();
+    await proxy?.stop();
+  });
+
+  it('gives up on the silent calls and consumes again once the queue answers', async () => {
+    const global = async (): Promise<GlobalStats> => (await t.get<GlobalStats>('/stats/global')).body;
+    await t.send([anOrder().with({ user_id: 'u-before' }).json()]);
+    await eventually(async () => (await global()).total_orders === 1);
+
+    proxy.stall();
+    // Readiness sees the silence (its own 2 s limit); by then the consumer's next long poll
+    // went out on a connection that will never answer.
+    await eventually(async () => (await t.get('/health/ready')).status === 503);
+    proxy.resume();
+    await t.send(
+      Array.from({ length: 5 }, (_, i) =>
+        anOrder()
+          .with({ user_id: `u-after-${i}` })
+          .json(),
+      ),
+    );
+
+    // The receive caught by the stall ends (the long-poll wait + 10 s) and the next goes out
+    // on a new connection. Without a bound the consumer waited on it for good.
+    await eventually(async () => (await global()).total_orders === 6, 60_000, 200);
+    expect((await global()).duplicates).toBe(0);
+  }, 120_000);
 });
 
 describe('a batch received while the app shuts down', () => {

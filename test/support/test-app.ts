@@ -243,9 +243,11 @@ export async function eventually(
   let lastError: unknown;
   for (;;) {
     try {
-      // A try that does not answer ends at the deadline: the wait stays bounded.
+      // A try that does not answer ends at the deadline (or a second after it, so that a try
+      // started just before it is not cut short): the wait stays bounded.
       const timedOut = new Promise<never>((_, reject) => {
-        const timer = setTimeout(() => reject(new Error('the last try did not answer')), deadline - Date.now());
+        const left = Math.max(deadline - Date.now(), 1_000);
+        const timer = setTimeout(() => reject(new Error(`the last try did not answer within ${left} ms`)), left);
         timer.unref();
       });
       if (await Promise.race([condition(), timedOut])) return;

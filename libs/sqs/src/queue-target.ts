@@ -24,7 +24,11 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
   const logger = new Logger('QueueTarget');
   const sqs = config.sqs;
   if (sqs.queueUrl !== undefined) {
-    const client = new SQSClient({ region: sqs.region, ...(sqs.endpoint ? { endpoint: sqs.endpoint } : {}) });
+    const client = new SQSClient({
+      region: sqs.region,
+      ...(sqs.endpoint ? { endpoint: sqs.endpoint } : {}),
+      requestHandler: boundedRequests(sqs.waitTimeSeconds),
+    });
     logger.log(`consuming ${sqs.queueUrl}${sqs.endpoint ? ` via ${sqs.endpoint}` : ''}`);
     return { queueUrl: sqs.queueUrl, client, embedded: false, close: () => Promise.resolve(client.destroy()) };
   }
@@ -45,6 +49,7 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
     region: sqs.region,
     endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    requestHandler: boundedRequests(sqs.waitTimeSeconds),
   });
   // A queue restored from disk takes the current settings.
   await client.send(new SetQueueAttributesCommand({ QueueUrl: emulator.queueUrl, Attributes: emulator.attributes }));
@@ -60,6 +65,19 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
       await emulator.stop();
     },
   };
+}
+
+/**
+ * Every SQS call ends. The SDK waits without limit by default, so a queue endpoint that
+ * stops answering (a black-holed network, a half-open connection) held a consumer's receive,
+ * or a batch's deletes, for as long as the socket stayed open: hours, with nothing logged.
+ * Now a connection must open within 10 s and a call may go quiet for at most the long-poll
+ * wait plus 10 s; then it fails (the SDK retries it on a new connection, and a failed
+ * receive pauses the consumers as for a queue that is away). Without `throwOnRequestTimeout`
+ * the SDK only logs a warning when the time is up.
+ */
+function boundedRequests(waitTimeSeconds: number) {
+  return { connectionTimeout: 10_000, requestTimeout: (waitTimeSeconds + 10) * 1_000, throwOnRequestTimeout: true };
 }
 
 /**
