@@ -144,6 +144,9 @@ async function main(argv: string[]): Promise<number> {
     region: target.region,
     endpoint: target.endpoint,
     credentials: target.emulator ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined,
+    // An endpoint that stops answering fails the send (after the SDK's retries) instead of
+    // holding the command for good; the SDK only warns at requestTimeout unless told to throw.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
   });
   try {
     let queueUrl = target.queueUrl;
