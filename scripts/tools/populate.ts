@@ -145,8 +145,14 @@ async function main(argv: string[]): Promise<number> {
     endpoint: target.endpoint,
     credentials: target.emulator ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined,
     // An endpoint that stops answering fails the send (after the SDK's retries) instead of
-    // holding the command for good; the SDK only warns at requestTimeout unless told to throw.
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
+    // holding the command for good: requestTimeout until the headers (the SDK only warns then
+    // unless told to throw), socketTimeout while the body is read.
+    requestHandler: {
+      connectionTimeout: 10_000,
+      requestTimeout: 30_000,
+      socketTimeout: 30_000,
+      throwOnRequestTimeout: true,
+    },
   });
   try {
     let queueUrl = target.queueUrl;

@@ -284,6 +284,36 @@ describe('the built app with the embedded SQS emulator', () => {
     expect(await json(`${again}/stats/global`)).toMatchObject({ total_orders: total, duplicates: 0 });
   }, 150_000);
 
+  it('stops in order on SIGHUP too, past connections that never sent a whole request', async () => {
+    app = await startBuiltApp({
+      ...env,
+      SQS_DATA_DIR: join(dataDir, 'sqs-hup'),
+      REDIS_KEY_PREFIX: `hup${Date.now()}`,
+      LOAD_SAMPLE_DATA: 'false',
+      SHUTDOWN_GRACE_SECONDS: '3',
+    });
+    const base = app.base;
+    await eventually(async () => (await fetch(`${base}/health/ready`)).ok, 60_000, 100);
+    // A preconnect that sends nothing, and a client stuck halfway through its headers: the
+    // HTTP server's close would wait for both for ever.
+    const { port } = new URL(base);
+    const idle = createConnection(Number(port), '127.0.0.1');
+    const partial = createConnection(Number(port), '127.0.0.1', () => {
+      partial.write('GET /stats/global HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    });
+    for (const socket of [idle, partial]) socket.on('error', () => undefined);
+    try {
+      await eventually(() => !idle.connecting && !partial.connecting);
+      app.child.kill('SIGHUP');
+      // Exit 0 is the orderly end; the watchdog's exit (1) would come after grace + 10 s.
+      expect(await app.exited()).toBe(0);
+      expect(app.output()).toMatch(/SIGHUP: stopping; batches in flight get up to 3 s to finish/);
+    } finally {
+      idle.destroy();
+      partial.destroy();
+    }
+  });
+
   it('refuses to start with a bad variable, naming it', async () => {
     app = await startBuiltApp({ ...env, SQS_MAX_RECEIVE_COUNT: 'lots' });
     expect(await app.exited()).toBe(78);

@@ -159,6 +159,23 @@ describe('while the queue stops answering (a black-holed network)', () => {
     await eventually(async () => (await global()).total_orders === 6, 60_000, 200);
     expect((await global()).duplicates).toBe(0);
   }, 120_000);
+
+  it('gives up on a receive whose answer stops after its headers', async () => {
+    const global = async (): Promise<GlobalStats> => (await t.get<GlobalStats>('/stats/global')).body;
+    // The consumer's next receive gets the headers of its answer, then nothing, for good.
+    await proxy.cutAfterHeaders('ReceiveMessage');
+    await t.send(
+      Array.from({ length: 5 }, (_, i) =>
+        anOrder()
+          .with({ user_id: `u-cut-${i}` })
+          .json(),
+      ),
+    );
+
+    // The SDK's request timer ends at the headers; the socket's idle timer ends the read of
+    // the body (the long-poll wait + 10 s). Without it the consumer waited on it for good.
+    await eventually(async () => (await global()).total_orders === 5, 60_000, 200);
+  }, 120_000);
 });
 
 describe('a batch received while the app shuts down', () => {

@@ -69,7 +69,6 @@ export function configureApp(app: INestApplication): INestApplication {
     ),
   );
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
   const document = documentReadAccess(
     SwaggerModule.createDocument(
       app,

@@ -32,23 +32,28 @@ async function bootstrap(): Promise<void> {
   });
   nest.useLogger(nest.get(PinoLogger));
   nest.flushLogs();
-  // SIGTERM/SIGINT: stop receiving, let batches in flight finish (or release them), close
-  // Redis last, then exit 0. configureApp's own enableShutdownHooks skips these signals.
-  nest.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.log(`${signal}: stopping; batches in flight get up to ${config.shutdownGraceSeconds} s to finish`);
-      // Bounded: if the orderly shutdown hangs, leave anyway. Nothing unacknowledged is
-      // lost: SQS delivers it again after its visibility timeout.
-      setTimeout(
-        () => {
-          logger.error(`shutdown took longer than ${config.shutdownGraceSeconds + 10} s; exiting`);
-          process.exit(1);
-        },
-        (config.shutdownGraceSeconds + 10) * 1000,
-      ).unref();
-    });
-  }
+  // SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR2: stop receiving, let batches in flight finish
+  // (or release them), close Redis last, then exit 0. Not the fault signals that Nest's
+  // default list also has (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP): after a real
+  // fault, running JavaScript listeners is not safe (Node's docs), so they keep their default.
+  const signals = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'] as const;
+  nest.enableShutdownHooks([...signals], { useProcessExit: true });
+  let stopping = false;
+  const onSignal = (signal: string): void => {
+    if (stopping) return; // Nest ignores a second signal as well: the first shutdown goes on.
+    stopping = true;
+    logger.log(`${signal}: stopping; batches in flight get up to ${config.shutdownGraceSeconds} s to finish`);
+    // Bounded: if the orderly shutdown hangs, leave anyway. Nothing unacknowledged is
+    // lost: SQS delivers it again after its visibility timeout.
+    setTimeout(
+      () => {
+        logger.error(`shutdown took longer than ${config.shutdownGraceSeconds + 10} s; exiting`);
+        process.exit(1);
+      },
+      (config.shutdownGraceSeconds + 10) * 1000,
+    ).unref();
+  };
+  for (const signal of signals) process.once(signal, onSignal);
   const app = configureApp(nest);
   try {
     await app.listen(config.port, config.host);

@@ -73,11 +73,14 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
  * or a batch's deletes, for as long as the socket stayed open: hours, with nothing logged.
  * Now a connection must open within 10 s and a call may go quiet for at most the long-poll
  * wait plus 10 s; then it fails (the SDK retries it on a new connection, and a failed
- * receive pauses the consumers as for a queue that is away). Without `throwOnRequestTimeout`
- * the SDK only logs a warning when the time is up.
+ * receive pauses the consumers as for a queue that is away). Two timers, because each
+ * covers a part: `requestTimeout` runs until the answer's headers (and without
+ * `throwOnRequestTimeout` it only logs a warning), `socketTimeout` is an idle timer that
+ * also covers the body, which an answer that stops after its headers never finishes.
  */
 function boundedRequests(waitTimeSeconds: number) {
-  return { connectionTimeout: 10_000, requestTimeout: (waitTimeSeconds + 10) * 1_000, throwOnRequestTimeout: true };
+  const quietMs = (waitTimeSeconds + 10) * 1_000;
+  return { connectionTimeout: 10_000, requestTimeout: quietMs, socketTimeout: quietMs, throwOnRequestTimeout: true };
 }
 
 /**
