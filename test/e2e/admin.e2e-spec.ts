@@ -9,6 +9,7 @@ import {
 import { RejectedOrderStore } from '@order-pipeline/aggregation';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
+import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy';
 
 const ADMIN_KEY = 'admin-key-0123456789abcdef';
 const READ_KEY = 'read-key-0123456789abcdef';
@@ -24,7 +25,12 @@ async function call<T = Record<string, unknown>>(
   path: string,
   headers: Record<string, string> = {},
 ): Promise<Reply<T>> {
-  const res = await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}${path}`, { method, headers });
+  // Bounded: an admin request that does not answer within 20 s fails its spec with a reason.
+  const res = await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}${path}`, {
+    method,
+    headers,
+    signal: AbortSignal.timeout(20_000),
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
@@ -478,6 +484,35 @@ describe('admin rate limit behind a proxy', () => {
 
   it('ignores X-Forwarded-For by default: a client cannot pick its own budget', async () => {
     expect(await twoClients({})).toEqual([200, 429]);
+  });
+});
+
+describe('admin routes while the queue goes silent (a black-holed network)', () => {
+  let proxy: StallingProxy;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    proxy = await startStallingProxy(Number(new URL(process.env.E2E_SQS_ENDPOINT ?? '').port));
+    t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY, SQS_ENDPOINT: proxy.endpoint });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await proxy?.stop();
+  });
+
+  it('answers a redrive with a 503 within seconds, not after the SQS client retries', async () => {
+    // The dead-letter queue is found first (and kept for a minute): the redrive's receive is
+    // the first call to meet the silence.
+    expect((await call(t, 'GET', '/admin/dead-letters', admin)).status).toBe(200);
+    proxy.stall();
+
+    const res = await call(t, 'POST', '/admin/dead-letters/redrive', admin);
+
+    expect([res.status, res.body.message]).toEqual([
+      503,
+      expect.stringMatching(/^the SQS queue did not answer \(\w+\); retry later$/) as unknown,
+    ]);
   });
 });
 

@@ -72,6 +72,14 @@ export function messagesIn(depth: QueueDepth): number {
 
 /** How long messages being redriven stay invisible in the dead-letter queue. */
 const REDRIVE_VISIBILITY_SECONDS = 30;
+/**
+ * Each SQS call an admin request makes: a queue that stops answering gives a 503 within
+ * seconds, not after the client's own bound (the long-poll wait + 10 s, three tries). A call
+ * cut after SQS did it is safe: a copy sent but not deleted is redriven twice, which the
+ * exactly-once path absorbs.
+ */
+const ADMIN_CALL_MS = 5_000;
+const adminCall = (): { abortSignal: AbortSignal } => ({ abortSignal: AbortSignal.timeout(ADMIN_CALL_MS) });
 
 /**
  * The dead-letter queue of the orders queue, found through the orders queue's
@@ -160,6 +168,7 @@ export class DeadLetterQueue {
         MessageAttributeNames: [ORIGINAL_MESSAGE_ID],
         MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
       }),
+      adminCall(),
     );
     return {
       queue_url: url,
@@ -194,6 +203,7 @@ export class DeadLetterQueue {
           MessageAttributeNames: ['All'],
           MessageSystemAttributeNames: ['MessageGroupId'],
         }),
+        adminCall(),
       );
       const messages = res.Messages ?? [];
       if (messages.length === 0) break;
@@ -218,6 +228,7 @@ export class DeadLetterQueue {
               : {}),
           })),
         }),
+        adminCall(),
       );
       const refused = sent.Failed?.[0];
       if (refused) {
@@ -235,6 +246,7 @@ export class DeadLetterQueue {
             QueueUrl: url,
             Entries: toDelete.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
           }),
+          adminCall(),
         );
         const undeleted = deleted.Failed?.length ?? 0;
         notDeleted += undeleted;
