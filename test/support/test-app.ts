@@ -77,7 +77,12 @@ export async function startTestApp(
     endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     // A stuck emulator fails a call instead of holding the spec until jest's timeout.
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, socketTimeout: 30_000, throwOnRequestTimeout: true },
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      socketTimeout: 30_000,
+      throwOnRequestTimeout: true,
+    },
   });
   // env.SQS_QUEUE_URL (with env.REDIS_KEY_PREFIX) points a second app at an earlier one's queue.
   const queues = env.SQS_QUEUE_URL
@@ -202,7 +207,12 @@ export async function createQueuePair(
     endpoint: required('E2E_SQS_ENDPOINT'),
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     // A stuck emulator fails a call instead of holding the spec until jest's timeout.
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, socketTimeout: 30_000, throwOnRequestTimeout: true },
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      socketTimeout: 30_000,
+      throwOnRequestTimeout: true,
+    },
   });
   try {
     return await createQueues(sqs, randomUUID().slice(0, 8), maxReceiveCount, visibilityTimeout);

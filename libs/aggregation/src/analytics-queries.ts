@@ -145,13 +145,17 @@ export class RangeStatsQuery {
   private readonly plans = new Map<string, SeriesPlan>();
   /** Identical requests that arrive while a read is in flight share the next one. */
   private readonly shared = new SharedReads<RangeStatsView>();
-  /** Distinct long ranges do not: they take turns for Redis and for memory. */
-  private readonly budget = new ReadBudget(RANGE_FIELDS_AT_ONCE, RANGE_READS_WAITING);
+  /**
+   * Distinct long ranges do not: they take turns for Redis and for memory, each waiting at
+   * most one command timeout for its turn.
+   */
+  private readonly budget: ReadBudget;
 
   constructor(
     private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
+    this.budget = new ReadBudget(RANGE_FIELDS_AT_ONCE, RANGE_READS_WAITING, config.redis.commandTimeoutMs);
     this.keys = new KeySchema(redis.keyPrefix);
     const buckets = Array.from({ length: USER_BUCKETS }, (_, b) => this.keys.bucket(b));
     this.dayHashes = buckets.map((k) => k.days);

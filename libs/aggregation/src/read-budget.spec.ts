@@ -19,7 +19,7 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 
 describe('ReadBudget (long reads take turns)', () => {
   it('runs reads together while their weights fit, and the next one when room is made', async () => {
-    const budget = new ReadBudget(10, 5);
+    const budget = new ReadBudget(10, 5, 60_000);
     const log: string[] = [];
     const [a, b, c] = ['a', 'b', 'c'].map((n) => heldRead(log, n));
     const answers = [budget.run(6, a.read), budget.run(4, b.read), budget.run(5, c.read)];
@@ -35,7 +35,7 @@ describe('ReadBudget (long reads take turns)', () => {
   });
 
   it('keeps first come, first served: a light read does not overtake a waiting heavy one', async () => {
-    const budget = new ReadBudget(10, 5);
+    const budget = new ReadBudget(10, 5, 60_000);
     const log: string[] = [];
     const [a, heavy, light] = ['a', 'heavy', 'light'].map((n) => heldRead(log, n));
     const answers = [budget.run(6, a.read), budget.run(8, heavy.read), budget.run(1, light.read)];
@@ -49,7 +49,7 @@ describe('ReadBudget (long reads take turns)', () => {
   });
 
   it('runs a read heavier than the whole budget, alone', async () => {
-    const budget = new ReadBudget(10, 5);
+    const budget = new ReadBudget(10, 5, 60_000);
     const log: string[] = [];
     const [huge, small] = ['huge', 'small'].map((n) => heldRead(log, n));
     const answers = [budget.run(50, huge.read), budget.run(1, small.read)];
@@ -61,7 +61,7 @@ describe('ReadBudget (long reads take turns)', () => {
   });
 
   it('refuses a read at once when as many wait as it queues', async () => {
-    const budget = new ReadBudget(10, 1);
+    const budget = new ReadBudget(10, 1, 60_000);
     const log: string[] = [];
     const [a, b] = ['a', 'b'].map((n) => heldRead(log, n));
     const answers = [budget.run(10, a.read), budget.run(10, b.read)];
@@ -71,8 +71,35 @@ describe('ReadBudget (long reads take turns)', () => {
     await Promise.all(answers);
   });
 
+  it('refuses a read whose turn has not come within maxWaitMs, and lets the ones behind it through', async () => {
+    jest.useFakeTimers();
+    try {
+      const budget = new ReadBudget(10, 5, 1_000);
+      const log: string[] = [];
+      const [a, heavy, light] = ['a', 'heavy', 'light'].map((n) => heldRead(log, n));
+      const running = budget.run(6, a.read);
+      const refused = budget.run(8, heavy.read);
+      const outcome = refused.catch((error: unknown) => error);
+      jest.advanceTimersByTime(500);
+      const behind = budget.run(4, light.read); // fits beside a, but waits behind heavy
+      await Promise.resolve();
+      expect(log).toEqual(['start a']);
+
+      jest.advanceTimersByTime(500);
+      expect(await outcome).toBeInstanceOf(BusyError);
+      await Promise.resolve();
+      expect(log).toEqual(['start a', 'start light']);
+      a.finish();
+      light.finish();
+      expect(await Promise.all([running, behind])).toEqual(['a', 'light']);
+      expect(log).not.toContain('start heavy');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('gives the budget back when a read fails', async () => {
-    const budget = new ReadBudget(10, 5);
+    const budget = new ReadBudget(10, 5, 60_000);
     await expect(budget.run(10, () => Promise.reject(new Error('redis down')))).rejects.toThrow('redis down');
     await expect(budget.run(10, () => Promise.resolve('next'))).resolves.toBe('next');
   });

@@ -39,6 +39,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
   readonly client: Redis | Cluster;
   readonly keyPrefix: string;
+  private readonly commandTimeoutMs: number;
   private lastError: string | undefined;
   private scriptCount = 0;
 
@@ -62,6 +63,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       lazyConnect: false,
     };
     this.keyPrefix = config.redis.keyPrefix;
+    this.commandTimeoutMs = config.redis.commandTimeoutMs;
     if (config.redis.cluster) {
       // Credentials and TLS come from REDIS_URL (a redis+cluster:// URL becomes one of its seeds).
       const seed = new URL(config.redis.url);
@@ -130,7 +132,11 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     if (commands.length === 0) return [];
     type Send = (...args: string[]) => unknown;
     if (client instanceof Cluster) {
-      return Promise.all(commands.map(([method, ...args]) => (client[method] as Send).apply(client, args)));
+      // One deadline for the whole read. A Cluster command's timeout starts only when it
+      // reaches a node: retried through a failover and a slot-map refresh, a read on a
+      // stalled master took up to three command timeouts (an audit measured 15 s at 5 s).
+      const read = Promise.all(commands.map(([method, ...args]) => (client[method] as Send).apply(client, args)));
+      return withinTimeout(read, this.commandTimeoutMs);
     }
     const pipeline = client.pipeline();
     for (const command of commands) (pipeline[command[0]] as Send).apply(pipeline, command.slice(1));
@@ -269,3 +275,15 @@ const settle = <R>(answer: Promise<R>): Promise<ScriptAnswer<R>> =>
     (value): ScriptAnswer<R> => ({ ok: true, value }),
     (error: unknown): ScriptAnswer<R> => ({ ok: false, error: asError(error) }),
   );
+
+/**
+ * The answer, or an error once `ms` have passed: ioredis's own "Command timed out", so the
+ * callers (and the HTTP error filter's 503) treat it as any command timeout.
+ */
+export function withinTimeout<T>(answer: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('Command timed out')), ms);
+  });
+  return Promise.race([answer, timedOut]).finally(() => clearTimeout(timer));
+}
