@@ -131,10 +131,11 @@ export async function startTestApp(
   // A Cluster client refuses commands until it knows the slots, which on a loaded host can take
   // longer than the app's own 5 s start-up wait: a spec starts from a client that is ready.
   const redis = app.get(RedisService);
-  if (redis.client instanceof Cluster && !(await redis.waitUntilReady(30_000))) {
+  if (redis.client instanceof Cluster && !(await redis.waitUntilReady(60_000))) {
+    const why = redis.downReason;
     await app.close();
     sqs.destroy();
-    throw new Error('the Redis Cluster client was not ready within 30 s');
+    throw new Error(`the Redis Cluster client was not ready within 60 s (${why ?? 'no reason given'})`);
   }
 
   const attribute = async (
