@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { RejectedOrderStore } from '@order-pipeline/aggregation';
 import { anOrder } from '../../libs/orders/test/order-builder';
-import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
+import { eventually, startTestApp, type GlobalStats, type TestApp, e2eSqsPort } from '../support/test-app';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy';
 
 const ADMIN_KEY = 'admin-key-0123456789abcdef';
@@ -492,7 +492,7 @@ describe('admin routes while the queue goes silent (a black-holed network)', () 
   let t: TestApp;
 
   beforeAll(async () => {
-    proxy = await startStallingProxy(Number(new URL(process.env.E2E_SQS_ENDPOINT ?? '').port));
+    proxy = await startStallingProxy(e2eSqsPort());
     t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY, SQS_ENDPOINT: proxy.endpoint });
   });
 

@@ -106,7 +106,7 @@ describe('the dashboard in headless Chromium', () => {
       'not json at all',
     ]);
     await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.rejected === 3, WAIT_MS);
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

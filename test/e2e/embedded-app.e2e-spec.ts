@@ -48,13 +48,13 @@ async function startBuiltApp(env: Record<string, string>): Promise<Running> {
   const exit = new Promise<number | string | null>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal)),
   );
-  const exited = (): Promise<number | string | null> =>
-    Promise.race([
-      exit,
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error(`the app did not exit within 30 s; it wrote:\n${output}`)), 30_000).unref(),
-      ),
-    ]);
+  const exited = async (): Promise<number | string | null> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the app did not exit within 30 s; it wrote:\n${output}`)), 30_000);
+    });
+    return Promise.race([exit, late]).finally(() => clearTimeout(timer));
+  };
   return { child, base: `http://127.0.0.1:${port}`, output: () => output, exited };
 }
 
@@ -312,7 +312,7 @@ describe('the built app with the embedded SQS emulator', () => {
       idle.destroy();
       partial.destroy();
     }
-  });
+  }, 120_000);
 
   it('refuses to start with a bad variable, naming it', async () => {
     app = await startBuiltApp({ ...env, SQS_MAX_RECEIVE_COUNT: 'lots' });

@@ -117,7 +117,7 @@ describe('hostile HTTP parameters', () => {
       ),
       { seed: FUZZ_SEED, numRuns: 150 },
     );
-  }, 60_000);
+  });
 
   it('a bad path id gets a 400 naming user_id or order_id', async () => {
     await fc.assert(
@@ -128,7 +128,7 @@ describe('hostile HTTP parameters', () => {
       }),
       { seed: FUZZ_SEED, numRuns: 100 },
     );
-  }, 60_000);
+  });
 
   it('an unknown query parameter gets a 400 naming it', async () => {
     const names = Object.keys(BAD_VALUES);
@@ -144,7 +144,7 @@ describe('hostile HTTP parameters', () => {
       ),
       { seed: FUZZ_SEED, numRuns: 60 },
     );
-  }, 60_000);
+  });
 
   it('any junk in the path or query is answered without a 500', async () => {
     const junk = fc.oneof(
@@ -173,5 +173,5 @@ describe('hostile HTTP parameters', () => {
       ),
       { seed: FUZZ_SEED, numRuns: 200 },
     );
-  }, 60_000);
+  });
 });

@@ -404,7 +404,7 @@ describe('operations: a Redis that is up but does not answer', () => {
   });
 
   afterAll(async () => {
-    redis.process.kill('SIGCONT');
+    redis?.process.kill('SIGCONT');
     await t?.close();
     await redis?.stop();
   });

@@ -22,7 +22,7 @@ let cluster: RedisCluster;
 
 beforeAll(async () => {
   cluster = await startRedisCluster();
-}, 60_000);
+});
 
 afterAll(async () => {
   await cluster.stop();

@@ -64,7 +64,7 @@ describe('when Redis stops mid-stream and comes back', () => {
   afterEach(async () => {
     await t?.close();
     await redis?.stop();
-    rmSync(redis.dir, { recursive: true, force: true });
+    if (redis) rmSync(redis.dir, { recursive: true, force: true });
   });
 
   it('ends with exact totals and no message lost or dead-lettered', async () => {

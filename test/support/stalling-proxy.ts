@@ -42,7 +42,10 @@ export async function startStallingProxy(targetPort: number): Promise<StallingPr
     const c: Connection = { client, silent: false };
     open.add(c);
     client.on('error', () => undefined);
-    client.on('close', () => open.delete(c));
+    client.on('close', () => {
+      open.delete(c);
+      c.upstream?.destroy();
+    });
     if (stalled) return silence(c);
     const upstream = connect(targetPort, '127.0.0.1');
     c.upstream = upstream;
@@ -79,7 +82,10 @@ export async function startStallingProxy(targetPort: number): Promise<StallingPr
     },
     cutAfterHeaders: (action) => new Promise<void>((done) => (cut = { action, done })),
     stop: async () => {
-      for (const c of open) c.client.destroy();
+      for (const c of open) {
+        c.client.destroy();
+        c.upstream?.destroy();
+      }
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -256,12 +256,13 @@ export async function eventually(
     try {
       // A try that does not answer ends at the deadline (or a second after it, so that a try
       // started just before it is not cut short): the wait stays bounded.
+      let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
         const left = Math.max(deadline - Date.now(), 1_000);
-        const timer = setTimeout(() => reject(new Error(`the last try did not answer within ${left} ms`)), left);
-        timer.unref();
+        timer = setTimeout(() => reject(new Error(`the last try did not answer within ${left} ms`)), left);
       });
-      if (await Promise.race([condition(), timedOut])) return;
+      const met = await Promise.race([condition(), timedOut]).finally(() => clearTimeout(timer));
+      if (met) return;
     } catch (error) {
       lastError = error;
     }
@@ -277,6 +278,11 @@ export async function eventually(
 /** The private Redis of the e2e run (global setup): never the machine's shared one on 6379. */
 export function e2eRedisUrl(): string {
   return required('E2E_REDIS_URL');
+}
+
+/** The port of the e2e run's SQS emulator (global setup). */
+export function e2eSqsPort(): number {
+  return Number(new URL(required('E2E_SQS_ENDPOINT')).port);
 }
 
 function required(name: string): string {

@@ -1,5 +1,5 @@
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { Express, Request, Response } from 'express';
 import { JsonReplyExpressAdapter } from './json-reply-adapter';
 
@@ -144,4 +144,41 @@ describe('JsonReplyExpressAdapter', () => {
       { settings: { [setting]: value } },
     );
   });
+});
+
+describe('JsonReplyExpressAdapter.close (the HTTP server at shutdown)', () => {
+  it('cuts a connection that never sent a request, and lets an answer in progress finish', async () => {
+    const adapter = new JsonReplyExpressAdapter();
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    adapter.getInstance<Express>().get('/slow', (_req: Request, res: Response) => {
+      void held.then(() => res.json({ done: true }));
+    });
+    adapter.initHttpServer({});
+    const server = adapter.getHttpServer() as Server;
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as AddressInfo;
+
+    const answer = new Promise<{ status: number; text: string }>((done, fail) => {
+      const req = request({ host: '127.0.0.1', port, path: '/slow' }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => done({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', fail);
+      req.end();
+    });
+    const idle = connect(port, '127.0.0.1');
+    idle.on('error', () => undefined);
+    const idleClosed = new Promise<void>((done) => idle.once('close', () => done()));
+    await new Promise<void>((done) => idle.once('connect', () => done()));
+    await new Promise<void>((done) => server.once('request', () => done()));
+
+    const closing = adapter.close();
+    await idleClosed; // without the cut, the close would wait for it for good
+    release();
+
+    expect(await answer).toEqual({ status: 200, text: '{"done":true}' });
+    await closing;
+  }, 20_000);
 });

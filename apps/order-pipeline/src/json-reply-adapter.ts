@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
-import { StreamableFile } from '@nestjs/common';
+import type { Socket } from 'node:net';
+import { StreamableFile, type NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 
@@ -19,22 +20,47 @@ import type { Request, Response } from 'express';
  * settings that change a JSON answer is on (JSON_SETTINGS).
  */
 export class JsonReplyExpressAdapter extends ExpressAdapter {
+  /** Every open connection, for the close below (one listener per connection, none per request). */
+  private readonly connections = new Set<Socket>();
+
+  override initHttpServer(options: NestApplicationOptions): void {
+    super.initHttpServer(options);
+    (this.getHttpServer() as Server).on('connection', (socket: Socket) => {
+      this.connections.add(socket);
+      socket.once('close', () => this.connections.delete(socket));
+    });
+  }
+
   /**
    * The HTTP server's close ends. Node's `server.close()` waits for every connection, and
    * once closing it no longer enforces `headersTimeout`: a connection that never sent a
-   * whole request (a browser's preconnect, a load balancer's TCP check, a slow or stuck
-   * client) held the shutdown until the watchdog exited with status 1, skipping the steps
-   * after it (Redis closed last). Answers still being written get CLOSE_GRACE_MS, then every
-   * connection left is cut.
+   * whole request (a browser's preconnect, a load balancer's TCP check, a stuck client) held
+   * the shutdown until the watchdog exited with status 1, skipping the steps after it (Redis
+   * closed last). So from IDLE_CUT_MS after the close began, every connection with no answer
+   * in progress is ended (and one whose answer finishes, once it has), while answers still
+   * being worked out (a reprocess waiting on the model, a redrive) finish; at ALL_CUT_MS,
+   * inside the watchdog's 10 s, whatever is left is cut.
    */
   override async close(): Promise<void> {
     const server = this.getHttpServer() as Server | undefined;
-    const timer = setTimeout(() => server?.closeAllConnections(), CLOSE_GRACE_MS);
-    timer.unref();
+    const endIdle = (): void => {
+      for (const socket of this.connections) if (!answering(socket)) socket.end();
+    };
+    let sweep: NodeJS.Timeout | undefined;
+    const idle = setTimeout(() => {
+      endIdle();
+      sweep = setInterval(endIdle, SWEEP_MS);
+      sweep.unref();
+    }, IDLE_CUT_MS);
+    const all = setTimeout(() => server?.closeAllConnections(), ALL_CUT_MS);
+    idle.unref();
+    all.unref();
     try {
       await super.close();
     } finally {
-      clearTimeout(timer);
+      clearTimeout(idle);
+      clearInterval(sweep);
+      clearTimeout(all);
     }
   }
 
@@ -49,8 +75,19 @@ export class JsonReplyExpressAdapter extends ExpressAdapter {
   }
 }
 
-/** How long the HTTP server's close waits for connections before it cuts them. */
-const CLOSE_GRACE_MS = 2_000;
+/** When the HTTP server's close ends the connections with no answer in progress (then every SWEEP_MS), and cuts all. */
+const IDLE_CUT_MS = 2_000;
+const SWEEP_MS = 100;
+const ALL_CUT_MS = 8_000;
+
+/**
+ * Whether a response is being answered on the socket: Node's http server keeps the current
+ * ServerResponse there (`_httpMessage`) until it is finished, as http-terminator and
+ * stoppable read it; a public per-request listener would cost every request.
+ */
+function answering(socket: Socket): boolean {
+  return (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
+}
 
 /** Express's settings that change a JSON answer (configureApp turns ETags off and sets none of the others). */
 const JSON_SETTINGS = ['etag fn', 'json replacer', 'json spaces', 'json escape'] as const;
