@@ -72,18 +72,7 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const endpoint = required('E2E_SQS_ENDPOINT');
   const id = randomUUID().slice(0, 8);
-  const sqs = new SQSClient({
-    region: 'us-east-1',
-    endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    // A stuck emulator fails a call instead of holding the spec until jest's timeout.
-    requestHandler: {
-      connectionTimeout: 5_000,
-      requestTimeout: 30_000,
-      socketTimeout: 30_000,
-      throwOnRequestTimeout: true,
-    },
-  });
+  const sqs = emulatorClient(endpoint);
   // env.SQS_QUEUE_URL (with env.REDIS_KEY_PREFIX) points a second app at an earlier one's queue.
   const queues = env.SQS_QUEUE_URL
     ? { queueUrl: env.SQS_QUEUE_URL, dlqUrl: '' }
@@ -203,18 +192,7 @@ export async function createQueuePair(
   maxReceiveCount: string,
   visibilityTimeout = '5',
 ): Promise<{ queueUrl: string; dlqUrl: string }> {
-  const sqs = new SQSClient({
-    region: 'us-east-1',
-    endpoint: required('E2E_SQS_ENDPOINT'),
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    // A stuck emulator fails a call instead of holding the spec until jest's timeout.
-    requestHandler: {
-      connectionTimeout: 5_000,
-      requestTimeout: 30_000,
-      socketTimeout: 30_000,
-      throwOnRequestTimeout: true,
-    },
-  });
+  const sqs = emulatorClient(required('E2E_SQS_ENDPOINT'));
   try {
     return await createQueues(sqs, randomUUID().slice(0, 8), maxReceiveCount, visibilityTimeout);
   } finally {
@@ -273,6 +251,21 @@ export async function eventually(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** An SQS client for the e2e emulator; a stuck emulator fails a call instead of holding the spec. */
+function emulatorClient(endpoint: string): SQSClient {
+  return new SQSClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      socketTimeout: 30_000,
+      throwOnRequestTimeout: true,
+    },
+  });
 }
 
 /** The private Redis of the e2e run (global setup): never the machine's shared one on 6379. */
