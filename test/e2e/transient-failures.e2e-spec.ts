@@ -136,8 +136,17 @@ describe('while the queue stops answering (a black-holed network)', () => {
     await proxy?.stop();
   });
 
+  const global = async (): Promise<GlobalStats> => (await t.get<GlobalStats>('/stats/global')).body;
+  const sendOrders = (tag: string, count: number): Promise<void> =>
+    t.send(
+      Array.from({ length: count }, (_, i) =>
+        anOrder()
+          .with({ user_id: `u-${tag}-${i}` })
+          .json(),
+      ),
+    );
+
   it('gives up on the silent calls and consumes again once the queue answers', async () => {
-    const global = async (): Promise<GlobalStats> => (await t.get<GlobalStats>('/stats/global')).body;
     await t.send([anOrder().with({ user_id: 'u-before' }).json()]);
     await eventually(async () => (await global()).total_orders === 1);
 
@@ -146,13 +155,7 @@ describe('while the queue stops answering (a black-holed network)', () => {
     // went out on a connection that will never answer.
     await eventually(async () => (await t.get('/health/ready')).status === 503);
     proxy.resume();
-    await t.send(
-      Array.from({ length: 5 }, (_, i) =>
-        anOrder()
-          .with({ user_id: `u-after-${i}` })
-          .json(),
-      ),
-    );
+    await sendOrders('after', 5);
 
     // The receive caught by the stall ends (the long-poll wait + 10 s) and the next goes out
     // on a new connection. Without a bound the consumer waited on it for good.
@@ -161,16 +164,9 @@ describe('while the queue stops answering (a black-holed network)', () => {
   }, 120_000);
 
   it('gives up on a receive whose answer stops after its headers', async () => {
-    const global = async (): Promise<GlobalStats> => (await t.get<GlobalStats>('/stats/global')).body;
     // The consumer's next receive gets the headers of its answer, then nothing, for good.
     await proxy.cutAfterHeaders('ReceiveMessage');
-    await t.send(
-      Array.from({ length: 5 }, (_, i) =>
-        anOrder()
-          .with({ user_id: `u-cut-${i}` })
-          .json(),
-      ),
-    );
+    await sendOrders('cut', 5);
 
     // The SDK's request timer ends at the headers; the socket's idle timer ends the read of
     // the body (the long-poll wait + 10 s). Without it the consumer waited on it for good.
