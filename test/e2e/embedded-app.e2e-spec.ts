@@ -14,6 +14,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { anOrder } from '../../libs/orders/test/order-builder';
+import { appNodeFlags } from '../support/node-flags';
 import { freePort, stopProcess } from '../support/processes';
 import { eventually, e2eRedisUrl } from '../support/test-app';
 
@@ -24,15 +25,20 @@ interface Running {
   readonly child: ChildProcess;
   readonly base: string;
   output(): string;
+  /** Resolves once it answers HTTP; fails at once, quoting its output, if it exits first. */
+  serving(): Promise<void>;
   /** Its exit status (or signal), within 30 s; after that a failure that quotes its output. */
   exited(): Promise<number | string | null>;
 }
 
-/** The built app as a child process, as `./scripts/start` runs it: no SQS_QUEUE_URL, so it embeds fauxqs. */
+/**
+ * The built app as a child process, as `./scripts/start` runs it (its node flags, so one that
+ * Node refuses fails here): no SQS_QUEUE_URL, so it embeds fauxqs.
+ */
 async function startBuiltApp(env: Record<string, string>): Promise<Running> {
   const port = await freePort();
   let output = '';
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...appNodeFlags().start, MAIN], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -55,7 +61,15 @@ async function startBuiltApp(env: Record<string, string>): Promise<Running> {
     });
     return Promise.race([exit, late]).finally(() => clearTimeout(timer));
   };
-  return { child, base: `http://127.0.0.1:${port}`, output: () => output, exited };
+  const base = `http://127.0.0.1:${port}`;
+  const serving = async (): Promise<void> => {
+    const up = eventually(async () => (await fetch(`${base}/health/live`)).ok, 60_000, 100);
+    const gone = exit.then((status) => {
+      throw new Error(`the app exited (${String(status)}) before it served HTTP; it wrote:\n${output}`);
+    });
+    await Promise.race([up, gone]);
+  };
+  return { child, base, output: () => output, serving, exited };
 }
 
 async function json<T>(url: string): Promise<T> {
@@ -139,6 +153,7 @@ describe('the built app with the embedded SQS emulator', () => {
 
   it('creates its queues, loads the sample data and serves exact totals', async () => {
     app = await startBuiltApp(env);
+    await app.serving();
     expect(await sampleHandled(app.base)).toMatchObject({ total_orders: 3, total_revenue: 299.97, rejected: 1 });
     expect(app.output()).toMatch(/embedded SQS emulator on http:\/\/127\.0\.0\.1:\d+: queue \S+orders/);
     // On every interface, with no READ_API_KEY: it says the read API is open to all.
