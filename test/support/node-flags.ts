@@ -16,9 +16,10 @@ function flagsBefore(command: string, where: string): string[] {
 
 /**
  * The node flags the app is run with, read from where they are written (docs/PERFORMANCE.md,
- * "Node flags"): `./scripts/start`, the Dockerfile's CMD and `pnpm start:prod`.
+ * "Node flags"): `./scripts/start`, the Dockerfile's CMD, `pnpm start:prod` and the README's
+ * command for a supervisor.
  */
-export function appNodeFlags(): { start: string[]; dockerfile: string[]; startProd: string[] } {
+export function appNodeFlags(): { start: string[]; dockerfile: string[]; startProd: string[]; readme: string[] } {
   const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
   const start = read('scripts/start').replace(/\\\n\s*/g, ' ');
   const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'));
@@ -31,5 +32,11 @@ export function appNodeFlags(): { start: string[]; dockerfile: string[]; startPr
     ),
     dockerfile: flagsBefore((JSON.parse(cmd[1]) as string[]).join(' '), 'the Dockerfile'),
     startProd: flagsBefore(scripts['start:prod'] ?? '', 'pnpm start:prod'),
+    readme: flagsBefore(
+      read('README.md')
+        .split('\n')
+        .find((line) => /^node .*main\.js$/.test(line)) ?? '',
+      'README.md',
+    ),
   };
 }
