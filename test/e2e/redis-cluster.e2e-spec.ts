@@ -158,3 +158,67 @@ describe('after a master of the Redis Cluster restarts', () => {
     // Above the sum of every step's own bound, so a step that fails names itself.
   }, 180_000);
 });
+
+describe('while a master of the Redis Cluster is stalled', () => {
+  let t: TestApp;
+  const users = Array.from({ length: 16 }, (_, i) => `u-stall-${i}`);
+  // Every read of the API that sends its own commands (the global figures and the range
+  // series have their own test of the same deadline in redis.service's readAll).
+  const reads = [
+    ...users.map((u) => `/users/${u}/stats`),
+    ...users.map((u) => `/users/${u}/stats?from=2026-01-01&to=2026-12-31`),
+    ...users.map((_, i) => `/orders/ord-stall-${i}`),
+    '/stats/top-users?limit=5',
+    '/stats/top-users?limit=5&from=2026-01-01&to=2026-06-30',
+    '/orders/rejected?limit=5',
+    '/orders/flagged?limit=5',
+  ];
+
+  beforeAll(async () => {
+    t = await startTestApp({ REDIS_CLUSTER_NODES: cluster.nodes.join(','), REDIS_COMMAND_TIMEOUT_MS: '1000' });
+    await t.send(
+      users.map((user_id, i) =>
+        anOrder()
+          .with({ order_id: `ord-stall-${i}`, user_id })
+          .json(),
+      ),
+    );
+    await eventually(async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === users.length);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('answers every read within about the command timeout, a 503 for what the stalled master holds', async () => {
+    const slowest: Record<string, number> = {};
+    const statuses = new Set<number>();
+    const resume = cluster.stall(0);
+    try {
+      // Reads keep coming for 6 s of stall: the first ones find the master silent, the later
+      // ones find its connection dropped and being made again. Without one deadline per read,
+      // those waited in the client before their commands' own timeouts began (2.5-4.8 s at 1 s).
+      const stalledAt = Date.now();
+      while (Date.now() - stalledAt < 6_000) {
+        await Promise.all(
+          reads.map(async (path) => {
+            const started = Date.now();
+            statuses.add((await t.get(path)).status);
+            slowest[path] = Math.max(slowest[path] ?? 0, Date.now() - started);
+          }),
+        );
+      }
+    } finally {
+      resume();
+    }
+    const late = Object.entries(slowest).filter(([, ms]) => ms > 1_800);
+    expect(late).toEqual([]);
+    expect([...statuses].sort()).toEqual([200, 503]);
+    // And once it answers again, so does every read.
+    await eventually(
+      async () => (await Promise.all(reads.map((p) => t.get(p)))).every((r) => r.status === 200),
+      60_000,
+      500,
+    );
+  });
+});

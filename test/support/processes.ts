@@ -150,6 +150,11 @@ export interface RedisCluster {
    * it) and starts it again on its port with its nodes.conf: its clients lose the connection.
    */
   restart(index: number): Promise<void>;
+  /**
+   * Stalls master `index` (SIGSTOP): its connections stay open and nothing answers, as with a
+   * paused process or a black-holed network. The returned function resumes it (SIGCONT).
+   */
+  stall(index: number): () => void;
   stop(): Promise<void>;
 }
 
@@ -168,6 +173,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   };
   const children = ports.map((_, i) => launch(i));
   const stop = async (): Promise<void> => {
+    for (const child of children) child.kill('SIGCONT'); // a stalled node would not stop
     await Promise.all(children.map((c) => stopProcess(c)));
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   };
@@ -217,7 +223,13 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         throw new Error(`${error.message} after node ${port} restarted; its log: ${logTail(i)}`);
       });
     };
-    return { url: `redis://127.0.0.1:${ports[0]}`, nodes, restart, stop };
+    const stall = (i: number): (() => void) => {
+      const child = children[i];
+      if (child === undefined) throw new Error(`no cluster node ${i}`);
+      child.kill('SIGSTOP');
+      return () => child.kill('SIGCONT');
+    };
+    return { url: `redis://127.0.0.1:${ports[0]}`, nodes, restart, stall, stop };
   } catch (error) {
     await stop();
     throw error;

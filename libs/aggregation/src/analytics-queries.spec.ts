@@ -53,6 +53,7 @@ function heldRedis(): { redis: RedisService; reads: () => number; release: () =>
     defineScript: () => script,
     // An HMGET answers one value per field (nothing stored: null).
     readAll: (commands: readonly (readonly unknown[])[]) => held(commands.map((c) => c.slice(2).map(() => null))),
+    bounded: <T>(read: Promise<T>) => read,
   } as unknown as RedisService;
   function opened(): { promise: Promise<void>; open: () => void } {
     let open = (): void => undefined;

@@ -38,7 +38,7 @@ export class TopUsersQuery {
   private readonly shared = new SharedReads<TopUsersView>();
 
   constructor(
-    redis: RedisService,
+    private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.keys = new KeySchema(redis.keyPrefix);
@@ -57,16 +57,18 @@ export class TopUsersQuery {
   private async read(by: TopBy, other: TopBy, limit: number, range: DayRange | undefined): Promise<TopUsersView> {
     const periods = range ? coveringPeriods(range) : [undefined];
     const token = createHash('sha1').update(periods.join(',')).digest('hex').slice(0, 16);
-    const perBucket = await Promise.all(
-      Array.from({ length: USER_BUCKETS }, (_, b) => {
-        const k = this.keys.bucket(b);
-        const keys = [
-          k.topCache(by, token),
-          ...periods.map((p) => k.top(by, p)),
-          ...periods.map((p) => k.top(other, p)),
-        ];
-        return this.topScript(keys, [periods.length, limit, TOP_CACHE_TTL_SECONDS]);
-      }),
+    const perBucket = await this.redis.bounded(
+      Promise.all(
+        Array.from({ length: USER_BUCKETS }, (_, b) => {
+          const k = this.keys.bucket(b);
+          const keys = [
+            k.topCache(by, token),
+            ...periods.map((p) => k.top(by, p)),
+            ...periods.map((p) => k.top(other, p)),
+          ];
+          return this.topScript(keys, [periods.length, limit, TOP_CACHE_TTL_SECONDS]);
+        }),
+      ),
     );
     const candidates: Candidate[] = perBucket.flatMap((flat) => {
       const rows: Candidate[] = [];
@@ -247,16 +249,20 @@ export class RangeStatsQuery {
     const slices = monthSlices(range);
     const whole = slices.filter((s) => s.whole);
     const partial = slices.filter((s) => !s.whole);
-    const [exists, monthValues, ...dayValues] = await Promise.all([
-      client.exists(k.user(id)),
-      whole.length > 0 ? client.hmget(k.userMonths(id), ...whole.flatMap((s) => [`${s.month}:o`, `${s.month}:s`])) : [],
-      ...partial.map((s) =>
-        client.hmget(
-          k.userDays(id, s.month),
-          ...s.days.flatMap((d) => [`${dayOf(d).slice(6)}:o`, `${dayOf(d).slice(6)}:s`]),
+    const [exists, monthValues, ...dayValues] = await this.redis.bounded(
+      Promise.all([
+        client.exists(k.user(id)),
+        whole.length > 0
+          ? client.hmget(k.userMonths(id), ...whole.flatMap((s) => [`${s.month}:o`, `${s.month}:s`]))
+          : [],
+        ...partial.map((s) =>
+          client.hmget(
+            k.userDays(id, s.month),
+            ...s.days.flatMap((d) => [`${dayOf(d).slice(6)}:o`, `${dayOf(d).slice(6)}:s`]),
+          ),
         ),
-      ),
-    ]);
+      ]),
+    );
     if (exists === 0) throw new NotFoundError('user', `no orders are recorded for user ${id}`);
     let orders = 0;
     let cents = 0;

@@ -107,12 +107,14 @@ export class FlaggedOrderStore {
 
   /** Newest first. The cursor is opaque to clients: the sequence number to continue below. */
   async list(limit: number, cursor?: number): Promise<FlaggedPage> {
-    return newestFirstPage<FlaggedOrderRecord>(this.redis.client, this.keys.flagged(), limit, cursor);
+    return this.redis.bounded(
+      newestFirstPage<FlaggedOrderRecord>(this.redis.client, this.keys.flagged(), limit, cursor),
+    );
   }
 
   /** Orders ever listed, and how many of them the size bound has dropped since. */
   async counts(): Promise<{ total: number; dropped: number }> {
-    const counts = await this.redis.client.hgetall(this.keys.flagged().counts);
+    const counts = await this.redis.bounded(this.redis.client.hgetall(this.keys.flagged().counts));
     return { total: Number(counts.total ?? 0), dropped: Number(counts.dropped ?? 0) };
   }
 }

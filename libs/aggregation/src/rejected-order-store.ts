@@ -95,7 +95,9 @@ export class RejectedOrderStore {
 
   /** Newest first. The cursor is opaque to clients: the sequence number to continue below. */
   async list(limit: number, cursor?: number): Promise<RejectedPage> {
-    return newestFirstPage<RejectedOrderRecord>(this.redis.client, this.keys.rejected(), limit, cursor);
+    return this.redis.bounded(
+      newestFirstPage<RejectedOrderRecord>(this.redis.client, this.keys.rejected(), limit, cursor),
+    );
   }
 
   /**

@@ -58,7 +58,7 @@ export class StatsQuery {
 
   async user(userId: string): Promise<UserStatsView> {
     const id = normaliseId(userId);
-    const h = await this.redis.client.hgetall(this.keys.bucket(userBucketOf(id)).user(id));
+    const h = await this.redis.bounded(this.redis.client.hgetall(this.keys.bucket(userBucketOf(id)).user(id)));
     if (h.orders === undefined) throw new NotFoundError('user', `no orders are recorded for user ${id}`);
     const count = Number(h.orders);
     const spend = Number(h.spend ?? 0);
@@ -120,8 +120,12 @@ export class OrderStatusQuery {
     this.keys = new KeySchema(redis.keyPrefix);
   }
 
+  /** One deadline for its two steps (RedisService.bounded). */
   async status(orderId: string): Promise<OrderStatusView> {
-    const id = normaliseId(orderId);
+    return this.redis.bounded(this.read(normaliseId(orderId)));
+  }
+
+  private async read(id: string): Promise<OrderStatusView> {
     const [stored, record] = await Promise.all([
       this.redis.client.hget(this.keys.claims(orderBucketOf(id)), id),
       this.rejected.latestForOrder(id),
