@@ -1,5 +1,7 @@
 import type { Cluster } from 'ioredis';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { RedisService } from '@order-pipeline/redis';
+import { ConsumptionGate } from '@order-pipeline/sqs';
 import {
   amount,
   expectedTop,
@@ -220,5 +222,79 @@ describe('while a master of the Redis Cluster is stalled', () => {
       60_000,
       500,
     );
+  });
+});
+
+describe('while one master of the Redis Cluster is stalled and the others answer', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      REDIS_CLUSTER_NODES: cluster.nodes.join(','),
+      REDIS_COMMAND_TIMEOUT_MS: '1000',
+      // Two receives: the batch that meets the stall spends one, so a second receive that
+      // failed there too would send its messages to the dead-letter queue.
+      SQS_MAX_RECEIVE_COUNT: '2',
+      SQS_RETRY_BACKOFF_SECONDS: '1',
+      SQS_VISIBILITY_TIMEOUT: '10',
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const queue = async (url: string): Promise<{ visible: number; inFlight: number }> => {
+    const { Attributes: a } = await t.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return {
+      visible: Number(a?.ApproximateNumberOfMessages),
+      inFlight: Number(a?.ApproximateNumberOfMessagesNotVisible),
+    };
+  };
+
+  it('holds the receives once a batch failed there, and counts every order once it answers', async () => {
+    const gate = t.app.get(ConsumptionGate);
+    const resume = cluster.stall(2);
+    try {
+      // Order ids and users spread over every bucket: some land in the stalled master's slots.
+      await t.send(
+        Array.from({ length: 40 }, (_, i) =>
+          anOrder()
+            .with({ order_id: `ord-part-${i}`, user_id: `u-part-${i}` })
+            .json(),
+        ),
+      );
+      await eventually(() => gate.isPaused, 30_000);
+      // The master stays stalled for 20 s. Without the hold, the receives went on between
+      // the growing pauses after failed batches (0.5 s doubling): every batch fails while any
+      // master is silent (the guard reads the batch's users' history at once), and by 16 s
+      // the first messages were received a third time and dead-lettered. Meanwhile the gate
+      // goes on holding, step after step.
+      const stalledAt = Date.now();
+      while (Date.now() - stalledAt < 20_000) {
+        const held = gate.held;
+        await eventually(() => gate.held > held);
+      }
+      expect(gate.isPaused).toBe(true);
+    } finally {
+      resume();
+    }
+    // Every order counted, or some of them dead-lettered (then the expectations say so).
+    const deadLettered = async (): Promise<number> => {
+      const { visible, inFlight } = await queue(t.dlqUrl);
+      return visible + inFlight;
+    };
+    await eventually(
+      async () => (await t.get<GlobalStats>('/stats/global')).body.total_orders === 40 || (await deadLettered()) > 0,
+      60_000,
+      200,
+    );
+    expect(await queue(t.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+    expect((await t.get<GlobalStats>('/stats/global')).body).toMatchObject({ total_orders: 40, duplicates: 0 });
   });
 });

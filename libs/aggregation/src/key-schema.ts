@@ -63,6 +63,21 @@ export class KeySchema {
 
   constructor(private readonly prefix: string) {}
 
+  /**
+   * A key in each hash tag that processing an order writes to (every order and user bucket,
+   * the rejected and flagged lists, the guard's verdicts): a read of each reaches every slot,
+   * and so every Cluster master, the pipeline needs.
+   */
+  slotProbes(): string[] {
+    return [
+      ...Array.from({ length: ORDER_BUCKETS }, (_, b) => this.claims(b)),
+      ...Array.from({ length: USER_BUCKETS }, (_, b) => this.bucket(b).totals),
+      this.rejected().counts,
+      this.flagged().counts,
+      this.guardVerdict('probe'),
+    ];
+  }
+
   claims(orderBucket: number): string {
     return `${this.prefix}:{o${orderBucket}}:claims`;
   }

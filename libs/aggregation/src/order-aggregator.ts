@@ -46,6 +46,18 @@ export class OrderAggregator {
     this.retentionDays = config.stats.retentionDays;
   }
 
+  /**
+   * Whether every slot the pipeline writes to answers a read (KeySchema.slotProbes), within
+   * the command timeout on a Cluster: false while one master is stalled or down, although
+   * the Cluster client as a whole stays ready.
+   */
+  everySlotAnswers(): Promise<boolean> {
+    return this.redis.readAll(this.keys.slotProbes().map((key) => ['exists', key] as const)).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /** Step 1: records order_id -> content hash if absent; "conflict" when it holds another. */
   async claim(order: Order, nowMs: number = Date.now()): Promise<ClaimResult> {
     const call = this.claimCall(order, nowMs);

@@ -33,6 +33,11 @@ export class ProcessingService {
     private readonly metrics: PipelineMetrics,
   ) {}
 
+  /** Whether every part of Redis the pipeline writes to answers (OrderAggregator.everySlotAnswers). */
+  redisAnswersEverywhere(): Promise<boolean> {
+    return this.aggregator.everySlotAnswers();
+  }
+
   async processBatch(messages: readonly InboundMessage[]): Promise<Outcome[]> {
     const started = performance.now();
     this.metrics.batchStarted(messages.length);

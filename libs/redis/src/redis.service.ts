@@ -27,7 +27,9 @@ export interface ScriptRunner<R> {
 
 /** One read of RedisService.readAll: an ioredis command method and its arguments. */
 export type ReadCommand =
-  readonly [method: 'hmgetBuffer', key: string, ...fields: string[]] | readonly [method: 'zcard', key: string];
+  | readonly [method: 'hmgetBuffer', key: string, ...fields: string[]]
+  | readonly [method: 'zcard', key: string]
+  | readonly [method: 'exists', key: string];
 
 /**
  * Owns the one ioredis connection of the process (standalone or Cluster), script
@@ -121,7 +123,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Read commands, answered in order (a reply per command: hmgetBuffer an array of Buffer or
-   * null, zcard a number); an error fails the whole read. On a single Redis they go out as
+   * null, zcard and exists a number); an error fails the whole read. On a single Redis they go out as
    * one explicit pipeline, one round trip, which costs Node much less than an auto-pipelined
    * call (and its promise chain) per command; a Cluster pipeline must keep to one slot, so
    * there each is sent on its own, all at once (each node's commands share its connection,

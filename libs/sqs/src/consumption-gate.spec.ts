@@ -117,4 +117,69 @@ describe('ConsumptionGate', () => {
     await expect(held).rejects.toThrow(/shutting down/);
     await expect(gate.beforeReceive()).rejects.toThrow(/shutting down/);
   });
+
+  describe('after a batch failed in part while Redis looked ready (suspectRedis)', () => {
+    /** A probe of every part of Redis that answers as told, counting its calls. */
+    const probe = (): { answers: (() => Promise<boolean>) & { calls: number }; all: boolean } => {
+      const state = {
+        all: false,
+        answers: Object.assign(
+          async (): Promise<boolean> => {
+            state.answers.calls += 1;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            return state.all;
+          },
+          { calls: 0 },
+        ),
+      };
+      return state;
+    };
+
+    it('holds the receives until every part of Redis answers, then lets them go', async () => {
+      const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
+      const redis = probe();
+      gate.suspectRedis(redis.answers);
+      const done = settled(gate.beforeReceive());
+      await jest.advanceTimersByTimeAsync(5_000);
+      expect([done(), gate.isPaused]).toEqual([false, true]);
+      redis.all = true;
+      await jest.advanceTimersByTimeAsync(500);
+      expect([done(), gate.isPaused]).toEqual([true, false]);
+      // Answered once: the next receive does not probe again.
+      const calls = redis.answers.calls;
+      await gate.beforeReceive();
+      expect(redis.answers.calls).toBe(calls);
+    });
+
+    it('lets the receive go after one probe when the failure was not Redis', async () => {
+      const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
+      const redis = probe();
+      redis.all = true;
+      gate.suspectRedis(redis.answers);
+      const done = settled(gate.beforeReceive());
+      await jest.advanceTimersByTimeAsync(100);
+      expect([done(), gate.isPaused, redis.answers.calls]).toEqual([true, false, 1]);
+    });
+
+    it('sends one probe at a time, whatever the number of consumers waiting', async () => {
+      const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
+      const redis = probe();
+      gate.suspectRedis(redis.answers);
+      const receives = [gate.beforeReceive(), gate.beforeReceive(), gate.beforeReceive()].map(settled);
+      await jest.advanceTimersByTimeAsync(50);
+      expect(redis.answers.calls).toBe(1);
+      redis.all = true;
+      await jest.advanceTimersByTimeAsync(1_000);
+      expect(receives.map((done) => done())).toEqual([true, true, true]);
+    });
+
+    it('counts a probe that fails as part of Redis away', async () => {
+      const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
+      gate.suspectRedis(() => Promise.reject(new Error('Command timed out')));
+      const done = settled(gate.beforeReceive());
+      await jest.advanceTimersByTimeAsync(2_000);
+      expect([done(), gate.isPaused]).toEqual([false, true]);
+      gate.close();
+    });
+  });
 });

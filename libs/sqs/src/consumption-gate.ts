@@ -15,7 +15,10 @@ const MAX_RECEIVE_PAUSE_MS = 10_000;
  * spins, no receive count is spent, and consumption resumes by itself once Redis answers.
  * Failed receives themselves (SQS unreachable: sqs-consumer would poll again at once) pause
  * the receives too, 250 ms doubling to 10 s, with one warning per outage, not one per
- * attempt. No receive goes out before `open` (the app serves HTTP: a start that fails, its
+ * attempt. When some messages of a batch failed while Redis looked ready (one master of a
+ * Cluster stalled or down: the client as a whole stays ready), no receive goes out until a
+ * probe finds that every part of Redis the pipeline writes to answers again (`suspectRedis`).
+ * No receive goes out before `open` (the app serves HTTP: a start that fails, its
  * port taken, has received nothing it would leave in flight), and none starts after `close`.
  */
 @Injectable()
@@ -28,6 +31,8 @@ export class ConsumptionGate {
   private heldSteps = 0;
   private redisWasAway = false;
   private failedReceives = 0;
+  private probe: (() => Promise<boolean>) | undefined;
+  private probing: Promise<boolean> | undefined;
   private serving = false;
   private startWaiters = 0;
   private startServing!: () => void;
@@ -72,9 +77,10 @@ export class ConsumptionGate {
       // Redis back after an outage: the failures were its absence, not the messages.
       if (this.redis.ready && this.redisWasAway) this.batchProgressed();
       this.redisWasAway = !this.redis.ready;
+      const partOfRedisAway = this.redis.ready && !(await this.probed());
       const waitMs = this.pausedUntil - Date.now();
       const failingReceives = this.redis.ready && this.failedReceives > 0;
-      if (this.redis.ready && waitMs <= 0) {
+      if (this.redis.ready && !partOfRedisAway && waitMs <= 0) {
         // While receives fail, each retry is not news: receiveSucceeded says when they work.
         if (this.paused && !failingReceives) this.logger.log('consumption resumed');
         this.paused = false;
@@ -82,9 +88,12 @@ export class ConsumptionGate {
       }
       if (!this.paused) {
         if (!failingReceives) {
-          this.logger.warn(
-            `consumption paused: ${this.redis.ready ? `${this.failedBatches} batches in a row failed` : 'redis is not ready'}`,
-          );
+          const why = !this.redis.ready
+            ? 'redis is not ready'
+            : partOfRedisAway
+              ? 'part of redis does not answer (a batch failed there)'
+              : `${this.failedBatches} batches in a row failed`;
+          this.logger.warn(`consumption paused: ${why}`);
         }
         this.paused = true;
       }
@@ -104,6 +113,30 @@ export class ConsumptionGate {
     this.failedBatches += 1;
     const pause = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** Math.min(this.failedBatches - 1, 16));
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + pause);
+  }
+
+  /**
+   * Some messages of a batch failed while Redis looked ready: part of it may be away (a
+   * Cluster master stalled or down, its slots failing while the others answer). From now
+   * on the receives wait until `answers` resolves true (one probe at a time, shared by the
+   * consumers): the failed messages come back after their backoff with no receive spent
+   * meanwhile, instead of failing on every receive until the dead-letter queue takes them.
+   * A failure that was not Redis's costs one probe that answers at once.
+   */
+  suspectRedis(answers: () => Promise<boolean>): void {
+    this.probe = answers;
+  }
+
+  /** True unless a suspected part of Redis still does not answer (suspectRedis). */
+  private async probed(): Promise<boolean> {
+    const probe = this.probe;
+    if (probe === undefined) return true;
+    this.probing ??= probe()
+      .catch(() => false)
+      .finally(() => (this.probing = undefined));
+    const answers = await this.probing;
+    if (answers && this.probe === probe) this.probe = undefined;
+    return answers;
   }
 
   /**

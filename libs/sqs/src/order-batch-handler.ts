@@ -21,7 +21,9 @@ const NO_OUTCOME: Outcome = { messageId: '', kind: 'retry', error: 'no outcome w
  * (possibly empty) and never throws. Messages left for retry get a visibility backoff
  * (SQS_RETRY_BACKOFF_SECONDS doubled per receive, at most 900 s); SQS dead-letters
  * them after the queue's maxReceiveCount receives (its redrive policy). A batch in which
- * nothing reached a final outcome pauses the receives (ConsumptionGate); a batch received
+ * nothing reached a final outcome pauses the receives, and one with any message left for
+ * retry while Redis looked ready holds them until every part of Redis answers
+ * (ConsumptionGate); a batch received
  * or still held while the app shuts down is released (made visible again at once) for
  * another consumer.
  */
@@ -38,6 +40,9 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly receiveLimit: ReceiveLimit,
   ) {}
+
+  /** The gate's probe after a batch failed in part (ConsumptionGate.suspectRedis). */
+  private readonly redisAnswers = (): Promise<boolean> => this.processing.redisAnswersEverywhere();
 
   async handle(messages: Message[]): Promise<Message[]> {
     // Counted first: sqs-consumer answers every handler call with one 'response_processed'.
@@ -77,6 +82,7 @@ export class OrderBatchHandler implements BeforeApplicationShutdown {
         );
       }
       await this.backOff(retry);
+      if (failed > 0 && ready) this.gate.suspectRedis(this.redisAnswers);
       if (failed === messages.length && ready) this.gate.batchFailed();
       else this.gate.batchProgressed();
       return messages.filter((m) => !retry.some((r) => r.message === m));
