@@ -173,6 +173,17 @@ describe('ConsumptionGate', () => {
       expect(receives.map((done) => done())).toEqual([true, true, true]);
     });
 
+    it('lets no receive go when the app closes while a probe is out', async () => {
+      const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
+      const redis = probe();
+      redis.all = true;
+      gate.suspectRedis(redis.answers);
+      const refused = expect(gate.beforeReceive()).rejects.toThrow(/shutting down/);
+      gate.close();
+      await jest.advanceTimersByTimeAsync(100);
+      await refused;
+    });
+
     it('counts a probe that fails as part of Redis away', async () => {
       const gate = opened(new ConsumptionGate(fakeRedis(true) as unknown as RedisService));
       gate.suspectRedis(() => Promise.reject(new Error('Command timed out')));

@@ -78,6 +78,7 @@ export class ConsumptionGate {
       if (this.redis.ready && this.redisWasAway) this.batchProgressed();
       this.redisWasAway = !this.redis.ready;
       const partOfRedisAway = this.redis.ready && !(await this.probed());
+      if (this.closing.signal.aborted) break; // closed while the probe was out
       const waitMs = this.pausedUntil - Date.now();
       const failingReceives = this.redis.ready && this.failedReceives > 0;
       if (this.redis.ready && !partOfRedisAway && waitMs <= 0) {
