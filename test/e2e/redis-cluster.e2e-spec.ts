@@ -1,5 +1,4 @@
 import type { Cluster } from 'ioredis';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { RedisService } from '@order-pipeline/redis';
 import { ConsumptionGate } from '@order-pipeline/sqs';
 import {
@@ -12,7 +11,7 @@ import {
 } from '../support/generated-orders';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { startRedisCluster, type RedisCluster } from '../support/processes';
-import { eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
+import { depth, eventually, startTestApp, type GlobalStats, type TestApp } from '../support/test-app';
 
 /**
  * The same scripts on a real three-master Redis Cluster: every script's keys share one
@@ -244,19 +243,6 @@ describe('while one master of the Redis Cluster is stalled and the others answer
     await t?.close();
   });
 
-  const queue = async (url: string): Promise<{ visible: number; inFlight: number }> => {
-    const { Attributes: a } = await t.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }),
-    );
-    return {
-      visible: Number(a?.ApproximateNumberOfMessages),
-      inFlight: Number(a?.ApproximateNumberOfMessagesNotVisible),
-    };
-  };
-
   it('holds the receives once a batch failed there, and counts every order once it answers', async () => {
     const gate = t.app.get(ConsumptionGate);
     const resume = cluster.stall(2);
@@ -286,7 +272,7 @@ describe('while one master of the Redis Cluster is stalled and the others answer
     }
     // Every order counted, or some of them dead-lettered (then the expectations say so).
     const deadLettered = async (): Promise<number> => {
-      const { visible, inFlight } = await queue(t.dlqUrl);
+      const { visible, inFlight } = await depth(t, t.dlqUrl);
       return visible + inFlight;
     };
     await eventually(
@@ -294,7 +280,7 @@ describe('while one master of the Redis Cluster is stalled and the others answer
       60_000,
       200,
     );
-    expect(await queue(t.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+    expect(await depth(t, t.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
     expect((await t.get<GlobalStats>('/stats/global')).body).toMatchObject({ total_orders: 40, duplicates: 0 });
   });
 });

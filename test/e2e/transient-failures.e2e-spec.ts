@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { SqsService } from '@ssut/nestjs-sqs';
 import { QualityGuard, type Verdict } from '@order-pipeline/quality-guard';
 import type { Order } from '@order-pipeline/orders';
@@ -9,20 +9,7 @@ import { ConsumptionGate, OrderBatchHandler } from '@order-pipeline/sqs';
 import { anOrder } from '../../libs/orders/test/order-builder';
 import { startRedisServer, type RedisServer } from '../support/processes';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy';
-import { eventually, startTestApp, type GlobalStats, type TestApp, e2eSqsPort } from '../support/test-app';
-
-const depth = async (t: TestApp, url = t.queueUrl): Promise<{ visible: number; inFlight: number }> => {
-  const res = await t.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return {
-    visible: Number(res.Attributes?.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-  };
-};
+import { depth, eventually, startTestApp, type GlobalStats, type TestApp, e2eSqsPort } from '../support/test-app';
 
 /**
  * Once the gate holds the receives: sends `count` orders and sees three seconds of held

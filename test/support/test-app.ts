@@ -223,6 +223,20 @@ async function createQueues(
 }
 
 /** Polls `condition` until it holds (no fixed sleeps in assertions); rejects at the deadline. */
+/** A queue's visible and in-flight messages (the app's queue unless told another, e.g. t.dlqUrl). */
+export async function depth(t: TestApp, url = t.queueUrl): Promise<{ visible: number; inFlight: number }> {
+  const res = await t.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(res.Attributes?.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
+}
+
 export async function eventually(
   condition: () => Promise<boolean> | boolean,
   timeoutMs = 30_000,
