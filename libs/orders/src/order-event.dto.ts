@@ -62,7 +62,7 @@ export class OrderEventDto {
 
   @IsDefined()
   @IsArray()
-  @ArrayMinSize(1)
+  @ArrayMinSize(1, { message: 'items must contain at least one item' })
   @ArrayMaxSize(MAX_ITEMS)
   @ValidateNested({ each: true })
   items!: OrderItemDto[];

@@ -265,11 +265,46 @@ describe('parseOrderMessage', () => {
   });
 
   it.each([
-    ['a combining mark', '\u01f0'],
-    ['over 64 characters', '\u00df'.repeat(64)],
-  ])('refuses a product_id that upper-cases to %s', (_name, productId) => {
+    ['a combining mark', '\u01f0', 'invalid_format:items[0].product_id'],
+    ['over 64 characters', '\u00df'.repeat(64), 'too_long:items[0].product_id'],
+  ])('refuses a product_id that upper-cases to %s', (_name, productId, code) => {
     const body = anOrder().withItems({ product_id: productId, quantity: 1, price_per_unit: 1 }).withValue(1).json();
-    expect(codes(body)).toEqual(['invalid_format:items[0].product_id']);
+    expect(codes(body)).toEqual([code]);
+  });
+
+  it('says an order without items must have one', () => {
+    const result = parseOrderMessage(anOrder().withItems().withValue(0).json());
+    expect(result.ok ? [] : result.violations).toEqual([
+      { code: 'empty:items', message: 'items must contain at least one item' },
+    ]);
+  });
+
+  it('calls an id that upper-cases to over 64 characters too long, as the API does', () => {
+    const result = parseOrderMessage(
+      anOrder()
+        .with({ user_id: '\u00df'.repeat(40) })
+        .json(),
+    );
+    expect(result.ok ? [] : result.violations).toEqual([
+      { code: 'too_long:user_id', message: 'user_id is over 64 characters once upper-cased' },
+    ]);
+  });
+
+  it.each([
+    ['true', 'invalid_type'],
+    ['{}', 'invalid_type'],
+    ['[99.99]', 'invalid_type'],
+    ['""', 'empty'],
+    ['"  "', 'empty'],
+  ])('names what is wrong with an order_value of %s (%s)', (json, kind) => {
+    expect(codes(anOrder().json().replace('"order_value":99.99', `"order_value":${json}`))).toEqual([
+      `${kind}:order_value`,
+    ]);
+  });
+
+  it('calls an item price of "" empty', () => {
+    const body = anOrder().withItems({ product_id: 'p', quantity: 1, price_per_unit: '' }).withValue(1).json();
+    expect(codes(body)).toEqual(['empty:items[0].price_per_unit']);
   });
 
   it.each([

@@ -109,7 +109,7 @@ function parseWith(
       readableId(value) === undefined &&
       !violations.some((v) => v.code.endsWith(`:${field}`))
     ) {
-      violations.push({ code: `invalid_format:${field}`, message: `${field} is not a valid id once upper-cased` });
+      violations.push(idViolation(field, value));
     }
   }
 
@@ -253,6 +253,16 @@ function fail(violations: Violation[], orderId?: string, userId?: string): Parse
   };
 }
 
+/**
+ * Why an id that passed the DTO's checks is not one once normalised: upper-casing can
+ * lengthen it ("ß" becomes "SS") or give characters outside the pattern.
+ */
+function idViolation(field: string, value: string): Violation {
+  return normaliseId(value).length > MAX_ID_LENGTH
+    ? { code: `too_long:${field}`, message: `${field} is over ${MAX_ID_LENGTH} characters once upper-cased` }
+    : { code: `invalid_format:${field}`, message: `${field} is not a valid id once upper-cased` };
+}
+
 /** An id normalised (NFC, upper case) when the result is a well-formed id, else undefined. */
 function readableId(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
@@ -322,6 +332,15 @@ function checkTimestamp(dto: OrderEventDto, violations: Violation[]): number | u
 
 function checkMoney(value: unknown, field: string, violations: Violation[]): Cents | undefined {
   if (value === undefined || value === null) return undefined; // reported as missing_field
+  // An amount is a JSON number or a decimal string; the reason names what else it was.
+  if (typeof value !== 'number' && typeof value !== 'string') {
+    violations.push({ code: `invalid_type:${field}`, message: `${field} must be a number or a decimal string` });
+    return undefined;
+  }
+  if (typeof value === 'string' && value.trim() === '') {
+    violations.push({ code: `empty:${field}`, message: `${field} must not be empty` });
+    return undefined;
+  }
   const parsed = parseCents(value);
   if (parsed === undefined || parsed > MAX_ORDER_CENTS) {
     violations.push({
@@ -351,10 +370,7 @@ function checkItem(item: OrderItemDto, index: number, violations: Violation[]): 
   const productId = readableId(item.product_id);
   if (productId === undefined) {
     if (!violations.some((v) => v.code.endsWith(`:${field}.product_id`))) {
-      violations.push({
-        code: `invalid_format:${field}.product_id`,
-        message: `${field}.product_id is not a valid id once upper-cased`,
-      });
+      violations.push(idViolation(`${field}.product_id`, item.product_id));
     }
     return undefined;
   }
