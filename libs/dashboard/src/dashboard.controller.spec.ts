@@ -4,7 +4,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { HttpErrorFilter, createValidationPipe } from '@order-pipeline/stats';
+import { HttpErrorFilter, createValidationPipe, decodablePath } from '@order-pipeline/stats';
 import { ASSETS_DIR, DashboardAssets } from './dashboard-assets';
 import { DashboardController } from './dashboard.controller';
 import { DashboardSummaryQuery } from './dashboard-summary';
@@ -33,6 +33,7 @@ describe('DashboardController (page, assets, summary)', () => {
       ],
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });
+    app.use(decodablePath); // as configureApp mounts it
     app.useGlobalPipes(createValidationPipe());
     app.useGlobalFilters(new HttpErrorFilter());
     await app.listen(0, '127.0.0.1');
@@ -101,6 +102,20 @@ describe('DashboardController (page, assets, summary)', () => {
       const res = await fetch(`${base}/dashboard/assets/${name}`);
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ statusCode: 404, error: 'Not Found' });
+    },
+  );
+
+  it.each(['%FF', 'a%E2%82.js', '%C0%AE%C0%AE'])(
+    'answers 400 naming the name for %s, which is not percent-encoded UTF-8',
+    async (name) => {
+      const res = await fetch(`${base}/dashboard/assets/${name}`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'name is not valid percent-encoded UTF-8',
+        parameter: 'name',
+      });
     },
   );
 

@@ -1,7 +1,7 @@
-import { Controller, Get, Header, NotFoundException, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Header, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
-import { PublicRoute } from '@order-pipeline/stats';
+import type { Request, Response } from 'express';
+import { ParameterException, PublicRoute, hasUndecodablePath } from '@order-pipeline/stats';
 import { DashboardAssets, type DashboardAsset } from './dashboard-assets';
 import { DashboardSummaryQuery, type DashboardSummary } from './dashboard-summary';
 
@@ -32,7 +32,10 @@ export class DashboardController {
 
   @Get('dashboard/assets/:name')
   @PublicRoute()
-  asset(@Param('name') name: string, @Query('v') version: unknown, @Res() res: Response): void {
+  asset(@Param('name') name: string, @Query('v') version: unknown, @Req() req: Request, @Res() res: Response): void {
+    // decodablePath put a stand-in for a name that is not percent-encoded UTF-8: say so,
+    // rather than name the stand-in in a 404.
+    if (hasUndecodablePath(req)) throw new ParameterException('name', 'name is not valid percent-encoded UTF-8');
     const asset = this.assets.get(name);
     if (!asset) throw new NotFoundException(`no dashboard asset is named ${name}`);
     send(res, asset, version === asset.version ? IMMUTABLE : REVALIDATE);

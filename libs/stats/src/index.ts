@@ -5,6 +5,7 @@ export {
   createValidationPipe,
   decodablePath,
   deferBodyError,
+  hasUndecodablePath,
   routeMethodsOf,
 } from './http-errors';
 export type { RouterStack } from './http-errors';
