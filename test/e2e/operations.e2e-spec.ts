@@ -259,6 +259,12 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
       /^the request is not valid HTTP/,
     ],
     [
+      'an HTTP/1.1 request without a Host header',
+      'GET /stats/global HTTP/1.1\r\n\r\n',
+      400,
+      /^the request has no Host header/,
+    ],
+    [
       'headers over the limit',
       `GET /stats/global HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
       431,

@@ -64,6 +64,7 @@ export function configureApp(app: INestApplication): INestApplication {
     inOrder(
       requestLogger(app.get<Logger>(ROOT_LOGGER)),
       staticHeaders(helmet(HELMET_OPTIONS)),
+      hostRequired,
       bodyParsers(config.http.bodyLimitBytes),
       decodablePath,
     ),
@@ -130,6 +131,26 @@ export function answerClientErrors(server: Server): void {
       () => socket.destroy(),
     );
   });
+}
+
+/**
+ * An HTTP/1.1 request must carry a Host header (RFC 9112 §3.2). Node's own refusal is a 400
+ * with no body, no request id and no log line, so the server lets such a request through
+ * (JsonReplyExpressAdapter turns `requireHostHeader` off) and this answers it with the API's
+ * JSON error, and closes the connection as Node does.
+ */
+function hostRequired(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  if (req.headers.host !== undefined || req.httpVersion !== '1.1') return next();
+  const body = JSON.stringify({
+    statusCode: 400,
+    error: 'Bad Request',
+    message: 'the request has no Host header, which HTTP/1.1 requires',
+  });
+  res.statusCode = 400;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.setHeader('Connection', 'close');
+  res.end(body);
 }
 
 /**
