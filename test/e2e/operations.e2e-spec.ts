@@ -294,6 +294,21 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     },
   );
 
+  it('refuses a body that is not what its Content-Encoding says with a 400 naming the body', async () => {
+    const res = await fetch(url('/admin/dead-letters/redrive'), {
+      method: 'POST',
+      headers: { ...asAdmin, 'content-encoding': 'gzip' },
+      body: '{"limit":1}',
+    });
+    expect([res.status, await res.json()]).toEqual([
+      400,
+      expect.objectContaining({
+        parameter: 'body',
+        message: 'the request body is not valid gzip data (Content-Encoding)',
+      }),
+    ]);
+  });
+
   it('refuses a body that is not valid JSON with a 400 naming the body', async () => {
     const res = await fetch(url('/admin/dead-letters/redrive'), {
       method: 'POST',

@@ -268,9 +268,12 @@ export function bodyParsers(limitBytes: number): Middleware {
             ? isJson((error as { body?: unknown }).body)
               ? 'the request body must be a JSON object or array'
               : 'the request body is not valid JSON'
-            : error instanceof Error
-              ? error.message
-              : 'the request body cannot be read';
+            : type === undefined && req.headers['content-encoding'] !== undefined
+              ? // zlib's, brotli's or zstd's own words ("incorrect header check") say little
+                `the request body is not valid ${req.headers['content-encoding']} data (Content-Encoding)`
+              : error instanceof Error
+                ? error.message
+                : 'the request body cannot be read';
       // A 400 names the request body as its parameter, as every other 400 names one.
       deferBodyError(
         req,
