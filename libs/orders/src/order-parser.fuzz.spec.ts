@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { FUZZ_SEED, hostileBody } from '../test/hostile-input';
 import { anOrder } from '../test/order-builder';
+import { ORDER_FIELDS } from './message-fields';
 import { parseOrderMessage, parseOrderMessageAsWritten } from './order-parser';
 
 /** Every reason code of docs/DESIGN.md, with its field path where it has one. */
 const REASON = new RegExp(
   '^(not_json|not_object|body_too_large|invalid_timestamp|value_mismatch|' +
-    '(missing_field|invalid_type|empty|too_long|too_many|invalid_format|invalid_money|invalid_quantity|invalid_value):[a-z_]+(\\[\\d+\\](\\.[a-z_]+)?)?)$',
+    '(missing_field|duplicate_key|invalid_type|empty|too_long|too_many|invalid_format|invalid_money|invalid_quantity|invalid_value):[a-z_]+(\\[\\d+\\](\\.[a-z_]+)?)?)$',
 );
 
 describe('parseOrderMessage on hostile bodies (fast-check)', () => {
@@ -20,6 +21,22 @@ describe('parseOrderMessage on hostile bodies (fast-check)', () => {
         }
       }),
       { seed: FUZZ_SEED, numRuns: 300 },
+    );
+  });
+
+  it('refuses an order with a field it reads written twice, wherever and however the second is written', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...ORDER_FIELDS), fc.boolean(), fc.boolean(), (key, first, escaped) => {
+        const order = JSON.parse(anOrder().json()) as Record<string, unknown>;
+        // The key once more, with its own value, at the start or the end; its name in a \u escape or not.
+        const name = escaped ? `${key.slice(0, 2)}\\u00${key.charCodeAt(2).toString(16)}${key.slice(3)}` : key;
+        const again = `"${name}":${JSON.stringify(order[key])}`;
+        const body = JSON.stringify(order);
+        const twice = first ? `{${again},${body.slice(1)}` : `${body.slice(0, -1)},${again}}`;
+        const result = parseOrderMessage(twice);
+        expect(result.ok ? [] : result.violations.map((v) => v.code)).toEqual([`duplicate_key:${key}`]);
+      }),
+      { seed: FUZZ_SEED, numRuns: 100 },
     );
   });
 

@@ -5,6 +5,8 @@ import { MAX_ORDER_CENTS, parseCents, type Cents } from './money';
 import type { Order, OrderItem, ParseResult, Violation } from './order';
 import { parseOrderTimestamp } from './timestamp';
 import { normaliseId } from './ids';
+import { ITEM_FIELDS, ORDER_FIELDS } from './message-fields';
+import { repeatedKnownKeys } from './repeated-keys';
 import { validityCheck } from './validity-check';
 
 /** Largest body read as an order: SQS's limit until 2025, far above any real order. */
@@ -19,18 +21,6 @@ const SQS_MAX_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_BODY_DEPTH = 1000;
 const MAX_QUANTITY = 1_000_000;
-
-/** The fields of an order message (the fuzz specs build bodies from them too). */
-export const ORDER_FIELDS = [
-  'order_id',
-  'user_id',
-  'order_timestamp',
-  'order_value',
-  'items',
-  'shipping_address',
-  'payment_method',
-] as const;
-const ITEM_FIELDS = ['product_id', 'quantity', 'price_per_unit'] as const;
 
 /** True when validateSync would find nothing; else validateSync runs and lists what is wrong. */
 const passesDtoRules = validityCheck(OrderEventDto);
@@ -98,6 +88,9 @@ function parseWith(
   const violations: Violation[] = knownValid(dto)
     ? []
     : validateSync(dto, { forbidUnknownValues: false }).flatMap((e) => toViolations(e, ''));
+  for (const path of repeatedKnownKeys(text, Array.isArray(json.items) ? json.items.length : 0)) {
+    violations.push({ code: `duplicate_key:${path}`, message: `${path} is written more than once` });
+  }
   const orderId = readableId(dto.order_id);
   const userId = readableId(dto.user_id);
   for (const [field, value] of [

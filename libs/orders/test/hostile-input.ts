@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ORDER_FIELDS } from '../src/order-parser';
+import { ORDER_FIELDS } from '../src/message-fields';
 
 /**
  * Arbitraries for hostile message bodies and request values, shared by the fuzz specs.
