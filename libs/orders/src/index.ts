@@ -1,5 +1,5 @@
 export { parseOrderMessage } from './order-parser';
-export { normaliseId } from './ids';
+export { idLength, normaliseId } from './ids';
 export { centsToAmount, formatCents } from './money';
 export type { Cents } from './money';
 export { OrderItemDto, ID_PATTERN, MAX_ID_LENGTH, MAX_ITEMS } from './order-event.dto';

@@ -290,6 +290,24 @@ describe('parseOrderMessage', () => {
     ]);
   });
 
+  it('counts an id in characters: forty letters outside the BMP are not too long', () => {
+    const result = parseOrderMessage(
+      anOrder()
+        .with({ user_id: '\u{1D400}'.repeat(40) })
+        .json(),
+    );
+    expect(result.ok && result.order.userId).toBe('\u{1D400}'.repeat(40));
+  });
+
+  it("gives an id written twice both codes: the repeat's and the last value's own", () => {
+    // JSON.parse keeps the last user_id: forty ß, eighty letters once upper-cased.
+    const body = anOrder()
+      .with({ user_id: '\u00df'.repeat(40) })
+      .json()
+      .replace('{', '{"user_id":"u-1",');
+    expect(codes(body)).toEqual(['too_long:user_id', 'duplicate_key:user_id']);
+  });
+
   it.each([
     ['true', 'invalid_type'],
     ['{}', 'invalid_type'],

@@ -4,7 +4,7 @@ import { OrderEventDto, OrderItemDto, ID_PATTERN, MAX_ID_LENGTH } from './order-
 import { MAX_ORDER_CENTS, parseCents, type Cents } from './money';
 import type { Order, OrderItem, ParseResult, Violation } from './order';
 import { parseOrderTimestamp } from './timestamp';
-import { normaliseId } from './ids';
+import { idLength, normaliseId } from './ids';
 import { ITEM_FIELDS, ORDER_FIELDS } from './message-fields';
 import { repeatedKnownKeys } from './repeated-keys';
 import { validityCheck } from './validity-check';
@@ -88,9 +88,6 @@ function parseWith(
   const violations: Violation[] = knownValid(dto)
     ? []
     : validateSync(dto, { forbidUnknownValues: false }).flatMap((e) => toViolations(e, ''));
-  for (const path of repeatedKnownKeys(text, Array.isArray(json.items) ? json.items.length : 0)) {
-    violations.push({ code: `duplicate_key:${path}`, message: `${path} is written more than once` });
-  }
   const orderId = readableId(dto.order_id);
   const userId = readableId(dto.user_id);
   for (const [field, value] of [
@@ -109,6 +106,10 @@ function parseWith(
   const timestampMs = checkTimestamp(dto, violations);
   const valueCents = checkMoney(dto.order_value, 'order_value', violations);
   const items = Array.isArray(dto.items) ? dto.items.map((item, i) => checkItem(item, i, violations)) : [];
+  // After the fields' own checks, which look for an earlier code on their field.
+  for (const path of repeatedKnownKeys(text, json.items)) {
+    violations.push({ code: `duplicate_key:${path}`, message: `${path} is written more than once` });
+  }
 
   if (violations.length === 0 && valueCents !== undefined && items.every((i) => i !== undefined)) {
     const sum = items.reduce((acc, i) => acc + BigInt(i.quantity) * BigInt(i.priceCents), 0n);
@@ -251,7 +252,7 @@ function fail(violations: Violation[], orderId?: string, userId?: string): Parse
  * lengthen it ("ß" becomes "SS") or give characters outside the pattern.
  */
 function idViolation(field: string, value: string): Violation {
-  return normaliseId(value).length > MAX_ID_LENGTH
+  return idLength(normaliseId(value)) > MAX_ID_LENGTH
     ? { code: `too_long:${field}`, message: `${field} is over ${MAX_ID_LENGTH} characters once upper-cased` }
     : { code: `invalid_format:${field}`, message: `${field} is not a valid id once upper-cased` };
 }
@@ -260,7 +261,7 @@ function idViolation(field: string, value: string): Violation {
 function readableId(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const id = normaliseId(value);
-  return id.length >= 1 && id.length <= MAX_ID_LENGTH && ID_PATTERN.test(id) ? id : undefined;
+  return id.length >= 1 && idLength(id) <= MAX_ID_LENGTH && ID_PATTERN.test(id) ? id : undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

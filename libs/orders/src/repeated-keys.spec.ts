@@ -1,11 +1,8 @@
 import { anOrder } from '../test/order-builder';
 import { repeatedKnownKeys } from './repeated-keys';
 
-/** The items count the parser passes: the length of the parsed body's items. */
-const repeated = (text: string): string[] => {
-  const items = (JSON.parse(text) as { items?: unknown }).items;
-  return repeatedKnownKeys(text, Array.isArray(items) ? items.length : 0);
-};
+/** As the parser calls it: with the parsed body's items. */
+const repeated = (text: string): string[] => repeatedKnownKeys(text, (JSON.parse(text) as { items?: unknown }).items);
 
 describe('repeatedKnownKeys', () => {
   it('finds none in an order written once', () => {
@@ -19,6 +16,21 @@ describe('repeatedKnownKeys', () => {
   it('names a field of one item written twice, with the item', () => {
     const text = '{"items":[{"quantity":1},{"quantity":2,"price_per_unit":1,"quantity":3}]}';
     expect(repeated(text)).toEqual(['items[1].quantity']);
+  });
+
+  it('names a field written twice in one item while another item lacks it', () => {
+    const text = '{"items":[{"quantity":99,"quantity":1},{"product_id":"q","price_per_unit":1}]}';
+    expect(repeated(text)).toEqual(['items[0].quantity']);
+  });
+
+  it('names a field written three times once', () => {
+    expect(repeated('{"order_value":1,"order_value":9,"order_value":2}')).toEqual(['order_value']);
+  });
+
+  it('names the items of the last items array only, the one JSON.parse keeps', () => {
+    const text =
+      '{"items":[{"quantity":1,"quantity":5}],"items":[{"quantity":1},{"price_per_unit":1,"price_per_unit":2}]}';
+    expect(repeated(text)).toEqual(['items', 'items[1].price_per_unit']);
   });
 
   it('sees a name spelled with a \\u escape as the same name, as JSON.parse does', () => {

@@ -15,22 +15,29 @@ const QUOTED_NAME = new RegExp(`"(${[...ORDER_FIELDS, ...ITEM_FIELDS].join('|')}
 
 /**
  * The paths of the known fields written more than once in their object (`order_value`,
- * `items[2].quantity`), in the order met; empty for nearly every message. `text` must be
- * JSON that parsed into an object, and `itemCount` the length of its `items` (0 when not an
- * array).
+ * `items[2].quantity`), each once, in the order met; empty for nearly every message. `text`
+ * must be JSON that parsed into an object, and `items` that object's `items` as parsed.
  */
-export function repeatedKnownKeys(text: string, itemCount: number): string[] {
-  return mayRepeatKnownKey(text, itemCount) ? scanRepeatedKeys(text) : [];
+export function repeatedKnownKeys(text: string, items: unknown): string[] {
+  return mayRepeatKnownKey(text, items) ? scanRepeatedKeys(text) : [];
+}
+
+/** How many of the parsed items hold `key` (JSON.parse keeps one of a repeated key). */
+function holding(items: unknown, key: string): number {
+  if (!Array.isArray(items)) return 0;
+  let n = 0;
+  for (const item of items as unknown[]) if (typeof item === 'object' && item !== null && Object.hasOwn(item, key)) n++;
+  return n;
 }
 
 /**
- * The quick test: no known key's quoted name occurs more often than its objects can hold it
- * (once at the top, once per item), and no `\u` escape could spell one another way. A
- * quoted name also found as a value (a payment method of "items") only sends the message to
- * the exact scan. One regular expression for all ten names: searched one by one, they
- * cost twice what JSON.parse itself does on an order.
+ * The quick test: no known key's quoted name occurs more often than the parsed message holds
+ * it (once at the top; once per item that has it), and no `\u` escape could spell one
+ * another way. A quoted name also found as a value (a payment method of "items") only sends
+ * the message to the exact scan. One regular expression for all ten names: searched one by
+ * one, they cost twice what JSON.parse itself does on an order.
  */
-function mayRepeatKnownKey(text: string, itemCount: number): boolean {
+function mayRepeatKnownKey(text: string, items: unknown): boolean {
   if (text.includes('\\u')) return true;
   const orderNames: string[] = [];
   let products = 0;
@@ -45,7 +52,11 @@ function mayRepeatKnownKey(text: string, itemCount: number): boolean {
     else if (orderNames.includes(name)) return true;
     else orderNames.push(name);
   }
-  return products > itemCount || quantities > itemCount || prices > itemCount;
+  return (
+    (products > 0 && products > holding(items, 'product_id')) ||
+    (quantities > 0 && quantities > holding(items, 'quantity')) ||
+    (prices > 0 && prices > holding(items, 'price_per_unit'))
+  );
 }
 
 /** Where a value sits: the order, its items array, one item, or anywhere else. */
@@ -53,7 +64,9 @@ type Place = 'order' | 'items' | 'item' | 'other';
 
 /** The exact scan: walks the JSON text, noting each object's keys where they are read. */
 function scanRepeatedKeys(text: string): string[] {
-  const found: string[] = [];
+  const found = new Set<string>();
+  // What the items hold comes from the last `items` key only: the array JSON.parse keeps.
+  let inItems = new Set<string>();
   let i = 0;
   const skipSpace = (): void => {
     for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = text.charCodeAt(++i));
@@ -79,8 +92,9 @@ function scanRepeatedKeys(text: string): string[] {
         skipSpace();
         i++; // ':'
         if (known?.has(key) === true) {
-          if (seen.has(key)) found.push(path === '' ? key : `${path}.${key}`);
+          if (seen.has(key)) (place === 'item' ? inItems : found).add(path === '' ? key : `${path}.${key}`);
           seen.add(key);
+          if (place === 'order' && key === 'items') inItems = new Set();
         }
         readValue(place === 'order' && key === 'items' ? 'items' : 'other', path === '' ? key : `${path}.${key}`);
         skipSpace();
@@ -102,5 +116,5 @@ function scanRepeatedKeys(text: string): string[] {
     while (i < text.length && !',]} \t\n\r'.includes(text[i] ?? '')) i++;
   };
   readValue('order', '');
-  return found;
+  return [...found, ...inItems];
 }

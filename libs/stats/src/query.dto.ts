@@ -2,7 +2,7 @@ import { applyDecorators, Param, type PipeTransform } from '@nestjs/common';
 import { ApiParam, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { ID_PATTERN, MAX_ID_LENGTH, normaliseId } from '@order-pipeline/orders';
+import { ID_PATTERN, MAX_ID_LENGTH, idLength, normaliseId } from '@order-pipeline/orders';
 import { ParameterException } from './parameter-exception';
 
 // The request pipe keeps the DTO of each query that passed and answers the same query again
@@ -113,7 +113,7 @@ export class PathIdPipe implements PipeTransform<unknown, string> {
   transform(value: unknown): string {
     const id = typeof value === 'string' ? normaliseId(value) : '';
     if (id === '') throw new ParameterException(this.name, `${this.name} must not be empty or blank`);
-    if (id.length > MAX_ID_LENGTH) {
+    if (idLength(id) > MAX_ID_LENGTH) {
       throw new ParameterException(this.name, `${this.name} must be at most ${MAX_ID_LENGTH} characters`);
     }
     if (!ID_PATTERN.test(id)) {

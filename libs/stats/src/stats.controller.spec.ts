@@ -196,6 +196,17 @@ describe('HTTP API validation (real ValidationPipe and exception filter)', () =>
     expect([res.status, stats.users.at(-1)]).toEqual([200, '\u00dc-DELTA']);
   });
 
+  it('counts a user id in characters, as a message id is counted: 64 letters outside the BMP pass, 65 do not', async () => {
+    const letter = encodeURIComponent('\u{1D400}');
+    const [ok, long] = [await get(`/users/${letter.repeat(64)}/stats`), await get(`/users/${letter.repeat(65)}/stats`)];
+    expect([ok.status, stats.users.at(-1), long.status, long.body.message]).toEqual([
+      200,
+      '\u{1D400}'.repeat(64),
+      400,
+      'user_id must be at most 64 characters',
+    ]);
+  });
+
   it('refuses a blank user id with a 400 that says it is blank', async () => {
     const res = await get('/users/%20%20/stats');
     expect(res).toEqual({
