@@ -90,6 +90,9 @@ export function configureApp(app: INestApplication): INestApplication {
   // Express's router tells the filter which methods a path has: 405 rather than 404.
   app.useGlobalFilters(new HttpErrorFilter(routeMethodsOf(server.router ?? { stack: [] })));
   answerClientErrors(app.getHttpServer() as Server);
+  // hostRequired (above) answers a request without the Host header HTTP/1.1 requires, with
+  // the API's JSON error, instead of Node's empty 400.
+  (app.getHttpServer() as Server & { requireHostHeader: boolean }).requireHostHeader = false;
   // The consumers receive only once the API is up: a start that fails to listen (its port
   // taken, say) exits holding no message, instead of leaving a batch in flight to come back
   // after the visibility timeout with one receive spent (a crash loop would dead-letter it).
@@ -136,8 +139,9 @@ export function answerClientErrors(server: Server): void {
 /**
  * An HTTP/1.1 request must carry a Host header (RFC 9112 §3.2). Node's own refusal is a 400
  * with no body, no request id and no log line, so the server lets such a request through
- * (JsonReplyExpressAdapter turns `requireHostHeader` off) and this answers it with the API's
- * JSON error, and closes the connection as Node does.
+ * (configureApp turns `requireHostHeader` off) and this answers it with the API's JSON
+ * error, and closes the connection as Node does. (Node then handles an `Expect` header
+ * before this runs: a `100-continue` is granted before the 400.)
  */
 function hostRequired(req: IncomingMessage, res: ServerResponse, next: () => void): void {
   if (req.headers.host !== undefined || req.httpVersion !== '1.1') return next();

@@ -25,9 +25,6 @@ export class JsonReplyExpressAdapter extends ExpressAdapter {
 
   override initHttpServer(options: NestApplicationOptions): void {
     super.initHttpServer(options);
-    // A request without the Host header HTTP/1.1 requires is refused by configureApp's
-    // middleware, with the API's JSON error, instead of Node's empty 400.
-    (this.getHttpServer() as Server & { requireHostHeader: boolean }).requireHostHeader = false;
     (this.getHttpServer() as Server).on('connection', (socket: Socket) => {
       this.connections.add(socket);
       socket.once('close', () => this.connections.delete(socket));
