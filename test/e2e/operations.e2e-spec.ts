@@ -25,7 +25,7 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
   const asAdmin = { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' };
 
   beforeAll(async () => {
-    t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY });
+    t = await startTestApp({ ADMIN_API_KEY: ADMIN_KEY, HTTP_REQUEST_TIMEOUT_SECONDS: '2' });
   });
 
   afterAll(async () => {
@@ -278,6 +278,29 @@ describe('operations: metrics, health, request ids, HTTP protection', () => {
     const error = JSON.parse(body) as { statusCode: number; error: string; message: string };
     expect([error.statusCode, error.error]).toEqual([status, reason]);
     expect(error.message).toMatch(message);
+  });
+
+  it('answers a request whose body stops coming with a 408 and closes its connection', async () => {
+    const { port } = new URL(url('/'));
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        // 100 bytes announced, 9 sent, and the connection kept open.
+        socket.write(
+          'POST /admin/dead-letters/redrive HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+            'Content-Length: 100\r\n\r\n{"limit":',
+        ),
+      );
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    expect([head.split('\r\n')[0], JSON.parse(body)]).toEqual([
+      'HTTP/1.1 408 Request Timeout',
+      { statusCode: 408, error: 'Request Timeout', message: 'the request did not arrive in time' },
+    ]);
   });
 
   it('answers OPTIONS on a path with a 204 whose Allow lists its methods', async () => {

@@ -89,10 +89,21 @@ export function configureApp(app: INestApplication): INestApplication {
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   // Express's router tells the filter which methods a path has: 405 rather than 404.
   app.useGlobalFilters(new HttpErrorFilter(routeMethodsOf(server.router ?? { stack: [] })));
-  answerClientErrors(app.getHttpServer() as Server);
+  const httpServer = app.getHttpServer() as Server & {
+    requireHostHeader: boolean;
+    connectionsCheckingInterval: number;
+  };
+  answerClientErrors(httpServer);
   // hostRequired (above) answers a request without the Host header HTTP/1.1 requires, with
   // the API's JSON error, instead of Node's empty 400.
-  (app.getHttpServer() as Server & { requireHostHeader: boolean }).requireHostHeader = false;
+  httpServer.requireHostHeader = false;
+  // A request must arrive whole, headers and body, within HTTP_REQUEST_TIMEOUT_SECONDS, or it
+  // gets a 408 and its connection is closed: Node's own bound is 300 s, so a client that
+  // stops sending its body (or many such clients) held a connection that long. Node looks
+  // every connectionsCheckingInterval (30 s by default; read when the server starts to listen).
+  httpServer.requestTimeout = config.http.requestTimeoutSeconds * 1000;
+  httpServer.headersTimeout = Math.min(httpServer.headersTimeout, httpServer.requestTimeout);
+  httpServer.connectionsCheckingInterval = 1000;
   // The consumers receive only once the API is up: a start that fails to listen (its port
   // taken, say) exits holding no message, instead of leaving a batch in flight to come back
   // after the visibility timeout with one receive spent (a crash loop would dead-letter it).

@@ -163,6 +163,7 @@ describe('loadConfig', () => {
   it('leaves the API keys unset by default: admin routes disabled, read routes public', () => {
     expect(loadConfig({}).http).toEqual({
       bodyLimitBytes: 65536,
+      requestTimeoutSeconds: 30,
       readApiKey: undefined,
       adminApiKey: undefined,
       adminRateLimitPerMinute: 30,
@@ -176,6 +177,7 @@ describe('loadConfig', () => {
     ['READ_API_KEY', { READ_API_KEY: 'same-key-0123456789', ADMIN_API_KEY: 'same-key-0123456789' }],
     ['LOG_FORMAT', { LOG_FORMAT: 'xml' }],
     ['HTTP_BODY_LIMIT_BYTES', { HTTP_BODY_LIMIT_BYTES: '10' }],
+    ['HTTP_REQUEST_TIMEOUT_SECONDS', { HTTP_REQUEST_TIMEOUT_SECONDS: '301' }],
     ['ADMIN_RATE_LIMIT_PER_MINUTE', { ADMIN_RATE_LIMIT_PER_MINUTE: '0' }],
   ])('refuses a bad %s with a message naming it (and never a key)', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: ${variable} `));

@@ -57,6 +57,8 @@ export interface AppConfig {
   readonly http: {
     /** Largest request body accepted (JSON or form), in bytes. */
     readonly bodyLimitBytes: number;
+    /** How long a request may take to arrive whole, headers and body (then a 408). */
+    readonly requestTimeoutSeconds: number;
     /** Unset: the read API (stats, orders, metrics) is public. Set: it needs this key or the admin key. */
     readonly readApiKey: string | undefined;
     /** Unset: the admin routes are disabled (403). Set: they need this key. */
@@ -379,6 +381,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rejectedBodyMaxBytes: int(env, 'REJECTED_BODY_MAX_BYTES', 4096, 64, 262144),
     http: {
       bodyLimitBytes: int(env, 'HTTP_BODY_LIMIT_BYTES', 65536, 1024, 10_485_760),
+      requestTimeoutSeconds: int(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', 30, 1, 300),
       ...apiKeys(env),
       adminRateLimitPerMinute: int(env, 'ADMIN_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000),
       trustProxy: trustProxy(env),
