@@ -8,10 +8,21 @@ import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { APP_HEAP_FLAGS, type RunningApp } from './e2e.ts';
+import type { RunningApp } from './e2e.ts';
 import { DAY_MS } from './orders-model.ts';
 import { median, pairedMedians, serverMicros, timeRounds, type PairedRound } from './stats.ts';
-import { ROOT, dec, freePort, int, log, pct, startChild, stopChild, type ReportRow } from './harness.ts';
+import {
+  APP_HEAP_FLAGS,
+  ROOT,
+  dec,
+  freePort,
+  int,
+  log,
+  pct,
+  startChild,
+  stopChild,
+  type ReportRow,
+} from './harness.ts';
 
 const require = createRequire(import.meta.url);
 type Autocannon = typeof import('autocannon');

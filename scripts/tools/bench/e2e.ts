@@ -13,6 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { DAY_MS, ExpectedModel, OrderStream } from './orders-model.ts';
 import {
+  APP_HEAP_FLAGS,
+  APP_NODE_FLAGS,
   ROOT,
   dec,
   freePort,
@@ -38,33 +40,6 @@ const SENDS_IN_FLIGHT = 16;
 /** The sender waits while more messages than this are visible in the queue. */
 const MAX_BACKLOG = 2_000;
 const POLL_MS = 20;
-/**
- * Node flags the app runs with in ./scripts/start, the Dockerfile and `pnpm start:prod`. V8
- * sizes the young generation by the machine's RAM (64 MB semi-spaces on a 23 GB machine);
- * a fixed 8 MB keeps the resident size down at no measurable cost in throughput. The old
- * generation of the app's own thread is held to 192 MB (its live heap is about 50 MB); the
- * embedded emulator's thread, which holds the queue's backlog, has its own limit
- * (libs/sqs/src/embedded-emulator.ts). Without allocation-site pretenuring, a burst of
- * orders no longer leaves allocation sites of the read path allocating straight into the old
- * generation for good (docs/PERFORMANCE.md, "Node flags"). BENCH_APP_NODE_FLAGS replaces
- * them, to measure other settings.
- */
-const APP_NODE_FLAGS = (
-  process.env.BENCH_APP_NODE_FLAGS ??
-  '--max-semi-space-size=8 --max-old-space-size=192 --no-allocation-site-pretenuring'
-)
-  .split(' ')
-  .filter(Boolean);
-
-/**
- * The app's heap and garbage collector flags alone (no profiler or other flags), for the API
- * baselines: they run with the same heap as the app, so a ratio measures the request path,
- * not the garbage collector's settings (8 MB semi-spaces cost a read as much as a third more
- * CPU).
- */
-export const APP_HEAP_FLAGS: readonly string[] = APP_NODE_FLAGS.filter((flag) =>
-  /^--(max-(semi|old)-space-size=|no-allocation-site-pretenuring$)/.test(flag),
-);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface E2eOptions {

@@ -69,6 +69,33 @@ export function scratchDir(prefix: string): string {
   return dir;
 }
 
+/**
+ * Node flags the app runs with in ./scripts/start, the Dockerfile and `pnpm start:prod`. V8
+ * sizes the young generation by the machine's RAM (64 MB semi-spaces on a 23 GB machine);
+ * a fixed 8 MB keeps the resident size down at no measurable cost in throughput. The old
+ * generation of the app's own thread is held to 192 MB (its live heap is about 50 MB); the
+ * embedded emulator's thread, which holds the queue's backlog, has its own limit
+ * (libs/sqs/src/embedded-emulator.ts). Without allocation-site pretenuring, a burst of
+ * orders no longer leaves allocation sites of the read path allocating straight into the old
+ * generation for good (docs/PERFORMANCE.md, "Node flags"). BENCH_APP_NODE_FLAGS replaces
+ * them, to measure other settings.
+ */
+export const APP_NODE_FLAGS: readonly string[] = (
+  process.env.BENCH_APP_NODE_FLAGS ??
+  '--max-semi-space-size=8 --max-old-space-size=192 --no-allocation-site-pretenuring'
+)
+  .split(' ')
+  .filter(Boolean);
+
+/**
+ * The app's heap and garbage collector flags alone (no profiler or other flags), for the API
+ * baselines: they run with the same heap as the app, so a ratio measures the request path,
+ * not the garbage collector's settings (8 MB semi-spaces cost a read as much as a third more
+ * CPU).
+ */
+export const APP_HEAP_FLAGS: readonly string[] = APP_NODE_FLAGS.filter((flag) =>
+  /^--(max-(semi|old)-space-size=|no-allocation-site-pretenuring$)/.test(flag),
+);
 export interface AppOnQueue {
   readonly redisUrl: string;
   readonly keyPrefix: string;
@@ -85,7 +112,9 @@ export interface AppOnQueue {
  */
 export async function startAppOnQueue(options: AppOnQueue): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
-  const child = startChild(process.execPath, [join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js')], {
+  // Run as ./scripts/start runs it: its flags shape the garbage collector, so the peak RSS.
+  const main = join(ROOT, 'dist', 'apps', 'order-pipeline', 'src', 'main.js');
+  const child = startChild(process.execPath, [...APP_NODE_FLAGS, main], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
