@@ -37,6 +37,19 @@ export interface EmbeddedEmulator {
 const WORKER = join(__dirname, 'embedded-emulator.worker.js');
 
 /**
+ * How long the emulator may take to start (its queues created, from its data on disk): a
+ * thread that never says it is ready would otherwise hold the app's start-up with nothing
+ * logged. It starts in well under a second here, with thousands of messages kept.
+ */
+export const EMULATOR_READY_TIMEOUT_MS = 60_000;
+
+/** For tests: another worker script, another bound. */
+export interface EmulatorStart {
+  readonly workerPath?: string;
+  readonly readyTimeoutMs?: number;
+}
+
+/**
  * Starts fauxqs on a thread of its own (docs/DESIGN.md, the embedded emulator): in the
  * app's process, as before, but with a heap of its own, so the app's thread can run under a
  * tight heap limit while the emulator keeps any backlog in memory; its per-message work
@@ -44,15 +57,18 @@ const WORKER = join(__dirname, 'embedded-emulator.worker.js');
  * the queues exist; rejects with the thread's error when it cannot start (a port in use, an
  * unreadable data directory).
  */
-export function startEmbeddedEmulator(request: EmulatorRequest): Promise<EmbeddedEmulator> {
-  if (!existsSync(WORKER)) {
+export function startEmbeddedEmulator(
+  request: EmulatorRequest,
+  { workerPath = WORKER, readyTimeoutMs = EMULATOR_READY_TIMEOUT_MS }: EmulatorStart = {},
+): Promise<EmbeddedEmulator> {
+  if (!existsSync(workerPath)) {
     return Promise.reject(
-      new Error(`the embedded SQS emulator runs from the build (${WORKER} is missing): run \`pnpm build\``),
+      new Error(`the embedded SQS emulator runs from the build (${workerPath} is missing): run \`pnpm build\``),
     );
   }
   // Its own heap limit: the app's --max-old-space-size bounds the pipeline's thread, while the
   // emulator keeps its whole backlog in memory and must not run out with a large one.
-  const worker = new Worker(WORKER, { workerData: request, resourceLimits: { maxOldGenerationSizeMb: 4096 } });
+  const worker = new Worker(workerPath, { workerData: request, resourceLimits: { maxOldGenerationSizeMb: 4096 } });
   let exited = false;
   worker.once('exit', () => (exited = true));
   // After start-up: the emulator failing is logged (the readiness check then sees the queue
@@ -82,7 +98,18 @@ export function startEmbeddedEmulator(request: EmulatorRequest): Promise<Embedde
       worker.on('error', onError);
       worker.on('exit', onExit);
     });
-  return next().then(async (first) => {
+  let timer: NodeJS.Timeout | undefined;
+  const tooLate = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the embedded SQS emulator did not start within ${readyTimeoutMs / 1000} s`)),
+      readyTimeoutMs,
+    );
+  });
+  const onFailure = async (error: unknown): Promise<never> => {
+    await worker.terminate();
+    throw error;
+  };
+  const onFirst = async (first: EmulatorToMain): Promise<EmbeddedEmulator> => {
     if (first.type !== 'ready') {
       await worker.terminate();
       throw new Error(first.type === 'failed' ? first.message : 'the SQS emulator stopped while starting');
@@ -100,5 +127,8 @@ export function startEmbeddedEmulator(request: EmulatorRequest): Promise<Embedde
         await worker.terminate();
       },
     };
-  });
+  };
+  return Promise.race([next(), tooLate])
+    .finally(() => clearTimeout(timer))
+    .then(onFirst, onFailure);
 }
