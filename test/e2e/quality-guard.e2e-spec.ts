@@ -279,11 +279,37 @@ describe('an order accepted while the model was down, and sent again once it is 
       QUALITY_GUARD_SAMPLE_RATE: '0',
       QUALITY_GUARD_MAX_RETRIES: '0',
       QUALITY_GUARD_DEFER_SECONDS: '0', // the batch waits for the model: one call per delivery
+      ADMIN_API_KEY: 'qg-down-admin-key-0123',
     });
   });
   afterAll(async () => {
     await t?.close();
     await api?.stop();
+  });
+
+  it("keeps the model's rejection when a reprocess finds the model down and its verdict no longer cached", async () => {
+    api.reply = rejectEvery;
+    await t.send([anOrder().with({ order_id: 'qg-stands', user_id: 'u-stands' }).json()]);
+    await eventually(async () => (await rejectedIds(t)).includes('QG-STANDS'));
+    const redis = t.app.get(RedisService);
+    const cached = await redis.client.keys(`${redis.keyPrefix}:{guard}:verdict:*`);
+    if (cached.length > 0) await redis.client.del(...cached);
+    api.reply = () => ({ status: 500 });
+
+    const res = await fetch(`${t.baseUrl.replace('[::1]', '127.0.0.1')}/orders/rejected/qg-stands/reprocess`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'qg-down-admin-key-0123' },
+    });
+
+    expect([res.status, await res.json()]).toEqual([
+      200,
+      expect.objectContaining({
+        outcome: 'rejected',
+        resolved: false,
+        reasons: expect.arrayContaining(['ai:fraud_suspected']) as unknown,
+      }),
+    ]);
+    expect((await t.get('/users/u-stands/stats')).status).toBe(404);
   });
 
   it("is counted once, and its listing shows the model's reject of the second copy", async () => {

@@ -1,3 +1,4 @@
+import type { ModelVerdict } from '@order-pipeline/quality-guard';
 import type { Violation } from '@order-pipeline/orders';
 
 /** One message as the queue delivered it. */
@@ -16,6 +17,12 @@ export interface InboundMessage {
   readonly redeliverable?: boolean;
   /** Ask the quality guard's model again even when its verdict is cached (a reprocess). */
   readonly freshReview?: boolean;
+  /**
+   * A model's rejection of this order that stands unless the model now says otherwise (a
+   * reprocess of an order the model rejected): with no new verdict to be had, and none
+   * cached, it decides, and never the unavailable policy.
+   */
+  readonly standingVerdict?: ModelVerdict;
 }
 
 export type OutcomeKind = 'accepted' | 'duplicate' | 'conflict' | 'rejected' | 'retry';

@@ -268,6 +268,21 @@ describe('ProcessingService: when the claims go out', () => {
     expect(aggregator.claimed).toEqual(['O-1', 'O-2']);
   });
 
+  it("claims only after the review when a message carries a model's standing rejection, though the guard cannot refuse", async () => {
+    const guard = new HeldGuard(false);
+    const aggregator = new FakeAggregator();
+    const standingVerdict = { decision: 'reject', code: 'fraud_suspected', explanation: '' } as const;
+    const run = serviceWith(guard, aggregator).processBatch([
+      forUser('1', 'u-1'),
+      { ...forUser('2', 'u-fraud'), standingVerdict },
+    ]);
+    expect(guard.reviewing).toBe(1);
+    expect(aggregator.claimed).toEqual([]);
+    guard.answer();
+    expect((await run).map((o) => o.kind)).toEqual(['accepted', 'rejected']);
+    expect(aggregator.claimed).toEqual(['O-1']);
+  });
+
   it('claims only after the review, and only the allowed orders, when the guard can refuse', async () => {
     const guard = new HeldGuard(true);
     const aggregator = new FakeAggregator();

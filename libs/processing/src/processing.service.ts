@@ -58,8 +58,10 @@ export class ProcessingService {
 
     // A guard that cannot refuse an order (no model) is not waited for: the claims go out
     // with its history read, one round trip fewer (docs/DESIGN.md). A claim made for a
-    // message that then retries (its review failed) finds itself again on the redelivery.
-    const early = this.guard.canRefuse || pending.length === 0 ? undefined : this.claim(pending);
+    // message that then retries (its review failed) finds itself again on the redelivery. A
+    // model's standing rejection (a reprocess) can refuse even then: its batch claims after.
+    const mayRefuse = this.guard.canRefuse || pending.some((p) => p.message.standingVerdict !== undefined);
+    const early = mayRefuse || pending.length === 0 ? undefined : this.claim(pending);
     const allowed = await this.review(pending, outcomes, rejections);
     await Promise.all([...rejections, this.aggregate(allowed, outcomes, early)]);
 
@@ -83,6 +85,7 @@ export class ProcessingService {
         undefined,
         pending.map((p) => p.message.receiveCount <= 1 && p.message.redeliverable !== false),
         pending.map((p) => p.message.freshReview === true),
+        pending.map((p) => p.message.standingVerdict),
       );
       // An order the model refuses may be a resend of an order already claimed (a duplicate,
       // e.g. accepted while the guard was offline) or a reuse of a claimed id (a conflict):

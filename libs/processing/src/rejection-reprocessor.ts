@@ -7,6 +7,7 @@ import {
   UnprocessableError,
 } from '@order-pipeline/aggregation';
 import { normaliseId } from '@order-pipeline/orders';
+import { isVerdictCode, type ModelVerdict } from '@order-pipeline/quality-guard';
 import type { OutcomeKind } from './outcome';
 import { ProcessingService } from './processing.service';
 
@@ -74,8 +75,17 @@ export class RejectionReprocessor {
     // Not redeliverable: the operator waits for the answer, so the quality guard must decide
     // now (waiting for its model) rather than defer the order to a redelivery that never comes.
     // A fresh review: a cached verdict (kept for days) may be the rejection being reconsidered.
+    // A model's rejection is reconsidered only by the model: if it cannot answer now (and its
+    // verdict is no longer cached), the rejection stands, whatever QUALITY_GUARD_ON_UNAVAILABLE.
     const [outcome] = await this.processing.processBatch([
-      { id: record.id, body: record.rawBody, receiveCount: 1, redeliverable: false, freshReview: true },
+      {
+        id: record.id,
+        body: record.rawBody,
+        receiveCount: 1,
+        redeliverable: false,
+        freshReview: true,
+        standingVerdict: record.kind === 'rejected' ? modelRejection(record.reasons) : undefined,
+      },
     ]);
     if (!outcome || outcome.kind === 'retry') {
       throw new UnavailableError(
@@ -95,4 +105,15 @@ export class RejectionReprocessor {
       resolved,
     };
   }
+}
+
+/** The model's rejection among a stored record's reasons (`ai:<code>`, its explanation), if any. */
+function modelRejection(reasons: readonly { code: string; message: string }[]): ModelVerdict | undefined {
+  for (const { code, message } of reasons) {
+    const verdict = code.startsWith('ai:') ? code.slice(3) : undefined;
+    if (verdict !== undefined && verdict !== 'none' && isVerdictCode(verdict)) {
+      return { decision: 'reject', code: verdict, explanation: message };
+    }
+  }
+  return undefined;
 }

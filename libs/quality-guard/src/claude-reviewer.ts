@@ -13,6 +13,10 @@ export const VERDICT_CODES = [
   'other',
 ] as const;
 export type VerdictCode = (typeof VERDICT_CODES)[number];
+
+export function isVerdictCode(code: string): code is VerdictCode {
+  return (VERDICT_CODES as readonly string[]).includes(code);
+}
 export const DECISIONS = ['allow', 'flag', 'reject'] as const;
 export type ModelDecision = (typeof DECISIONS)[number];
 

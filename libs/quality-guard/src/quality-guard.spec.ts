@@ -99,6 +99,15 @@ describe('QualityGuard offline (no ANTHROPIC_API_KEY)', () => {
     ]);
   });
 
+  it("keeps a model's standing rejection (a reprocess) rather than accept the order unchecked", async () => {
+    const r = rig({ QUALITY_GUARD_SUSPICIOUS_CENTS: '5000' });
+    const standing = { decision: 'reject', code: 'fraud_suspected', explanation: 'card testing' } as const;
+    const [verdict] = await r.guard.review([suspicious({ order_id: 'off-2' })], NOW, [], [true], [standing]);
+    expect(verdict).toMatchObject({ decision: 'reject', checked: true });
+    expect(verdict?.reasons[0]).toEqual({ code: 'ai:fraud_suspected', message: 'card testing' });
+    expect(r.guard.counters.unchecked).toBe(0);
+  });
+
   it('judges order dates by the app clock when the caller gives no time', async () => {
     const at = (iso: string): Clock => ({ now: () => Date.parse(iso) });
     const codes = async (clock: Clock): Promise<string[] | undefined> =>

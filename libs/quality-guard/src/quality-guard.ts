@@ -318,12 +318,16 @@ export class QualityGuard implements OnModuleInit, OnModuleDestroy, BeforeApplic
    * and the unavailable policy applies. So a message is deferred at most once. `fresh[i]`
    * asks the model again even when a verdict is cached (an operator's reprocess: the cached
    * verdict may be the very thing being corrected); the new verdict replaces the cached one.
+   * `standing[i]` is a verdict the model gave before (a reprocess of an order it rejected):
+   * when no new verdict can be had and none is cached, it decides, as a cached one would,
+   * offline too, so a model's rejection is never overturned for want of an answer.
    */
   async review(
     orders: readonly Order[],
     nowMs = this.clock.now(),
     mayDefer: readonly boolean[] = [],
     fresh: readonly boolean[] = [],
+    standing: readonly (ModelVerdict | undefined)[] = [],
   ): Promise<Verdict[]> {
     const g = this.config.qualityGuard;
     if (!g.enabled || orders.length === 0) return orders.map(() => CLEAN);
@@ -384,6 +388,12 @@ export class QualityGuard implements OnModuleInit, OnModuleDestroy, BeforeApplic
       });
       await Promise.all(waits);
     }
+    standing.forEach((verdict, i) => {
+      const answer = answers[i];
+      if (verdict && suspicious[i] && !deferred[i] && (answer === undefined || 'unavailable' in answer)) {
+        answers[i] = { verdict };
+      }
+    });
 
     const verdicts = orders.map((order, i): Verdict => {
       if (!deferred[i]) return this.decide(flags[i] ?? [], answers[i]);
