@@ -178,6 +178,8 @@ describe('loadConfig', () => {
     ['LOG_FORMAT', { LOG_FORMAT: 'xml' }],
     ['HTTP_BODY_LIMIT_BYTES', { HTTP_BODY_LIMIT_BYTES: '10' }],
     ['HTTP_REQUEST_TIMEOUT_SECONDS', { HTTP_REQUEST_TIMEOUT_SECONDS: '301' }],
+    ['SQS_DLQ_NAME', { SQS_DLQ_NAME: 'orders' }],
+    ['SQS_DLQ_NAME', { SQS_QUEUE_NAME: 'events', SQS_DLQ_NAME: 'events' }],
     ['ADMIN_RATE_LIMIT_PER_MINUTE', { ADMIN_RATE_LIMIT_PER_MINUTE: '0' }],
   ])('refuses a bad %s with a message naming it (and never a key)', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: ${variable} `));

@@ -340,6 +340,17 @@ function apiKeys(env: Env): Pick<AppConfig['http'], 'readApiKey' | 'adminApiKey'
   return { readApiKey, adminApiKey };
 }
 
+function queueNames(env: Env): Pick<AppConfig['sqs'], 'queueName' | 'dlqName'> {
+  const queueName = name(env, 'SQS_QUEUE_NAME', 'orders');
+  const dlqName = name(env, 'SQS_DLQ_NAME', 'orders-dlq');
+  // The emulator would dead-letter a message into the queue it came from, and its thread then
+  // spun at full CPU with the queue answering nothing (found by a black-box review).
+  if (dlqName === queueName) {
+    throw new ConfigError('SQS_DLQ_NAME', `must differ from SQS_QUEUE_NAME (both are "${queueName}")`);
+  }
+  return { queueName, dlqName };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const visibilityTimeoutSeconds = int(env, 'SQS_VISIBILITY_TIMEOUT', 30, 1, 43200);
   const config: AppConfig = {
@@ -358,8 +369,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       region: name(env, 'AWS_REGION', 'us-east-1'),
       emulatorPort: int(env, 'SQS_EMULATOR_PORT', 4566, 0, 65535),
       emulatorHost: listenAddress(env, 'SQS_EMULATOR_HOST', '127.0.0.1'),
-      queueName: name(env, 'SQS_QUEUE_NAME', 'orders'),
-      dlqName: name(env, 'SQS_DLQ_NAME', 'orders-dlq'),
+      ...queueNames(env),
       maxReceiveCount: int(env, 'SQS_MAX_RECEIVE_COUNT', 5, 1, 1000),
       consumerConcurrency: int(env, 'SQS_CONSUMER_CONCURRENCY', 4, 1, 16),
       batchSize: int(env, 'SQS_BATCH_SIZE', 10, 1, 10),
