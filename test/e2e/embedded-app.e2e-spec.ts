@@ -335,6 +335,21 @@ describe('the built app with the embedded SQS emulator', () => {
     expect(app.output()).toContain('Invalid configuration: SQS_MAX_RECEIVE_COUNT must be an integer');
   });
 
+  it("names the emulator's settings when its port is taken", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as AddressInfo).port;
+      app = await startBuiltApp({ ...env, SQS_EMULATOR_PORT: String(port), LOAD_SAMPLE_DATA: 'false' });
+      expect(await app.exited()).toBe(1);
+      expect(app.output()).toContain(
+        `cannot start the embedded SQS emulator on 127.0.0.1:${port} (SQS_EMULATOR_HOST, SQS_EMULATOR_PORT): the port is in use`,
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
   it('receives nothing when it cannot serve HTTP (its port taken), and names the setting', async () => {
     // A crash loop used to receive a batch on every start and leave it in flight: each start
     // spent a receive of it, until valid orders reached the dead-letter queue.

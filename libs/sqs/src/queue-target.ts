@@ -42,6 +42,13 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
     dlq: { name: sqs.dlqName, attributes: {} },
     queue: { name: sqs.queueName, attributes: { VisibilityTimeout: String(sqs.visibilityTimeoutSeconds) } },
     maxReceiveCount: sqs.maxReceiveCount,
+  }).catch((error: unknown) => {
+    // Name the settings, as a taken HTTP port does (main.ts), rather than only the raw listen error.
+    const text = error instanceof Error ? error.message : String(error);
+    const why = text.includes('EADDRINUSE') ? 'the port is in use' : text;
+    throw new Error(
+      `cannot start the embedded SQS emulator on ${sqs.emulatorHost}:${sqs.emulatorPort} (SQS_EMULATOR_HOST, SQS_EMULATOR_PORT): ${why}`,
+    );
   });
   // fauxqs hands out queue URLs whose host does not resolve: always give the endpoint.
   const endpoint = emulatorEndpoint(sqs.emulatorHost, emulator.port);
