@@ -156,6 +156,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ SQS_VISIBILITY_TIMEOUT: '1' }).sqs.heartbeatSeconds).toBe(0);
   });
 
+  it('loads the sample data from its default file when asked, the file being there', () => {
+    expect(loadConfig({ LOAD_SAMPLE_DATA: 'true' }).sampleData).toEqual({
+      load: true,
+      file: 'data/sample-orders.ndjson',
+    });
+  });
+
   it('treats blank values as unset', () => {
     expect(loadConfig({ PORT: '  ', SQS_QUEUE_URL: '' }).port).toBe(3000);
   });
@@ -179,6 +186,7 @@ describe('loadConfig', () => {
     ['HTTP_BODY_LIMIT_BYTES', { HTTP_BODY_LIMIT_BYTES: '10' }],
     ['HTTP_REQUEST_TIMEOUT_SECONDS', { HTTP_REQUEST_TIMEOUT_SECONDS: '301' }],
     ['SQS_DLQ_NAME', { SQS_DLQ_NAME: 'orders' }],
+    ['SAMPLE_DATA_FILE', { LOAD_SAMPLE_DATA: 'true', SAMPLE_DATA_FILE: 'data/no-such-file.ndjson' }],
     ['SQS_DLQ_NAME', { SQS_QUEUE_NAME: 'events', SQS_DLQ_NAME: 'events' }],
     ['ADMIN_RATE_LIMIT_PER_MINUTE', { ADMIN_RATE_LIMIT_PER_MINUTE: '0' }],
   ])('refuses a bad %s with a message naming it (and never a key)', (variable, env) => {

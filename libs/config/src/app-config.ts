@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 /**
@@ -340,6 +341,19 @@ function apiKeys(env: Env): Pick<AppConfig['http'], 'readApiKey' | 'adminApiKey'
   return { readApiKey, adminApiKey };
 }
 
+function sampleData(env: Env): AppConfig['sampleData'] {
+  const load = bool(env, 'LOAD_SAMPLE_DATA', false);
+  const file = raw(env, 'SAMPLE_DATA_FILE') ?? 'data/sample-orders.ndjson';
+  // A file that is not there is not something waiting mends: say so before starting.
+  if (load && !existsSync(file)) {
+    throw new ConfigError(
+      'SAMPLE_DATA_FILE',
+      `names no file: ${file} (LOAD_SAMPLE_DATA is on; relative to ${process.cwd()})`,
+    );
+  }
+  return { load, file };
+}
+
 function queueNames(env: Env): Pick<AppConfig['sqs'], 'queueName' | 'dlqName'> {
   const queueName = name(env, 'SQS_QUEUE_NAME', 'orders');
   const dlqName = name(env, 'SQS_DLQ_NAME', 'orders-dlq');
@@ -379,10 +393,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       heartbeatSeconds: heartbeat(env, visibilityTimeoutSeconds),
       dataDir: raw(env, 'SQS_DATA_DIR') ?? '.data/sqs',
     },
-    sampleData: {
-      load: bool(env, 'LOAD_SAMPLE_DATA', false),
-      file: raw(env, 'SAMPLE_DATA_FILE') ?? 'data/sample-orders.ndjson',
-    },
+    sampleData: sampleData(env),
     shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 15, 1, 600),
     stats: {
       retentionDays: int(env, 'STATS_RETENTION_DAYS', 400, 1, 36500),
