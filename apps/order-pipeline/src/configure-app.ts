@@ -102,7 +102,7 @@ export function configureApp(app: INestApplication): INestApplication {
   // stops sending its body (or many such clients) held a connection that long. Node looks
   // every connectionsCheckingInterval (30 s by default; read when the server starts to listen).
   httpServer.requestTimeout = config.http.requestTimeoutSeconds * 1000;
-  httpServer.headersTimeout = Math.min(httpServer.headersTimeout, httpServer.requestTimeout);
+  httpServer.headersTimeout = httpServer.requestTimeout;
   httpServer.connectionsCheckingInterval = 1000;
   // The consumers receive only once the API is up: a start that fails to listen (its port
   // taken, say) exits holding no message, instead of leaving a batch in flight to come back

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from './app-config';
 
 describe('loadConfig', () => {
@@ -156,11 +157,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ SQS_VISIBILITY_TIMEOUT: '1' }).sqs.heartbeatSeconds).toBe(0);
   });
 
-  it('loads the sample data from its default file when asked, the file being there', () => {
-    expect(loadConfig({ LOAD_SAMPLE_DATA: 'true' }).sampleData).toEqual({
-      load: true,
-      file: 'data/sample-orders.ndjson',
-    });
+  it('loads the sample data from its file when asked, the file being there', () => {
+    const file = join(__dirname, '..', '..', '..', 'data', 'sample-orders.ndjson');
+    expect(loadConfig({ LOAD_SAMPLE_DATA: 'true', SAMPLE_DATA_FILE: file }).sampleData).toEqual({ load: true, file });
+  });
+
+  it('lets the queue names be equal when it consumes a queue of its own (SQS_QUEUE_URL): they are not used', () => {
+    const url = 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders';
+    expect(loadConfig({ SQS_QUEUE_URL: url, SQS_DLQ_NAME: 'orders' }).sqs.dlqName).toBe('orders');
   });
 
   it('treats blank values as unset', () => {
@@ -187,6 +191,8 @@ describe('loadConfig', () => {
     ['HTTP_REQUEST_TIMEOUT_SECONDS', { HTTP_REQUEST_TIMEOUT_SECONDS: '301' }],
     ['SQS_DLQ_NAME', { SQS_DLQ_NAME: 'orders' }],
     ['SAMPLE_DATA_FILE', { LOAD_SAMPLE_DATA: 'true', SAMPLE_DATA_FILE: 'data/no-such-file.ndjson' }],
+    ['SAMPLE_DATA_FILE', { LOAD_SAMPLE_DATA: 'true', SAMPLE_DATA_FILE: __dirname }],
+    ['SQS_QUEUE_NAME', { SQS_QUEUE_NAME: 'orders-dlq' }],
     ['SQS_DLQ_NAME', { SQS_QUEUE_NAME: 'events', SQS_DLQ_NAME: 'events' }],
     ['ADMIN_RATE_LIMIT_PER_MINUTE', { ADMIN_RATE_LIMIT_PER_MINUTE: '0' }],
   ])('refuses a bad %s with a message naming it (and never a key)', (variable, env) => {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 /**
@@ -345,22 +345,34 @@ function sampleData(env: Env): AppConfig['sampleData'] {
   const load = bool(env, 'LOAD_SAMPLE_DATA', false);
   const file = raw(env, 'SAMPLE_DATA_FILE') ?? 'data/sample-orders.ndjson';
   // A file that is not there is not something waiting mends: say so before starting.
-  if (load && !existsSync(file)) {
+  if (load && !readableFile(file)) {
     throw new ConfigError(
       'SAMPLE_DATA_FILE',
-      `names no file: ${file} (LOAD_SAMPLE_DATA is on; relative to ${process.cwd()})`,
+      `names no file this process can read: ${file} (LOAD_SAMPLE_DATA is on; relative to ${process.cwd()})`,
     );
   }
   return { load, file };
 }
 
+function readableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function queueNames(env: Env): Pick<AppConfig['sqs'], 'queueName' | 'dlqName'> {
   const queueName = name(env, 'SQS_QUEUE_NAME', 'orders');
   const dlqName = name(env, 'SQS_DLQ_NAME', 'orders-dlq');
-  // The emulator would dead-letter a message into the queue it came from, and its thread then
-  // spun at full CPU with the queue answering nothing (found by a black-box review).
-  if (dlqName === queueName) {
-    throw new ConfigError('SQS_DLQ_NAME', `must differ from SQS_QUEUE_NAME (both are "${queueName}")`);
+  // The embedded emulator would dead-letter a message into the queue it came from, and its
+  // thread then spun at full CPU with the queue answering nothing (found by a black-box
+  // review). The names are the emulator's only: with SQS_QUEUE_URL they are not used.
+  if (dlqName === queueName && raw(env, 'SQS_QUEUE_URL') === undefined) {
+    const named = raw(env, 'SQS_DLQ_NAME') !== undefined ? 'SQS_DLQ_NAME' : 'SQS_QUEUE_NAME';
+    const other = named === 'SQS_DLQ_NAME' ? 'SQS_QUEUE_NAME' : 'SQS_DLQ_NAME';
+    throw new ConfigError(named, `must differ from ${other} (both are "${queueName}")`);
   }
   return { queueName, dlqName };
 }

@@ -37,11 +37,13 @@ export interface EmbeddedEmulator {
 const WORKER = join(__dirname, 'embedded-emulator.worker.js');
 
 /**
- * How long the emulator may take to start (its queues created, from its data on disk): a
- * thread that never says it is ready would otherwise hold the app's start-up with nothing
- * logged. It starts in well under a second here, with thousands of messages kept.
+ * How long the emulator may take to start (its queues created, its backlog read from disk):
+ * a thread that never says it is ready would otherwise hold the app's start-up with nothing
+ * logged. It starts in well under a second here with thousands of messages kept; the bound
+ * leaves room for a backlog of millions, and a line is logged while it waits.
  */
-export const EMULATOR_READY_TIMEOUT_MS = 60_000;
+export const EMULATOR_READY_TIMEOUT_MS = 300_000;
+const EMULATOR_SLOW_START_MS = 30_000;
 
 /** For tests: another worker script, another bound. */
 export interface EmulatorStart {
@@ -105,9 +107,15 @@ export function startEmbeddedEmulator(
       readyTimeoutMs,
     );
   });
-  const onFailure = async (error: unknown): Promise<never> => {
-    await worker.terminate();
-    throw error;
+  const slow = setTimeout(
+    () => logger.warn(`the SQS emulator has not started after ${EMULATOR_SLOW_START_MS / 1000} s; still waiting`),
+    Math.min(EMULATOR_SLOW_START_MS, readyTimeoutMs),
+  );
+  // Not awaited: a thread blocked in a native call cannot be ended, and the start-up must
+  // fail all the same.
+  const onFailure = (error: unknown): Promise<never> => {
+    void worker.terminate();
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   };
   const onFirst = async (first: EmulatorToMain): Promise<EmbeddedEmulator> => {
     if (first.type !== 'ready') {
@@ -129,6 +137,9 @@ export function startEmbeddedEmulator(
     };
   };
   return Promise.race([next(), tooLate])
-    .finally(() => clearTimeout(timer))
+    .finally(() => {
+      clearTimeout(timer);
+      clearTimeout(slow);
+    })
     .then(onFirst, onFailure);
 }

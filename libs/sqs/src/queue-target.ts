@@ -43,9 +43,12 @@ export async function openQueueTarget(config: AppConfig): Promise<QueueTarget> {
     queue: { name: sqs.queueName, attributes: { VisibilityTimeout: String(sqs.visibilityTimeoutSeconds) } },
     maxReceiveCount: sqs.maxReceiveCount,
   }).catch((error: unknown) => {
-    // Name the settings, as a taken HTTP port does (main.ts), rather than only the raw listen error.
+    // A listen that failed names the settings, as a taken HTTP port does (main.ts), rather
+    // than only the raw error; any other failure keeps its own words.
     const text = error instanceof Error ? error.message : String(error);
-    const why = text.includes('EADDRINUSE') ? 'the port is in use' : text;
+    const listen = /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(text)?.[1];
+    if (listen === undefined) throw error;
+    const why = listen === 'EADDRINUSE' ? 'the port is in use' : (text.split('\n')[0] ?? text);
     throw new Error(
       `cannot start the embedded SQS emulator on ${sqs.emulatorHost}:${sqs.emulatorPort} (SQS_EMULATOR_HOST, SQS_EMULATOR_PORT): ${why}`,
     );
