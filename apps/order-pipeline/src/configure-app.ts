@@ -138,13 +138,18 @@ export function answerClientErrors(server: Server): void {
     const status = known?.status ?? 400;
     const message =
       known?.message ?? `the request is not valid HTTP${typeof error.reason === 'string' ? `: ${error.reason}` : ''}`;
-    const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
+    const body = errorJson(status, message);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       () => socket.destroy(),
     );
   });
+}
+
+/** The API's error body, for answers written before Express or Nest see the request. */
+function errorJson(status: number, message: string): string {
+  return JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
 }
 
 /**
@@ -156,11 +161,7 @@ export function answerClientErrors(server: Server): void {
  */
 function hostRequired(req: IncomingMessage, res: ServerResponse, next: () => void): void {
   if (req.headers.host !== undefined || req.httpVersion !== '1.1') return next();
-  const body = JSON.stringify({
-    statusCode: 400,
-    error: 'Bad Request',
-    message: 'the request has no Host header, which HTTP/1.1 requires',
-  });
+  const body = errorJson(400, 'the request has no Host header, which HTTP/1.1 requires');
   res.statusCode = 400;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));
